@@ -1,0 +1,68 @@
+"""The ``polc`` command line (click). Subcommands load lazily so ``polc --help`` starts fast.
+
+Exit codes (DESIGN.md §4): 0 success, 1 error-level findings, 2 usage, 3 unreadable input,
+4 integrity failure. No command ends in a traceback on bad input.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from ..errors import ExitCode, PolcError
+
+#: name -> "module:attribute" of the click command, imported only when it runs.
+LAZY_COMMANDS: dict[str, str] = {
+    "build": "compiler.cli.build_cmd:build_cmd",
+    "check": "compiler.cli.build_cmd:check_cmd",
+    "schema": "compiler.cli.inspect_cmd:schema_cmd",
+    "list": "compiler.cli.inspect_cmd:list_cmd",
+    "show": "compiler.cli.inspect_cmd:show_cmd",
+    "current": "compiler.cli.inspect_cmd:current_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(LAZY_COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = LAZY_COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="polc", prog_name="polc")
+def cli():
+    """polc: compile, check, diff and govern model-routing policies."""
+
+
+def main(argv=None) -> None:
+    try:
+        code = cli.main(args=argv, prog_name="polc", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("polc: aborted", err=True)
+        code = ExitCode.FINDINGS
+    except click.ClickException as exc:  # usage errors: click's own message, exit 2
+        exc.show()
+        code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+    except PolcError as exc:
+        from ..render import render_error
+
+        render_error(exc, sys.stderr)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:  # a bug in polc, not bad input: say so plainly
+        if os.environ.get("POLC_DEBUG"):
+            raise
+        click.echo(f"polc: internal error: {type(exc).__name__}: {exc}\n"
+                   "This is a bug in polc; rerun with POLC_DEBUG=1 for the traceback and report it.", err=True)
+        code = 70
+    sys.exit(int(code or 0))
