@@ -36,6 +36,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC011", "policy.toml: wrong type or value"),
     Code("POLC012", "a required documentation file is missing (doc contract, spec 001 977-A5)"),
     Code("POLC020", "the output directory cannot be written", input=True),
+    Code("POLC021", "an existing bundle does not match its content hash"),
     # --- POLC1xx: model_policy.toml ---------------------------------------------------------
     Code("POLC100", "model_policy.toml does not match its schema"),
     Code("POLC101", "wrong type"),
@@ -51,6 +52,25 @@ CODES: dict[str, Code] = _table(
     Code("POLC150", "number cannot be represented canonically (NaN, Infinity, beyond ±2^53)"),
     Code("POLC160", "a gate parameter table is empty or malformed"),
     # --- POLC2xx: .rules files and CEL expressions (gate/rule language) ---------------------
+    # POLC200-249: CEL expressions (compiler/cel). Syntax-level codes are input codes (exit 3).
+    Code("POLC200", "CEL syntax error", input=True),
+    Code("POLC201", "CEL: unterminated string literal", input=True),
+    Code("POLC202", "CEL: invalid literal (escape, out of range number, bad UTF-8)", input=True),
+    Code("POLC203", "CEL: expression nested too deeply or too large", input=True),
+    Code("POLC204", "CEL: reserved word used as an identifier", input=True),
+    Code("POLC205", "CEL: unsupported syntax (message construction)", input=True),
+    Code("POLC206", "CEL: wrong macro arguments", input=True),
+    Code("POLC210", "CEL: unknown identifier"),
+    Code("POLC211", "CEL: unknown field"),
+    Code("POLC212", "CEL: unknown function or no matching overload"),
+    Code("POLC213", "CEL: operands of incompatible types"),
+    Code("POLC214", "CEL: macro over a value that is not a list or map"),
+    Code("POLC215", "CEL: wrong number of arguments"),
+    Code("POLC216", "CEL: invalid type declaration"),
+    Code("POLC217", "CEL: expression has the wrong result type"),
+    Code("POLC220", "CEL: estimated cost is over the limit"),
+    Code("POLC230", "CEL: evaluation error"),
+    Code("POLC231", "CEL: runtime cost budget exceeded"),
     # --- POLC3xx: learning surfaces, weights, deltas, storage -------------------------------
     # --- POLC4xx: drift review --------------------------------------------------------------
     # --- POLC5xx: model_config, routing weights, prompts, optimizer metadata -----------------

@@ -57,6 +57,7 @@ def _stages() -> tuple[Stage, ...]:
         Stage("parse_model_policy", model_policy.parse_model_policy),   # reads [sources].model_policy
         Stage("check_model_policy_schema", model_policy.check_schema),  # after parse: types, names, enums
         Stage("check_model_policy", model_policy.check_semantics),      # after schema: values are well typed
+        Stage("parse_doc_sources", docs.parse_doc_sources),              # independent; provenance files
         Stage("check_docs", docs.check_required_docs),                  # independent; doc contract (977-A5)
         Stage("lower_snapshot", snapshot.lower_snapshot),               # after every check_*: all blocks valid
         Stage("emit_bundle", bundle.emit_bundle),                       # last: writes only a complete snapshot

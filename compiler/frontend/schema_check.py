@@ -55,7 +55,7 @@ def _describe_path(path: tuple) -> str:
     parts = []
     for p in path:
         parts.append(f"[{p}]" if isinstance(p, int) else (("." if parts else "") + str(p)))
-    return "".join(parts) or "the document"
+    return "".join(parts) or "the top level"
 
 
 def _to_diagnostics(error, locate, codes) -> list[Diagnostic]:

@@ -114,6 +114,7 @@ class _Scanner:
             if array and n == len(keys):
                 self.aot_counts[key] = self.aot_counts.get(key, 0) + 1
                 self.index.keys.setdefault(key, header_span)
+            self.index.keys.setdefault(key, header_span)  # `[a.b]` also defines `a`
             if key in self.aot_counts:  # inside `[[a]]`, `[a.b]` belongs to a's last element
                 resolved.append(self.aot_counts[key] - 1)
         self.table = tuple(resolved)

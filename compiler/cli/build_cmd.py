@@ -1,0 +1,72 @@
+"""``polc build`` and ``polc check``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ..codes import exit_code_for
+
+
+def _format_option(choices=("text", "json", "sarif", "github")):
+    return click.option("--format", "fmt", type=click.Choice(choices), default="text", show_default=True,
+                        help="How to print diagnostics.")
+
+
+def _print_diagnostics(diagnostics, fmt: str, root, stream) -> None:
+    from ..render import render
+
+    if not diagnostics and fmt == "text":
+        return
+    text = render(diagnostics, fmt, root=root)
+    if text:
+        stream.write(text.rstrip("\n") + "\n")
+
+
+def _root(result):
+    return result.compilation.project.root if result.compilation else None
+
+
+@click.command("build")
+@click.argument("path", required=False, type=click.Path(path_type=str))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Output directory (default: [build].out_dir of policy.toml, else artifacts/policy).")
+@_format_option()
+def build_cmd(path, out_dir, fmt):
+    """Compile the policy and write its bundle; print the bundle hash.
+
+    PATH is policy.toml or a directory inside the project (default: the current
+    directory; policy.toml is found by walking up).
+    """
+    from ..pipeline import build
+
+    result = build(path, out_dir=out_dir)
+    code = exit_code_for(result.diagnostics)
+    if fmt == "json":
+        payload = {"ok": code == 0, "hash": result.hash if code == 0 else None,
+                   "policy_id": result.snapshot["policy_id"] if code == 0 and result.snapshot else None,
+                   "bundle": str(result.bundle_dir) if code == 0 and result.bundle_dir else None,
+                   "diagnostics": [d.to_json() for d in result.diagnostics]}
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        _print_diagnostics(result.diagnostics, fmt, _root(result), sys.stderr if code == 0 else sys.stdout)
+        if code == 0 and result.hash:
+            click.echo(result.hash)
+    sys.exit(code)
+
+
+@click.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=str))
+@_format_option()
+def check_cmd(path, fmt):
+    """Report every diagnostic of the policy; write nothing.
+
+    Exit 0 without errors, 1 with error-level findings, 3 when a source cannot be read or parsed.
+    """
+    from ..pipeline import last_check_stage, run_pipeline
+
+    result = run_pipeline(path, until=last_check_stage())
+    _print_diagnostics(result.diagnostics, fmt, _root(result), sys.stdout)
+    sys.exit(exit_code_for(result.diagnostics))

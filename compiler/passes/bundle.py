@@ -1,0 +1,165 @@
+"""Emission: the bundle directory ``<out>/<hash>/`` and the head pointer ``<out>/policy.json``.
+
+A bundle is assembled in a temporary sibling directory and renamed into place in one
+step, so a reader never sees half a bundle; a complete bundle is never rewritten; the
+head pointer is replaced atomically and only when it changes. Building unchanged sources
+twice therefore changes nothing on disk.
+
+Layout (DESIGN.md §3)::
+
+    <out>/policy.json                 {"schema_version": "polc_head@v1", "active": "<hash>", ...}
+    <out>/<hash>/snapshot.json        canonical JSON of the PolicySnapshot
+    <out>/<hash>/policy.manifest.json policy_manifest@v2, with its own sha256
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import Diagnostic
+from ..errors import InputError, IntegrityError
+from ..fsutil import atomic_write_bytes, current_umask, fsync_dir
+from ..pipeline import Compilation, StageOutput
+from ..version import MANIFEST_SCHEMA_VERSION, SNAPSHOT_SCHEMA_VERSION, __version__
+
+SNAPSHOT_FILE = "snapshot.json"
+MANIFEST_FILE = "policy.manifest.json"
+HEAD_FILE = "policy.json"
+HEAD_SCHEMA_VERSION = "polc_head@v1"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest_digest(manifest: dict) -> str:
+    """The manifest's own sha256: of its canonical JSON without the ``sha256`` field."""
+    from ..canonical import canonical_json
+
+    return sha256_hex(canonical_json({k: v for k, v in manifest.items() if k != "sha256"}))
+
+
+def build_manifest(snapshot: dict, files: dict[str, bytes], sources, project_meta: dict[str, Any]) -> dict:
+    manifest = {
+        "schema_version": MANIFEST_SCHEMA_VERSION,
+        "policy": {
+            "hash": snapshot["hash"],
+            "policy_id": snapshot["policy_id"],
+            "version": project_meta.get("version", "0.0.0"),
+            "model_type": project_meta.get("model_type", "router"),
+            "serialization": f"polc-snapshot@{SNAPSHOT_SCHEMA_VERSION}",
+            "byte_size": len(files[SNAPSHOT_FILE]),
+            "created_at": snapshot["created_at"],
+        },
+        "files": {name: {"sha256": sha256_hex(data), "byte_size": len(data)} for name, data in sorted(files.items())},
+        "source_files": [{"path": s.rel, "sha256": s.sha256, "byte_size": s.byte_size} for s in sources],
+        "compiler": {"name": "polc", "version": __version__},
+        "compatibility": {
+            "snapshot_schema_version": SNAPSHOT_SCHEMA_VERSION,
+            "required_features": project_meta.get("required_features", []),
+            "min_runner_version": __version__,
+            "max_runner_version": None,
+        },
+        "rollout_state": "candidate",
+        **project_meta.get("manifest_extra", {}),
+    }
+    manifest["sha256"] = manifest_digest(manifest)
+    return manifest
+
+
+def head_pointer(snapshot: dict, manifest: dict) -> dict:
+    return {"schema_version": HEAD_SCHEMA_VERSION, "active": snapshot["hash"], "policy_id": snapshot["policy_id"],
+            "manifest_sha256": manifest["sha256"]}
+
+
+def emit_bundle(c: Compilation) -> StageOutput:
+    from ..canonical import canonical_json
+
+    snapshot = c["snapshot"]
+    out_dir = Path(c.options["out_dir"]).resolve() if c.options.get("out_dir") else c.project.out_dir
+    files = {SNAPSHOT_FILE: canonical_json(snapshot), **c.get("bundle_files", {})}
+    # Earlier stages add bundle files (surface, weights) and manifest sections (training_context, ...).
+    meta = {**c.project.section("project"), **c.project.section("build"),
+            "manifest_extra": dict(c.get("manifest_extra", {}))}
+    sources = sorted(c.get("sources", ()), key=lambda s: s.rel)
+    manifest = build_manifest(snapshot, files, sources, meta)
+    files[MANIFEST_FILE] = canonical_json(manifest)
+    bundle_dir = write_bundle(out_dir, snapshot["hash"], files)
+    _point_head(out_dir, canonical_json(head_pointer(snapshot, manifest)))
+    return StageOutput({"bundle_dir": bundle_dir, "manifest": manifest})
+
+
+def write_bundle(out_dir: Path, digest: str, files: dict[str, bytes]) -> Path:
+    """Write ``files`` as ``out_dir/digest/`` unless that complete bundle already exists."""
+    bundle_dir = out_dir / digest
+    _ensure_writable(out_dir)
+    if bundle_dir.exists():
+        _verify_existing(bundle_dir, files)
+        return bundle_dir
+    staging = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}.", suffix=".partial", dir=out_dir))
+    try:
+        os.chmod(staging, 0o777 & ~current_umask())
+        for name, data in files.items():
+            with open(staging / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        fsync_dir(staging)
+        try:
+            os.rename(staging, bundle_dir)
+        except OSError:
+            if not bundle_dir.exists():  # not a concurrent build that won the race
+                raise
+            _verify_existing(bundle_dir, files)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    fsync_dir(out_dir)
+    return bundle_dir
+
+
+def _verify_existing(bundle_dir: Path, files: dict[str, bytes]) -> None:
+    """An existing bundle must hold our content (only created_at may differ); it is never rewritten."""
+    from .snapshot import snapshot_hash
+
+    try:
+        stored = json.loads((bundle_dir / SNAPSHOT_FILE).read_bytes())
+        same = stored.get("hash") == bundle_dir.name == snapshot_hash(stored)
+    except (OSError, ValueError, AttributeError):
+        same = False
+    if not same:
+        raise IntegrityError(f"{bundle_dir} differs from the compiled snapshot", [Diagnostic.error(
+            "POLC021", f"bundle `{bundle_dir}` exists but its snapshot.json does not match the compiled snapshot",
+            hint="a bundle is immutable: its content must hash to its name; it was edited or damaged. "
+                 "Move it aside and build again")])
+
+
+def _ensure_writable(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out_dir, prefix=".polc-probe-", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise InputError(f"cannot write to {out_dir}", [Diagnostic.error(
+            "POLC020", f"the output directory `{out_dir}` is not writable: {exc.strerror or exc}",
+            hint="choose another directory with --out or [build].out_dir, or fix its permissions")]) from None
+
+
+def _point_head(out_dir: Path, data: bytes) -> None:
+    head = out_dir / HEAD_FILE
+    try:
+        if head.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    atomic_write_bytes(head, data)
+
+
+def read_head(out_dir: Path) -> dict:
+    with open(out_dir / HEAD_FILE, encoding="utf-8") as fh:
+        return json.load(fh)

@@ -1,0 +1,161 @@
+"""Front end and checks of ``model_policy.toml`` (spec 001: routing, capture, budgets, gates).
+
+Stages: ``parse_model_policy`` (tomlkit, positions) → ``check_schema`` (JSON Schema in
+schemas/model_policy.schema.json) → ``check_semantics`` (the rules a schema cannot say).
+
+Example: ``budgets.cost`` with ``warn_threshold = 30.0`` and ``hard_limit = 25.0`` gives
+``POLC121 budgets.cost.warn_threshold (30.0) is above hard_limit (25.0)`` at the warn line.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+from urllib.parse import urlsplit
+
+from ..diagnostics import Diagnostic, did_you_mean
+from ..frontend.schema_check import validate
+from ..frontend.toml import TomlDocument, check_numbers, parse_toml
+from ..pipeline import Compilation, StageOutput
+from ..sources import read_source
+
+_SCHEMA_CODES = {"type": "POLC101", "unknown": "POLC102", "required": "POLC103", "enum": "POLC104",
+                 "other": "POLC100"}
+
+
+def parse_model_policy(c: Compilation) -> StageOutput:
+    project = c.project
+    name = project.source_path("model_policy")
+    source = read_source(project.root, name, project.span("sources", "model_policy"))
+    return StageOutput({"model_policy": parse_toml(source), "sources": c.get("sources", ()) + (source,)})
+
+
+def check_schema(c: Compilation) -> StageOutput:
+    doc: TomlDocument = c["model_policy"]
+
+    def locate(path: tuple, key: bool):
+        return doc.index.key(path) if key else doc.index.value(path)
+
+    diagnostics = validate(doc.data, "model_policy.schema.json", locate, _SCHEMA_CODES)
+    return StageOutput({}, tuple(check_numbers(doc)) + tuple(diagnostics))
+
+
+def check_semantics(c: Compilation) -> StageOutput:
+    doc: TomlDocument = c["model_policy"]
+    found: list[Diagnostic] = []
+    for check in (_check_model_lists, _check_reflex, _check_references, _check_budgets, _check_gates):
+        found.extend(check(doc))
+    return StageOutput({}, tuple(found))
+
+
+# -- the checks ---------------------------------------------------------------------------------
+
+def _routing(doc: TomlDocument) -> dict:
+    return doc.data.get("routing", {})
+
+
+def _check_model_lists(doc: TomlDocument) -> Iterator[Diagnostic]:
+    routing = _routing(doc)
+    for table in ("cloud", "fallback"):
+        for role, models in routing.get(table, {}).items():
+            path = ("routing", table, role)
+            if not models:
+                yield Diagnostic.error("POLC110", f"role `{role}` in routing.{table} has no models",
+                                       doc.index.value(path),
+                                       hint="list at least one model, or remove the role")
+            seen: dict[str, int] = {}
+            for i, model in enumerate(models):
+                if model in seen:
+                    yield Diagnostic.error(
+                        "POLC111", f"model `{model}` is listed twice for role `{role}` (positions {seen[model] + 1} "
+                        f"and {i + 1})", doc.index.value(path + (i,)),
+                        hint="a candidate list is an order of preference; list each model once")
+                seen.setdefault(model, i)
+
+
+def _check_reflex(doc: TomlDocument) -> Iterator[Diagnostic]:
+    reflex = _routing(doc).get("reflex")
+    if reflex is None:
+        return
+    endpoint = reflex.get("endpoint")
+    if endpoint is not None and not _valid_url(endpoint):
+        yield Diagnostic.error("POLC130", f"routing.reflex.endpoint `{endpoint}` is not a valid http(s) URL",
+                               doc.index.value(("routing", "reflex", "endpoint")),
+                               hint="write a full URL with scheme and host, for example `http://127.0.0.1:3009/v1`")
+    if reflex.get("enabled"):
+        for key in ("endpoint", "model"):
+            if key not in reflex:
+                yield Diagnostic.error("POLC103", f"routing.reflex is enabled but has no `{key}`",
+                                       doc.index.key(("routing", "reflex", "enabled")),
+                                       hint=f"add `{key} = ...` to [routing.reflex], or set enabled = false")
+
+
+def _valid_url(text: str) -> bool:
+    if any(ch.isspace() for ch in text):
+        return False
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError for a malformed port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _check_references(doc: TomlDocument) -> Iterator[Diagnostic]:
+    routing = _routing(doc)
+    roles = set(routing.get("cloud", {}))
+
+    def undefined(kind: str, name: str, known: set[str], path: tuple, key: bool) -> Diagnostic:
+        span = doc.index.key(path) if key else doc.index.value(path)
+        return Diagnostic.error("POLC140", f"undefined {kind} `{name}`", span,
+                                hint=did_you_mean(name, known) or f"declare the {kind} first")
+
+    for role in routing.get("fallback", {}):
+        if role not in roles:
+            yield undefined("role", role, roles, ("routing", "fallback", role), True)
+    for i, role in enumerate(routing.get("reflex", {}).get("roles", [])):
+        if role not in roles:
+            yield undefined("role", role, roles, ("routing", "reflex", "roles", i), False)
+    stages = routing.get("stages")
+    for stage, role in (stages or {}).items():
+        if role not in roles:
+            yield undefined("role", role, roles, ("routing", "stages", stage), False)
+    gate = routing.get("reflex", {}).get("gate")
+    gates = set(doc.data.get("gates", {}))
+    if gate is not None and gate not in gates:
+        yield undefined("gate", gate, gates, ("routing", "reflex", "gate"), False)
+    if stages is not None:
+        for stage in doc.data.get("budgets", {}).get("tokens", {}):
+            if stage not in stages:
+                yield undefined("stage", stage, set(stages), ("budgets", "tokens", stage), True)
+
+
+def _check_budgets(doc: TomlDocument) -> Iterator[Diagnostic]:
+    budgets = doc.data.get("budgets", {})
+    for stage, tokens in budgets.get("tokens", {}).items():
+        if isinstance(tokens, int) and tokens <= 0:
+            yield Diagnostic.error("POLC120", f"token budget of stage `{stage}` is {tokens}; it must be positive",
+                                   doc.index.value(("budgets", "tokens", stage)),
+                                   hint="give the stage a positive number of tokens, or remove it")
+    cost = budgets.get("cost", {})
+    for key in ("warn_threshold", "hard_limit"):
+        value = cost.get(key)
+        if _is_number(value) and value <= 0:
+            yield Diagnostic.error("POLC120", f"budgets.cost.{key} is {value}; it must be positive",
+                                   doc.index.value(("budgets", "cost", key)), hint="use an amount above 0")
+    warn, hard = cost.get("warn_threshold"), cost.get("hard_limit")
+    if _is_number(warn) and _is_number(hard) and warn > hard:
+        yield Diagnostic.error("POLC121", f"budgets.cost.warn_threshold ({warn}) is above hard_limit ({hard})",
+                               doc.index.value(("budgets", "cost", "warn_threshold")),
+                               hint="the warning must come before the hard stop: lower warn_threshold or "
+                                    "raise hard_limit")
+
+
+def _check_gates(doc: TomlDocument) -> Iterator[Diagnostic]:
+    for name, params in doc.data.get("gates", {}).items():
+        if isinstance(params, dict) and not params:
+            yield Diagnostic.error("POLC160", f"gate `{name}` has no parameters", doc.index.key(("gates", name)),
+                                   hint="give the gate its thresholds, for example `p95_latency_ms = 2000`")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,110 @@
+"""Lowering: the checked sources → the canonical PolicySnapshot (schema 1.0, spec 001).
+
+The snapshot holds only content: nothing volatile (time, absolute paths, user, host) takes
+part in its hash. ``hash`` is the sha256 of the RFC 8785 canonical JSON of the snapshot
+without ``hash``, ``policy_id`` and ``created_at``; ``policy_id`` is a UUID derived from the
+hash; ``created_at`` honours ``SOURCE_DATE_EPOCH``.
+
+>>> snap = assemble({"routing": {"cloud": {"judge": ["m"]}}}, ["model_policy.toml"], "2026-01-01T00:00:00Z")
+>>> snap["policy_id"] == policy_id_for(snap["hash"]), len(snap["hash"])
+(True, 64)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import uuid
+from typing import Any
+
+from ..diagnostics import Diagnostic
+from ..errors import PolcError
+from ..pipeline import Compilation, StageOutput
+from ..version import SNAPSHOT_SCHEMA_VERSION
+
+#: Fields of the snapshot that are not content and so are not hashed.
+UNHASHED_FIELDS = ("hash", "policy_id", "created_at")
+#: policy_id = uuid5(POLICY_ID_NAMESPACE, hash): the same content always has the same id.
+POLICY_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://polc.dev/policy-id")
+
+
+def policy_id_for(content_hash: str) -> str:
+    return str(uuid.uuid5(POLICY_ID_NAMESPACE, content_hash))
+
+
+def snapshot_hash(snapshot: dict) -> str:
+    from ..canonical import content_hash
+
+    return content_hash({k: v for k, v in snapshot.items() if k not in UNHASHED_FIELDS})
+
+
+def build_time() -> str:
+    """``SOURCE_DATE_EPOCH`` (reproducible builds) or now, as an RFC 3339 UTC second."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None:
+        try:
+            moment = _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise PolcError("bad SOURCE_DATE_EPOCH", [Diagnostic.error(
+                "POLC011", f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix time in seconds",
+                hint="set it to an integer such as the last commit time: "
+                     "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)")]) from None
+    else:
+        moment = _dt.datetime.now(_dt.timezone.utc)
+    return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def normalize_model_policy(data: dict) -> dict[str, Any]:
+    """The policy blocks with defaults made explicit, so equal meaning gives equal bytes."""
+    routing = data["routing"]
+    reflex = routing.get("reflex", {})
+    out_routing: dict[str, Any] = {
+        "cloud": {role: list(models) for role, models in routing["cloud"].items()},
+        "reflex": {
+            "enabled": bool(reflex.get("enabled", False)),
+            "endpoint": reflex.get("endpoint"),
+            "model": reflex.get("model"),
+            "roles": list(reflex["roles"]) if "roles" in reflex else None,
+            "gate": reflex.get("gate", "reflex_promotion"),
+        },
+        "fallback": {role: list(models) for role, models in routing.get("fallback", {}).items()},
+        "stages": dict(routing.get("stages", {})),
+    }
+    capture = data["capture"]
+    budgets = data.get("budgets", {})
+    cost = budgets.get("cost")
+    return {
+        "routing": out_routing,
+        "capture": {"mode": capture["mode"], "store_embeddings": bool(capture.get("store_embeddings", False))},
+        "budgets": {
+            "tokens": dict(budgets.get("tokens", {})),
+            "cost": None if cost is None else {
+                "warn_threshold": cost.get("warn_threshold"),
+                "hard_limit": cost["hard_limit"],
+                "currency": cost.get("currency", "USD"),
+            },
+        },
+        "gates": {name: dict(params) for name, params in data.get("gates", {}).items()},
+    }
+
+
+def assemble(blocks: dict[str, Any], source_files: list[str], created_at: str) -> dict[str, Any]:
+    """The full snapshot: content blocks plus identity (hash, policy_id) and created_at."""
+    content = {
+        "schema_version": SNAPSHOT_SCHEMA_VERSION,
+        "source_files": sorted(set(source_files)),
+        "model_config": {},
+        "weights": {},
+        "prompts": {},
+        **blocks,
+    }
+    digest = snapshot_hash(content)
+    return {**content, "hash": digest, "policy_id": policy_id_for(digest), "created_at": created_at}
+
+
+def lower_snapshot(c: Compilation) -> StageOutput:
+    blocks = normalize_model_policy(c["model_policy"].data)
+    blocks.update(c.get("snapshot_blocks", {}))  # contributed by earlier lower_* stages (rules, surface, ...)
+    sources = c.get("sources", ())  # every parse_* stage adds the Source objects it read
+    snapshot = assemble(blocks, [s.rel for s in sources], build_time())
+    return StageOutput({"snapshot": snapshot})
