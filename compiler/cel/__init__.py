@@ -1,0 +1,23 @@
+"""polc's CEL engine: parse, type-check, cost-bound and evaluate CEL expressions.
+
+>>> from compiler.cel import parse
+>>> parse("1 + 2").op
+'+'
+
+Submodules are imported lazily so ``import compiler.cel`` stays cheap (no lark until a
+parse is needed).
+"""
+
+from __future__ import annotations
+
+from .errors import CelError
+from .values import CelUint
+
+
+def parse(text, *, file: str = "<expr>", line: int = 1, column: int = 1):
+    """Parse CEL text into :mod:`compiler.cel.ast` nodes; see :func:`compiler.cel.parser.parse`."""
+    from .parser import parse as _parse
+    return _parse(text, file=file, line=line, column=column)
+
+
+__all__ = ["CelError", "CelUint", "parse"]

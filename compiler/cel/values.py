@@ -1,0 +1,39 @@
+"""CEL values as plain Python values.
+
+=========  ==========================================
+CEL type   Python
+=========  ==========================================
+int        ``int`` (64-bit signed; overflow is an error)
+uint       :class:`CelUint` (an ``int`` subclass, 0..2**64-1)
+double     ``float``
+bool       ``bool``
+string     ``str``
+bytes      ``bytes``
+null_type  ``None``
+list       ``list`` (or tuple)
+map        ``dict``
+type       :class:`CelType`
+=========  ==========================================
+
+>>> CelUint(3) + 1, type(CelUint(3))
+(4, <class 'compiler.cel.values.CelUint'>)
+"""
+
+from __future__ import annotations
+
+INT64_MIN = -(2 ** 63)
+INT64_MAX = 2 ** 63 - 1
+UINT64_MAX = 2 ** 64 - 1
+
+
+class CelUint(int):
+    """A CEL ``uint``: an ``int`` that remembers it is unsigned (``1u`` is ``CelUint(1)``).
+
+    Arithmetic on it in plain Python gives a plain ``int``; CEL arithmetic is done by
+    :mod:`compiler.cel.semantics`, which keeps the type and checks the range.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{int(self)}u"
