@@ -2,7 +2,8 @@
 from this table by ``python -m compiler.docgen``), each with the exit class it implies.
 
 ``input`` codes mean the input could not be read or parsed as what it claims to be (exit 3);
-every other error-level code is a policy finding (exit 1).
+``integrity`` codes mean a stored hash or signature does not match (exit 4); every other
+error-level code is a policy finding (exit 1).
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from typing import Iterable
 class Code:
     code: str
     title: str
-    input: bool = False  # True: the input could not be read/parsed (exit 3)
+    input: bool = False      # True: the input could not be read/parsed (exit 3)
+    integrity: bool = False  # True: a stored hash or signature does not match (exit 4)
+
+    @property
+    def exit_code(self) -> int:
+        return 4 if self.integrity else 3 if self.input else 1
 
 
 def _table(*codes: Code) -> dict[str, Code]:
@@ -36,7 +42,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC011", "policy.toml: wrong type or value"),
     Code("POLC012", "a required documentation file is missing (doc contract, spec 001 977-A5)"),
     Code("POLC020", "the output directory cannot be written", input=True),
-    Code("POLC021", "an existing bundle does not match its content hash"),
+    Code("POLC021", "an existing bundle does not match its content hash", integrity=True),
     # --- POLC1xx: model_policy.toml ---------------------------------------------------------
     Code("POLC100", "model_policy.toml does not match its schema"),
     Code("POLC101", "wrong type"),
@@ -72,8 +78,93 @@ CODES: dict[str, Code] = _table(
     Code("POLC230", "CEL: evaluation error"),
     Code("POLC231", "CEL: runtime cost budget exceeded"),
     # --- POLC3xx: learning surfaces, weights, deltas, storage -------------------------------
+    # POLC300-329: learning surfaces (compiler/surface). 300-302 are input codes (exit 3).
+    Code("POLC300", "surface YAML syntax error", input=True),
+    Code("POLC301", "surface YAML: unsafe or unsupported tag, anchor or alias", input=True),
+    Code("POLC302", "surface YAML: a key appears twice in one mapping", input=True),
+    Code("POLC303", "surface does not match its schema"),
+    Code("POLC304", "surface: wrong type"),
+    Code("POLC305", "surface: unknown key"),
+    Code("POLC306", "surface: a required key is missing"),
+    Code("POLC307", "surface: value not allowed (enum)"),
+    Code("POLC310", "surface: unknown feature transform"),
+    Code("POLC311", "surface: bounds are not finite with lower < upper"),
+    Code("POLC312", "surface: a feature or safe mode is declared twice"),
+    Code("POLC313", "surface: minmax feature without bounds (defaults to [0, 1])"),
+    Code("POLC314", "surface: reward weight not finite or window not positive"),
+    Code("POLC315", "surface: unknown symbolic_descent operator or gradient"),
+    Code("POLC316", "surface: curvature control out of range"),
+    Code("POLC317", "surface: safe-mode toggle is not NAME=VALUE"),
+    Code("POLC320", "surface changed without bumping surface_version"),
+    Code("POLC321", "surface_version is lower than the previous build's"),
+    Code("POLC322", "the previous build's surface could not be read; version check skipped"),
+    # POLC330-339: weights (policy.weights.bin)
+    Code("POLC330", "weights file cannot be read as a non-pickle .npy array", input=True),
+    Code("POLC331", "weights dtype or shape not supported"),
+    Code("POLC332", "weights contain NaN or infinity"),
+    Code("POLC333", "weights file does not match its recorded sha256, size, dtype or shape"),
+    # POLC340-349: oplus deltas and delta_log.jsonl
+    Code("POLC340", "delta shape does not match the weights"),
+    Code("POLC341", "delta dtype does not match the weights"),
+    Code("POLC342", "delta or learning rate is NaN, infinite or out of range"),
+    Code("POLC343", "delta file cannot be read as a non-pickle .npy array", input=True),
+    Code("POLC344", "policy_hash_after does not match the written weights; update reverted"),
+    Code("POLC345", "delta_log.jsonl is malformed", input=True),
+    Code("POLC346", "delta log hash chain or replay does not match the bundles"),
+    Code("POLC347", "the bundle has no weights to update"),
+    # POLC350-359: bundles on disk
+    Code("POLC350", "bundle, head pointer or archive not found or unreadable", input=True),
+    Code("POLC351", "a bundle file does not match the manifest (sha256 or size)"),
+    Code("POLC352", "a manifest or snapshot does not match its own hash"),
+    # POLC360-369: capsule store (mv2:// URIs) and dual-storage parity
+    Code("POLC360", "capsule store cannot be opened or is not a polc capsule", input=True),
+    Code("POLC361", "capsule and filesystem bytes differ (dual-storage parity)"),
+    Code("POLC362", "object missing from the capsule or the filesystem"),
+    Code("POLC363", "malformed mv2:// URI", input=True),
+    # POLC370-379: policy_hash_ledger.jsonl
+    Code("POLC370", "policy_hash_ledger.jsonl is malformed", input=True),
+    Code("POLC371", "a ledger row does not match the bundle on disk"),
+    Code("POLC372", "the ledger hash chain is broken"),
+    # POLC380-389: archives and restore
+    Code("POLC380", "the archive folder already exists (archives are append-only)"),
+    Code("POLC381", "archive verification failed"),
+    # POLC390-399: migrations and backfill
+    Code("POLC390", "migration source is not a policy_manifest@v1 policy"),
+    Code("POLC391", "legacy pickled weights refused without --allow-pickle"),
+    Code("POLC392", "migrated bundle failed verification; migration rolled back"),
+    Code("POLC393", "unpickling legacy weights runs code from the file"),
+    Code("POLC395", "head pointer does not match its bundle's manifest identity"),
     # --- POLC4xx: drift review --------------------------------------------------------------
     # --- POLC5xx: model_config, routing weights, prompts, optimizer metadata -----------------
+    # POLC500-509: prompt templates (compiler/passes/prompts.py)
+    Code("POLC500", "prompt template syntax error (Jinja2)", input=True),
+    Code("POLC501", "prompt template uses a variable that is not declared"),
+    Code("POLC502", "declared prompt variable is never used by the template"),
+    Code("POLC503", "prompt template accesses an attribute the sandbox forbids"),
+    Code("POLC504", "prompt needs exactly one of `template` and `template_file`"),
+    Code("POLC505", "prompt demo does not match the declared variables"),
+    Code("POLC506", "prompt template uses include/extends/import (templates must be self-contained)"),
+    # POLC510-519: model configuration (compiler/passes/model_config.py)
+    Code("POLC510", "a routed model has no model_config entry and there is no [model_config.default]"),
+    Code("POLC511", "a model_config entry that no route uses"),
+    Code("POLC512", "a negative price"),
+    Code("POLC513", "a model setting out of range (context window, output tokens, temperature)"),
+    Code("POLC514", "a model_config entry without a provider"),
+    Code("POLC515", "a retirement date that is not a date"),
+    Code("POLC516", "a model retires within the warning window ([check].retirement_warning_days)"),
+    Code("POLC517", "a model's retirement date has passed"),
+    # POLC520-529: routing weights (compiler/passes/weights.py)
+    Code("POLC520", "weights for a role that routing does not define"),
+    Code("POLC521", "a weight for a model that is not a candidate of the role"),
+    Code("POLC522", "a negative weight"),
+    Code("POLC523", "a role's weights sum to zero"),
+    Code("POLC524", "a candidate of a weighted role has no weight (it gets no traffic)"),
+    # POLC530-539: optimizer metadata (compiler/passes/optimizer.py)
+    Code("POLC530", "optimizer metadata needs exactly one of `name` and `file`"),
+    Code("POLC531", "the optimizer file is not valid JSON", input=True),
+    Code("POLC532", "the optimizer metadata does not match its schema"),
+    Code("POLC533", "a dataset hash that is not a sha256 (64 hex characters)"),
+    Code("POLC534", "a dataset named twice"),
     # --- POLC6xx: registry ------------------------------------------------------------------
     # --- POLC7xx: runtime -------------------------------------------------------------------
 )
@@ -85,8 +176,6 @@ def is_input_code(code: str) -> bool:
 
 
 def exit_code_for(diagnostics: Iterable) -> int:
-    """0 when no error; 3 when an input could not be read or parsed; else 1."""
-    errors = [d for d in diagnostics if d.is_error]
-    if not errors:
-        return 0
-    return 3 if any(is_input_code(d.code) for d in errors) else 1
+    """0 when no error; 4 on an integrity failure; 3 when an input could not be read or parsed; else 1."""
+    codes = [CODES[d.code].exit_code if d.code in CODES else 1 for d in diagnostics if d.is_error]
+    return max(codes, default=0)

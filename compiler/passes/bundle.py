@@ -91,6 +91,7 @@ def emit_bundle(c: Compilation) -> StageOutput:
     manifest = build_manifest(snapshot, files, sources, meta)
     files[MANIFEST_FILE] = canonical_json(manifest)
     bundle_dir = write_bundle(out_dir, snapshot["hash"], files)
+    manifest = json.loads((bundle_dir / MANIFEST_FILE).read_bytes())  # an existing bundle keeps its own
     _point_head(out_dir, canonical_json(head_pointer(snapshot, manifest)))
     return StageOutput({"bundle_dir": bundle_dir, "manifest": manifest})
 
@@ -129,12 +130,14 @@ def _verify_existing(bundle_dir: Path, files: dict[str, bytes]) -> None:
 
     try:
         stored = json.loads((bundle_dir / SNAPSHOT_FILE).read_bytes())
-        same = stored.get("hash") == bundle_dir.name == snapshot_hash(stored)
-    except (OSError, ValueError, AttributeError):
+        manifest = json.loads((bundle_dir / MANIFEST_FILE).read_bytes())
+        same = (stored.get("hash") == bundle_dir.name == snapshot_hash(stored)
+                and manifest.get("sha256") == manifest_digest(manifest))
+    except (OSError, ValueError, AttributeError, TypeError):
         same = False
     if not same:
         raise IntegrityError(f"{bundle_dir} differs from the compiled snapshot", [Diagnostic.error(
-            "POLC021", f"bundle `{bundle_dir}` exists but its snapshot.json does not match the compiled snapshot",
+            "POLC021", f"bundle `{bundle_dir}` exists but its snapshot or manifest does not match its hash",
             hint="a bundle is immutable: its content must hash to its name; it was edited or damaged. "
                  "Move it aside and build again")])
 

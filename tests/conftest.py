@@ -1,0 +1,41 @@
+"""Shared test helpers: temporary polc projects and running the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_POLICY = (REPO / "examples" / "model_policy.toml").read_text(encoding="utf-8")
+
+
+def make_project(root: Path, model_policy: str | bytes = EXAMPLE_POLICY, *, project_extra: str = "",
+                 model_policy_name: str = "model_policy.toml") -> Path:
+    """A minimal project: policy.toml naming one model_policy.toml."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "policy.toml").write_text(
+        f'[sources]\nmodel_policy = "{model_policy_name}"\n{project_extra}', encoding="utf-8")
+    target = root / model_policy_name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(model_policy, bytes):
+        target.write_bytes(model_policy)
+    else:
+        target.write_text(model_policy, encoding="utf-8")
+    return root
+
+
+def run_polc(*args: str, cwd: Path | str | None = None, env: dict | None = None,
+             input: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m compiler ARGS`` in a fresh process, as a user would run polc."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, input=input, timeout=120)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "proj")
