@@ -162,3 +162,15 @@ def test_damaged_manifest_of_existing_bundle_is_an_integrity_failure(project):
     manifest.write_bytes(manifest.read_bytes().replace(b'"router"', b'"actor"'))
     result = run_polc("build", cwd=project)
     assert result.returncode == 4 and "POLC021" in result.stdout
+
+
+def test_snapshot_and_manifest_validate_against_their_schemas(project):
+    import jsonschema
+
+    from compiler.frontend.schema_check import load_schema
+
+    digest = build(project).hash
+    bundle = project / "artifacts" / "policy" / digest
+    jsonschema.validate(json.loads((bundle / "snapshot.json").read_bytes()), load_schema("policy_snapshot.schema.json"))
+    jsonschema.validate(json.loads((bundle / "policy.manifest.json").read_bytes()),
+                        load_schema("policy_manifest.schema.json"))
