@@ -1,0 +1,103 @@
+"""The ``[registry]`` table of policy.toml, read into one frozen object.
+
+    [registry]
+    url = ".polc/registry.db"                 # or postgresql://...; POLC_REGISTRY_URL and --registry win
+    default_policy = "router"                 # the policy name of scopes and bundles when not given
+    trusted_keys = ["keys/gate-ci.pub"]       # Ed25519 public keys (PEM) that may sign gate receipts
+    [registry.actors]                         # optional: who holds which roles (else a role is as claimed)
+    alice = ["approver", "operator"]
+    [[registry.transitions]]                  # optional: replaces the default transition table
+    from = "candidate"
+    to = "staged"
+    roles = ["submitter"]
+    [[registry.scopes]]                       # feature versions a scope provides, for compatibility
+    environment = "prod"
+    features = {atoms = "2", depth = "1"}
+    compatibility = "fail_closed"             # or "warn_only"
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .lifecycle import Lifecycle
+
+DEFAULT_DB = ".polc/registry.db"
+
+
+@dataclass(frozen=True)
+class ScopeFeatures:
+    environment: str
+    tenant: str | None
+    policy_name: str | None
+    features: Mapping[str, str]
+    warn_only: bool
+
+    def matches(self, scope) -> int:
+        """How specifically this entry names ``scope`` (-1: not at all)."""
+        if self.environment != scope.environment:
+            return -1
+        if self.tenant is not None and self.tenant != scope.tenant:
+            return -1
+        if self.policy_name is not None and self.policy_name != scope.policy_name:
+            return -1
+        return (self.tenant is not None) + (self.policy_name is not None)
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    root: Path | None = None
+    url: str | None = None
+    default_policy: str = "default"
+    trusted_keys: tuple[Path, ...] = ()
+    actors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    lifecycle: Lifecycle = field(default_factory=Lifecycle.default)
+    scopes: tuple[ScopeFeatures, ...] = ()
+    out_dir: Path | None = None
+
+    @classmethod
+    def from_project(cls, project) -> "RegistryConfig":
+        section: dict[str, Any] = project.section("registry")
+        name = project.section("project").get("name")
+        keys = tuple(_in_project(project.root, k) for k in section.get("trusted_keys", []))
+        scopes = tuple(ScopeFeatures(s["environment"], s.get("tenant"), s.get("policy"),
+                                     {k: str(v) for k, v in s.get("features", {}).items()},
+                                     s.get("compatibility", "fail_closed") == "warn_only")
+                       for s in section.get("scopes", []))
+        lifecycle = Lifecycle.from_config(section.get("transitions"), section.get("operations"))
+        try:
+            out_dir = project.out_dir
+        except Exception:  # a bad out_dir is polc build's to report, not the registry's
+            out_dir = None
+        return cls(project.root, section.get("url"), section.get("default_policy") or _slug(name) or "default",
+                   keys, {k: tuple(v) for k, v in section.get("actors", {}).items()}, lifecycle, scopes, out_dir)
+
+    def registry_url(self, override: str | None = None) -> str | None:
+        """--registry, then POLC_REGISTRY_URL, then [registry] url, then .polc/registry.db."""
+        url = override or os.environ.get("POLC_REGISTRY_URL") or self.url
+        if url:
+            return url
+        return str(self.root / DEFAULT_DB) if self.root else None
+
+    def scope_features(self, scope) -> ScopeFeatures | None:
+        ranked = [(entry.matches(scope), i, entry) for i, entry in enumerate(self.scopes)]
+        ranked = [r for r in ranked if r[0] >= 0]
+        return max(ranked, key=lambda r: (r[0], -r[1]))[2] if ranked else None
+
+
+def _in_project(root: Path, name: str) -> Path:
+    from ..sources import resolve_in_project
+
+    return resolve_in_project(root, name)
+
+
+def _slug(name: str | None) -> str | None:
+    if not name:
+        return None
+    import re
+
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return slug[:128] or None

@@ -1,0 +1,107 @@
+"""The PostgreSQL backend (psycopg 3): ``postgresql://user@host/db[?schema=NAME]``.
+
+Writes lock the single head row (``SELECT ... FOR UPDATE``), which serializes them and makes
+the event sequence gapless; READ COMMITTED then shows each later statement every commit made
+before the lock was granted. UPDATE, DELETE and TRUNCATE of ``polc_events`` are refused by
+triggers, so the log is append-only in the database itself.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .errors import RegistryError, invalid
+from .store import TABLES, Store
+
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+#: Serializes concurrent first-time DDL from several processes (an arbitrary fixed key).
+DDL_LOCK_KEY = 7_060_001
+
+APPEND_ONLY = (
+    """CREATE OR REPLACE FUNCTION polc_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'polc_events is append-only: % refused', TG_OP; END $$""",
+    "CREATE OR REPLACE TRIGGER polc_events_no_update_delete BEFORE UPDATE OR DELETE ON polc_events "
+    "FOR EACH ROW EXECUTE FUNCTION polc_events_append_only()",
+    "CREATE OR REPLACE TRIGGER polc_events_no_truncate BEFORE TRUNCATE ON polc_events "
+    "FOR EACH STATEMENT EXECUTE FUNCTION polc_events_append_only()",
+)
+
+
+def split_schema(url: str) -> tuple[str, str | None]:
+    """The connection URL without the ``schema`` query parameter, and that schema.
+
+    >>> split_schema("postgresql://u@h/db?schema=reg_a&sslmode=disable")
+    ('postgresql://u@h/db?sslmode=disable', 'reg_a')
+    """
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), None)
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    if schema is not None and not SCHEMA_NAME.match(schema):
+        raise invalid("POLC601", f"`{schema}` is not a valid schema name",
+                      hint="use lowercase letters, digits and underscores")
+    return urlunsplit(parts._replace(query=rest)), schema
+
+
+class PostgresStore(Store):
+    placeholder = "%s"
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self.url = url
+        conninfo, self.schema = split_schema(url)
+        try:
+            self.conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise self._translate(exc) from None
+        self._create()
+
+    def _create(self) -> None:
+        from psycopg import sql
+
+        with self._ddl():
+            if self.schema:
+                self.conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+                self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            for ddl in (*TABLES, *APPEND_ONLY):
+                self.conn.execute(ddl)
+            self.conn.execute("INSERT INTO polc_head (id, seq, hash) VALUES (1, 0, %s) ON CONFLICT DO NOTHING", ("0" * 64,))
+            self.conn.execute("INSERT INTO polc_registry_meta (key, value) VALUES ('schema_version', '1') "
+                              "ON CONFLICT DO NOTHING")
+
+    def _ddl(self):
+        def begin():
+            self.conn.execute("BEGIN")
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+        return self._transaction(begin)
+
+    def _execute(self, sql: str, params: tuple | None = None):
+        return self.conn.execute(sql, params if params else None)
+
+    def _begin_write(self) -> None:
+        self.conn.execute("BEGIN")
+        self.conn.execute("SELECT seq FROM polc_head WHERE id = 1 FOR UPDATE")
+
+    def _begin_read(self) -> None:
+        self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def _translate(self, exc: Exception) -> Exception:
+        import psycopg
+
+        if isinstance(exc, psycopg.errors.UniqueViolation):
+            return RegistryError("CONFLICT", "POLC637", f"the registry refused a conflicting write: {exc}",
+                                 retryable=True, hint="another operator changed the scope at the same time; retry")
+        if isinstance(exc, (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected,
+                            psycopg.errors.LockNotAvailable)):
+            return RegistryError("INTERNAL", "POLC637", f"the registry database is busy: {exc}", retryable=True)
+        if isinstance(exc, psycopg.Error):
+            where = urlsplit(self.url)._replace(netloc=urlsplit(self.url).hostname or "").geturl()
+            return RegistryError("INTERNAL", "POLC602", f"cannot use the registry database {where}: {exc}".strip(),
+                                 retryable=isinstance(exc, psycopg.OperationalError),
+                                 hint="check the URL, that the server runs and that the user may connect")
+        return exc
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,188 @@
+"""The registry's queries: resolve, pin, history, verify, list, show. None of them writes.
+
+Resolution is deterministic: the scope's one promoted row (a unique index guarantees there
+is at most one), never "latest by timestamp".
+"""
+
+from __future__ import annotations
+
+import json
+
+from .audit import decode_row, replay_states, verify_chain
+from .canon import json_hash, utc_now
+from .config import RegistryConfig
+from .contracts import require
+from .errors import RegistryError, invalid
+from .lifecycle import REGISTRY_STATE, state_or_default
+from .scope import Scope
+from .store import Store
+
+HEX = set("0123456789abcdef")
+
+
+def as_scope(scope) -> Scope:
+    """A Scope from a Scope or a ScopeKey dict (validated)."""
+    if isinstance(scope, Scope):
+        require(scope.to_json(), "ScopeKey")
+        return scope
+    return Scope.from_json(require(scope, "ScopeKey"))
+
+
+class RegistryReader:
+    def __init__(self, store: Store, config: RegistryConfig):
+        self.store = store
+        self.config = config
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- resolution --------------------------------------------------------------------------
+    def resolve(self, scope, *, pin: str | None = None) -> dict:
+        """The scope's promoted bundle (or the pinned one) and the event that made it so."""
+        scope = as_scope(scope)
+        require({"scope": scope.to_json(), "pin": pin}, "ResolveActiveRequest")
+        with self.store.read() as s:
+            if pin:
+                ref = self._ref_for_scope(s, pin, scope)
+                state = state_or_default(s.state(scope.key, pin)[0])
+                rows = s.event_rows(scope.key, pin) or s.event_rows(None, pin)
+                event = decode_row(rows[-1])[0] if rows else None
+                selection = "pinned"
+            else:
+                active = s.promoted(scope.key)
+                if not active:
+                    raise RegistryError("UNKNOWN_BUNDLE", "POLC633", f"scope {scope} has no promoted bundle",
+                                        hint="promote one with `polc registry promote`, or pin a bundle explicitly")
+                ref = json.loads(s.bundle(active[0])[0])["ref"]
+                event, state, selection = self._event_at(s, active[1]), "promoted", "promoted"
+        return require({"scope": scope.to_json(), "active_bundle_ref": ref, "selection": selection,
+                        "rollout_state": state, "event": event, "resolved_at_utc": utc_now()}, "ResolveActiveResponse")
+
+    def pin(self, bundle_id: str, scope) -> dict:
+        """Select an explicit bundle for a session; the registry is not changed (spec 002)."""
+        return self.resolve(scope, pin=self.bundle_id_of(bundle_id))
+
+    # --- audit -------------------------------------------------------------------------------
+    def history(self, scope=None, *, bundle_id: str | None = None) -> dict:
+        scope = as_scope(scope) if scope is not None else None
+        with self.store.read() as s:
+            rows = s.event_rows(scope.key if scope else None, bundle_id)
+        return require({"scope": scope.to_json() if scope else None,
+                        "events": [decode_row(r)[0] for r in rows]}, "HistoryResponse")
+
+    def verify(self) -> dict:
+        """Recompute the chain, and check the state tables and bundle records against it."""
+        with self.store.read() as s:
+            rows, head = s.event_rows(), s.head()
+            bundles, states = s.bundles(), s.states_of()
+        events, problems = [], []
+        for row in rows:
+            event, found = decode_row(row)
+            events.append(event)
+            problems.extend(found)
+        problems.extend(verify_chain(events, head))
+        problems.extend(_state_problems(events, states))
+        problems.extend(_bundle_problems(events, bundles))
+        return require({"ok": not problems, "events_checked": len(events), "head_seq": head[0],
+                        "head_hash": head[1], "problems": problems}, "VerifyResponse")
+
+    # --- inspection --------------------------------------------------------------------------
+    def list(self) -> dict:
+        with self.store.read() as s:
+            bundles, states = s.bundles(), s.states_of()
+        by_bundle: dict[str, list] = {}
+        for row in states:
+            by_bundle.setdefault(row[3], []).append(_scope_state(row))
+        out = []
+        for bundle_id, record, _, _ in bundles:
+            rec = json.loads(record)
+            out.append({"ref": rec["ref"], "submitted_at_utc": rec["submitted_at_utc"],
+                        "states": by_bundle.get(bundle_id, [])})
+        return require({"bundles": out}, "ListBundlesResponse")
+
+    def show(self, bundle_id: str) -> dict:
+        bundle_id = self.bundle_id_of(bundle_id)
+        with self.store.read() as s:
+            row = s.bundle(bundle_id)
+            states = s.states_of(bundle_id)
+        return require({"record": json.loads(row[0]), "states": [_scope_state(r) for r in states]}, "ShowBundleResponse")
+
+    def bundle_id_of(self, ref: str) -> str:
+        """A registered bundle's id from its id, a unique prefix (6+ hex), or its bundle directory."""
+        ref = str(ref).strip()
+        if len(ref) >= 6 and set(ref) <= HEX:
+            with self.store.read() as s:
+                matches = s.bundle_ids(ref)
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise invalid("POLC612", f"`{ref}` names {len(matches)} bundles", hint="give more of the hash")
+        else:
+            from pathlib import Path
+
+            from .bundles import read_bundle
+
+            if Path(ref).is_dir():
+                return self.bundle_id_of(read_bundle(Path(ref)).bundle_id)
+        raise RegistryError("UNKNOWN_BUNDLE", "POLC612", f"no registered bundle `{ref}`",
+                            hint="`polc registry list` shows registered bundles; publish it first")
+
+    # --- shared helpers ----------------------------------------------------------------------
+    def _ref_for_scope(self, s: Store, bundle_id: str, scope: Scope) -> dict:
+        row = s.bundle(bundle_id)
+        if row is None:
+            raise RegistryError("UNKNOWN_BUNDLE", "POLC612", f"no registered bundle {bundle_id}",
+                                hint="publish it first with `polc registry publish`")
+        ref = json.loads(row[0])["ref"]
+        if ref["policy_name"] != scope.policy_name:
+            raise invalid("POLC614", f"bundle {bundle_id[:12]} is policy `{ref['policy_name']}`, "
+                          f"but scope {scope} is policy `{scope.policy_name}`",
+                          hint=f"pass --policy {ref['policy_name']}")
+        return ref
+
+    def _event_at(self, s: Store, seq: int) -> dict | None:
+        row = s.event_row(seq)
+        return decode_row(row)[0] if row else None
+
+
+def _scope_state(row: tuple) -> dict:
+    environment, tenant, policy_name, _, state, seq = row
+    state = state_or_default(state)
+    return {"scope": Scope.from_key(environment, tenant, policy_name).to_json(), "state": state,
+            "registry_state": REGISTRY_STATE[state], "seq": int(seq)}
+
+
+def _state_problems(events: list[dict], states: list[tuple]) -> list[dict]:
+    replayed = replay_states(events)
+    stored = {(e, t, p, b): state_or_default(st) for e, t, p, b, st, _ in states}
+    problems = []
+    for key in sorted(set(replayed) | set(stored)):
+        want, have = replayed.get(key, "candidate"), stored.get(key, "candidate")
+        if want != have:
+            problems.append({"code": "POLC644", "seq": None, "message": f"bundle {key[3][:12]} in "
+                             f"{Scope.from_key(*key[:3])} is `{have}` in the state table but `{want}` by the event log"})
+    return problems
+
+
+def _bundle_problems(events: list[dict], bundles: list[tuple]) -> list[dict]:
+    registered = {e["bundle_id"]: e for e in events if e.get("event_type") == "bundle_registered"}
+    problems = []
+    for bundle_id, record, record_hash, seq in bundles:
+        event = registered.pop(bundle_id, None)
+        try:
+            actual = json_hash(json.loads(record))
+        except ValueError:
+            actual = None
+        if actual != record_hash or event is None or event["details"].get("record_hash") != record_hash:
+            problems.append({"code": "POLC645", "seq": int(seq), "message": f"bundle {bundle_id[:12]}: its record "
+                             "does not match the record hash its registration event holds"})
+    for bundle_id, event in registered.items():
+        problems.append({"code": "POLC645", "seq": event["seq"], "message": f"bundle {bundle_id[:12]} was registered "
+                         "but its record is missing"})
+    return problems

@@ -1,0 +1,253 @@
+"""The registry's operations: publish, transition, promote, rollback (each one write transaction).
+
+Every state change appends hash-chained events in the same transaction as the change itself,
+so the log and the state tables can never disagree after a crash. Reads are in ``reads.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from .audit import seal
+from .bundles import locate_bundle, read_bundle
+from .canon import canonical_bytes, json_hash, utc_now
+from .config import RegistryConfig
+from .contracts import require
+from .errors import RegistryError, invalid
+from .lifecycle import REGISTRY_STATE, state_or_default
+from .reads import RegistryReader, as_scope
+from .receipts import check_receipt, load_public_key
+from .scope import Scope
+from .store import Store
+
+#: ``expect_active`` not given: promote without compare-and-set.
+UNSET: Any = object()
+
+
+class Registry(RegistryReader):
+    """The Python API (``compiler.registry.open_registry`` makes one).
+
+    >>> import tempfile, pathlib
+    >>> reg = open_registry(pathlib.Path(tempfile.mkdtemp()) / "r.db")     # doctest: +SKIP
+    >>> reg.resolve({"environment": "prod", "policy_name": "router"})       # doctest: +SKIP
+    """
+
+    def __init__(self, store: Store, config: RegistryConfig | None = None):
+        super().__init__(store, config or RegistryConfig())
+
+    # --- publish -----------------------------------------------------------------------------
+    def publish(self, bundle: str, receipt: dict, *, provenance: dict | None = None, submitted_by: str,
+                submitted_at: str | None = None, bundle_version: str | None = None,
+                policy_name: str | None = None) -> dict:
+        """Register a bundle with its PASS gate receipt; a PublishBundleResponse."""
+        request = require({"bundle_ref": str(bundle), "gate_receipt": receipt, "provenance": provenance or {},
+                           "submitted_by": submitted_by, "submitted_at_utc": submitted_at or utc_now(),
+                           "bundle_version": bundle_version, "policy_name": policy_name}, "PublishBundleRequest")
+        self._authorize(submitted_by, "submitter", self.config.lifecycle.operation_roles["publish"], "publish")
+        info = read_bundle(locate_bundle(request["bundle_ref"], self.config.out_dir))
+        trusted = [load_public_key(p) for p in self.config.trusted_keys]
+        receipt_check = check_receipt(receipt, info.bundle_id, trusted)
+        version = bundle_version or info.version or info.bundle_id[:12]
+        ref = {"bundle_id": info.bundle_id, "bundle_version": version,
+               "policy_name": policy_name or self.config.default_policy,
+               "digest": {"sha256": info.bundle_id}, "snapshot_sha256": info.snapshot_sha256,
+               "manifest_sha256": (info.manifest or {}).get("sha256"), "uri": info.directory.as_uri(),
+               "compatibility": info.compatibility}
+        record = require({"ref": ref, "gate_receipt": receipt, "receipt_check": receipt_check,
+                          "provenance": request["provenance"], "submitted_by": submitted_by,
+                          "submitted_at_utc": request["submitted_at_utc"]}, "BundleRecord")
+        with self.store.write() as s:
+            return self._register(s, record)
+
+    def _register(self, s: Store, record: dict) -> dict:
+        ref = record["ref"]
+        existing = s.bundle(ref["bundle_id"])
+        if existing:
+            stored = json.loads(existing[0])
+            event = self._event_at(s, existing[2])
+            return {"bundle_id": ref["bundle_id"], "bundle_version": stored["ref"]["bundle_version"],
+                    "status": "DUPLICATE", "record": stored, "event": event}
+        holder = s.bundle_by_version(ref["policy_name"], ref["bundle_version"])
+        if holder:
+            raise RegistryError("CONFLICT", "POLC613", f"version {ref['bundle_version']} of policy "
+                                f"`{ref['policy_name']}` is already bundle {holder}, not {ref['bundle_id']}",
+                                hint="a correction is a new version: set [project] version or pass --bundle-version",
+                                details={"existing_bundle_id": holder})
+        record_hash = json_hash(record)
+        actor = {"name": record["submitted_by"], "role": "submitter"}
+        event = self._emit(s, str(uuid.uuid4()), ref, None, "bundle_registered", None, "candidate", actor,
+                           "published", {"record_hash": record_hash, "gate": record["receipt_check"]["gate"]})
+        s.insert_bundle(ref["bundle_id"], ref["bundle_version"], ref["policy_name"],
+                        canonical_bytes(record).decode(), record_hash, event["seq"])
+        return {"bundle_id": ref["bundle_id"], "bundle_version": ref["bundle_version"], "status": "ACCEPTED",
+                "record": record, "event": event}
+
+    # --- transitions -------------------------------------------------------------------------
+    def transition(self, bundle_id: str, scope, to_state: str, *, actor: str, role: str, reason: str = "") -> dict:
+        """Move a bundle to ``to_state`` in a scope; a TransitionResponse (changed=False: already there)."""
+        scope = as_scope(scope)
+        require({"bundle_id": bundle_id, "scope": scope.to_json(), "to_state": to_state,
+                 "actor": {"name": actor, "role": role}, "reason": reason}, "TransitionRequest")
+        if to_state == "promoted":
+            return self._as_transition(self.promote(bundle_id, scope, actor=actor, role=role, reason=reason), "promoted")
+        with self.store.write() as s:
+            ref = self._ref_for_scope(s, bundle_id, scope)
+            current, exists = self._state(s, scope, bundle_id)
+            if current == to_state:
+                return self._transition_response(bundle_id, scope, current, to_state, [], changed=False)
+            if current == "promoted" and to_state == "rolled_back":
+                pass  # handled below, outside this transaction
+            else:
+                self._check_transition(current, to_state, actor, role)
+                event_type = "bundle_retired" if to_state == "retired" else "state_changed"
+                event = self._emit(s, str(uuid.uuid4()), ref, scope, event_type, current, to_state,
+                                   {"name": actor, "role": role}, reason)
+                s.set_state(scope.key, bundle_id, to_state, event["seq"], exists)
+                return self._transition_response(bundle_id, scope, current, to_state, [event])
+        # Rolling back the promoted bundle is the rollback operation: it also restores the previous one.
+        return self._as_transition(self.rollback(scope, actor=actor, role=role, reason=reason or "rolled back"),
+                                   "rolled_back")
+
+    def promote(self, bundle_id: str, scope, *, actor: str, role: str, reason: str = "", expect_active=UNSET) -> dict:
+        """Make a bundle the scope's promoted one; the previous one goes to shadow. A PromoteResponse.
+
+        ``expect_active`` (a bundle id, or None for "no bundle is promoted") makes it a
+        compare-and-set: refused as a CONFLICT if the scope's promoted bundle is not that.
+        """
+        scope = as_scope(scope)
+        request = {"bundle_id": bundle_id, "scope": scope.to_json(), "actor": {"name": actor, "role": role},
+                   "reason": reason}
+        if expect_active is not UNSET:
+            request["expect_active"] = expect_active
+        require(request, "PromoteRequest")
+        with self.store.write() as s:
+            ref = self._ref_for_scope(s, bundle_id, scope)
+            current, exists = self._state(s, scope, bundle_id)
+            active = s.promoted(scope.key)
+            if current == "promoted":  # repeating a done promotion is a no-op, whatever was expected
+                return self._promote_response(bundle_id, scope, bundle_id, [], ref, [], changed=False)
+            if expect_active is not UNSET and (active[0] if active else None) != expect_active:
+                raise RegistryError("CONFLICT", "POLC632", f"scope {scope} has {active[0] if active else 'no'} "
+                                    f"promoted bundle, not {expect_active or 'none'} as expected", retryable=True,
+                                    hint="someone promoted in between: resolve the scope again and decide",
+                                    details={"expected": expect_active, "actual": active[0] if active else None})
+            self._check_transition(current, "promoted", actor, role)
+            warnings = self._check_compatibility(ref, scope)
+            op, who = str(uuid.uuid4()), {"name": actor, "role": role}
+            events = []
+            if active:  # demote first: the partial unique index allows one promoted row per scope
+                old_ref = json.loads(s.bundle(active[0])[0])["ref"]
+                events.append(self._emit(s, op, old_ref, scope, "bundle_superseded", "promoted", "shadow", who,
+                                         reason, {"superseded_by": bundle_id}))
+                s.set_state(scope.key, active[0], "shadow", events[-1]["seq"], True)
+            events.append(self._emit(s, op, ref, scope, "bundle_promoted", current, "promoted", who, reason,
+                                     {"previous_active": active[0] if active else None}))
+            s.set_state(scope.key, bundle_id, "promoted", events[-1]["seq"], exists)
+            return self._promote_response(bundle_id, scope, active[0] if active else None, events, ref, warnings)
+
+    def rollback(self, scope, *, actor: str, role: str, reason: str) -> dict:
+        """Mark the promoted bundle rolled_back and re-promote the previous one (by event-log order)."""
+        scope = as_scope(scope)
+        require({"scope": scope.to_json(), "actor": {"name": actor, "role": role}, "reason": reason}, "RollbackRequest")
+        self._authorize(actor, role, self.config.lifecycle.operation_roles["rollback"], "rollback")
+        with self.store.write() as s:
+            active = s.promoted(scope.key)
+            if not active:
+                raise RegistryError("CONFLICT", "POLC634", f"scope {scope} has no promoted bundle to roll back",
+                                    hint="`polc registry history` shows what happened in this scope")
+            previous = self._previous_promoted(s, scope, active[0])
+            op, who = str(uuid.uuid4()), {"name": actor, "role": role}
+            current_ref = json.loads(s.bundle(active[0])[0])["ref"]
+            restored_ref = json.loads(s.bundle(previous)[0])["ref"]
+            prev_state, _ = self._state(s, scope, previous)
+            first = self._emit(s, op, current_ref, scope, "bundle_rolled_back", "promoted", "rolled_back", who, reason,
+                               {"restored": previous})
+            s.set_state(scope.key, active[0], "rolled_back", first["seq"], True)
+            second = self._emit(s, op, restored_ref, scope, "bundle_restored", prev_state, "promoted", who, reason,
+                                {"rolled_back": active[0]})
+            s.set_state(scope.key, previous, "promoted", second["seq"], True)
+            return require({"scope": scope.to_json(), "rolled_back": active[0], "restored": previous,
+                            "events": [first, second], "active_bundle_ref": restored_ref}, "RollbackResponse")
+
+    # --- helpers -----------------------------------------------------------------------------
+    def _previous_promoted(self, s: Store, scope: Scope, current: str) -> str:
+        for candidate in s.promoted_history(scope.key):
+            if candidate != current and self._state(s, scope, candidate)[0] not in ("rolled_back", "retired"):
+                return candidate
+        raise RegistryError("CONFLICT", "POLC634", f"scope {scope} has no earlier promoted bundle to return to "
+                            "(every earlier one was rolled back or retired)",
+                            hint="promote a known-good bundle explicitly with `polc registry promote`")
+
+    def _state(self, s: Store, scope: Scope, bundle_id: str) -> tuple[str, bool]:
+        stored, exists = s.state(scope.key, bundle_id)
+        return state_or_default(stored), exists
+
+    def _check_transition(self, current: str, target: str, actor: str, role: str) -> None:
+        lifecycle = self.config.lifecycle
+        if lifecycle.find(current, target) is None:
+            allowed = ", ".join(f"`{t}`" for t in lifecycle.allowed_from(current)) or "none"
+            raise RegistryError("CONFLICT", "POLC630", f"cannot go from `{current}` to `{target}`; "
+                                f"allowed from `{current}`: {allowed}",
+                                hint="transitions are listed in docs/registry.md and [registry.transitions]",
+                                details={"from": current, "to": target, "allowed": list(lifecycle.allowed_from(current))})
+        self._authorize(actor, role, lifecycle.roles_for(current, target), f"{current} -> {target}")
+
+    def _authorize(self, actor: str, role: str, allowed: tuple[str, ...], what: str) -> None:
+        if role not in allowed:
+            raise RegistryError("FORBIDDEN", "POLC631", f"role `{role}` may not perform {what}; "
+                                f"allowed roles: {', '.join(allowed) or 'none'}", hint="pass --role with an allowed role")
+        held = self.config.actors.get(actor)
+        if self.config.actors and (held is None or role not in held):
+            raise RegistryError("FORBIDDEN", "POLC631", f"`{actor}` does not hold role `{role}` "
+                                f"in policy.toml [registry.actors]", hint="ask a maintainer to grant the role")
+
+    def _check_compatibility(self, ref: dict, scope: Scope) -> list[str]:
+        from .compat import unmet_requirements
+
+        entry = self.config.scope_features(scope)
+        unmet = unmet_requirements(ref["compatibility"], entry.features if entry else {})
+        if not unmet:
+            return []
+        message = f"bundle {ref['bundle_id'][:12]} needs what scope {scope} does not declare: {'; '.join(unmet)}"
+        if entry is not None and entry.warn_only:
+            return [message]
+        raise RegistryError("INCOMPATIBLE", "POLC635", message,
+                            hint="declare the scope's feature versions in [[registry.scopes]], or set "
+                                 "compatibility = \"warn_only\" for that scope", details={"unmet": unmet})
+
+    def _emit(self, s: Store, operation: str, ref: dict, scope: Scope | None, event_type: str, from_state, to_state,
+              actor: dict, reason: str, details: dict | None = None) -> dict:
+        seq, prev = s.head()
+        body = {"seq": seq + 1, "event_id": str(uuid.uuid4()), "operation_id": operation,
+                "bundle_id": ref["bundle_id"], "bundle_version": ref["bundle_version"],
+                "scope": scope.to_json() if scope else None, "event_type": event_type, "from_state": from_state,
+                "to_state": to_state, "actor": actor, "observed_at_utc": utc_now(), "reason": reason,
+                "details": details or {}, "prev_hash": prev}
+        event = seal(body)
+        s.append_event(event, canonical_bytes(body).decode())
+        return event
+
+    def _transition_response(self, bundle_id, scope, current, target, events, *, changed=True, warnings=()) -> dict:
+        out = {"bundle_id": bundle_id, "scope": scope.to_json(), "from_state": current, "to_state": target,
+               "registry_state": REGISTRY_STATE[target], "changed": changed, "events": events}
+        if warnings:
+            out["warnings"] = list(warnings)
+        return require(out, "TransitionResponse")
+
+    def _as_transition(self, response: dict, target: str) -> dict:
+        events = response["events"]
+        mine = [e for e in events if e["to_state"] == target]
+        current = mine[0]["from_state"] if mine else target
+        scope = Scope.from_json(response["scope"])
+        bundle_id = response.get("bundle_id") or response.get("rolled_back")
+        return self._transition_response(bundle_id, scope, current or "candidate", target, events,
+                                         changed=bool(events), warnings=response.get("warnings", ()))
+
+    def _promote_response(self, bundle_id, scope, previous, events, ref, warnings, *, changed=True) -> dict:
+        out = {"bundle_id": bundle_id, "scope": scope.to_json(), "previous_active": previous, "changed": changed,
+               "events": events, "active_bundle_ref": ref}
+        if warnings:
+            out["warnings"] = warnings
+        return require(out, "PromoteResponse")

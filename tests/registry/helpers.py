@@ -1,0 +1,58 @@
+"""Bundles, receipts and registries for the registry tests."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+from compiler.registry import RegistryConfig, Scope, open_registry
+from compiler.registry.canon import canonical_bytes, sha256_hex, snapshot_content_hash, utc_now
+from compiler.registry.receipts import sign, statement
+
+PROD = Scope("prod", "router")
+
+
+def write_bundle(out_dir: Path, content: dict, *, version: str = "1.0.0", compatibility: dict | None = None) -> str:
+    """A bundle directory ``out_dir/<hash>/`` written by hand, as polc build lays it out."""
+    snapshot = {"schema_version": "1.0", "policy_id": str(uuid.uuid4()), "created_at": "2026-01-01T00:00:00Z",
+                "model_config": content}
+    digest = snapshot_content_hash(snapshot)
+    snapshot["hash"] = digest
+    raw = canonical_bytes(snapshot)
+    manifest = {"schema_version": "policy_manifest@v2",
+                "policy": {"hash": digest, "version": version},
+                "files": {"snapshot.json": {"sha256": sha256_hex(raw), "byte_size": len(raw)}},
+                "compatibility": compatibility or {"required_features": []}}
+    manifest["sha256"] = sha256_hex(canonical_bytes(manifest))
+    directory = out_dir / digest
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "snapshot.json").write_bytes(raw)
+    (directory / "policy.manifest.json").write_bytes(canonical_bytes(manifest))
+    return digest
+
+
+def receipt(bundle_id: str, verdict: str = "PASS", key=None, gate: str = "reflex_promotion") -> dict:
+    st = statement(gate, verdict, bundle_id, evaluated_at=utc_now(),
+                   failing=() if verdict == "PASS" else ("latency_p95 <= 800",))
+    return sign(st, key) if key is not None else st
+
+
+def publish(reg, out_dir: Path, n: int, **kw) -> str:
+    """Write and publish bundle number ``n``; its id."""
+    bundle_id = write_bundle(out_dir, {"n": n}, version=f"1.0.{n}")
+    response = reg.publish(str(out_dir / bundle_id), receipt(bundle_id), submitted_by="ci",
+                           provenance={"training_run_id": f"run-{n}"}, **kw)
+    assert response["status"] == "ACCEPTED", response
+    return bundle_id
+
+
+def walk_to(reg, bundle_id: str, target: str, scope: Scope = PROD, *, actor: str = "op") -> None:
+    """Move a candidate bundle along the default path to ``target``."""
+    path = ["staged", "shadow", "promoted"]
+    for state in path[: path.index(target) + 1]:
+        reg.transition(bundle_id, scope, state, actor=actor, role="approver", reason=f"to {state}")
+
+
+def open_test_registry(url: str, out_dir: Path | None = None, **config) -> "Registry":  # noqa: F821
+    return open_registry(url, config=RegistryConfig(out_dir=out_dir, default_policy="router", **config))
