@@ -1,0 +1,110 @@
+"""The audit chain: verify passes on an honest log and names an edited, deleted or inserted row.
+
+On SQLite the append-only triggers are dropped first (anyone with the file can); on PostgreSQL
+they are disabled as the superuser would. Either way verify must catch the tampering.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from compiler.registry.canon import json_hash
+
+from .helpers import PROD, publish, walk_to
+
+
+@pytest.fixture
+def populated(registry, out_dir):
+    a, b = publish(registry, out_dir, 1), publish(registry, out_dir, 2)
+    walk_to(registry, a, "promoted")
+    walk_to(registry, b, "promoted")
+    registry.rollback(PROD, actor="x", role="operator", reason="bad")
+    assert registry.verify()["ok"]
+    return registry
+
+
+def tamper(registry, *statements):
+    s = registry.store
+    is_pg = s.placeholder == "%s"
+    with s.write():
+        if is_pg:
+            s._execute("ALTER TABLE polc_events DISABLE TRIGGER USER")
+        else:
+            s._execute("DROP TRIGGER polc_events_no_update")
+            s._execute("DROP TRIGGER polc_events_no_delete")
+        for sql, params in statements:
+            s._q(sql, params)
+        if is_pg:
+            s._execute("ALTER TABLE polc_events ENABLE TRIGGER USER")
+
+
+def codes(registry) -> set[str]:
+    result = registry.verify()
+    assert not result["ok"]
+    return {p["code"] for p in result["problems"]}
+
+
+def test_edited_reason_is_caught(populated):
+    body = json.loads(populated.store.event_row(3)[8])
+    body["reason"] = "nothing to see"
+    tamper(populated, ("UPDATE polc_events SET body = ? WHERE seq = 3", (json.dumps(body),)))
+    assert "POLC641" in codes(populated)
+
+
+def test_edit_with_a_recomputed_hash_breaks_the_next_link(populated):
+    body = json.loads(populated.store.event_row(3)[8])
+    body["actor"]["name"] = "mallory"
+    tamper(populated, ("UPDATE polc_events SET body = ?, hash = ? WHERE seq = 3", (json.dumps(body), json_hash(body))))
+    assert "POLC642" in codes(populated)
+
+
+def test_deleted_row_is_caught(populated):
+    tamper(populated, ("DELETE FROM polc_events WHERE seq = 4", ()))
+    assert {"POLC640", "POLC642"} <= codes(populated)
+
+
+def test_deleted_tail_is_caught(populated):
+    last = populated.verify()["head_seq"]
+    tamper(populated, ("DELETE FROM polc_events WHERE seq = ?", (last,)))
+    assert "POLC643" in codes(populated)
+
+
+def test_inserted_row_is_caught(populated):
+    row = populated.store.event_row(2)
+    body = json.loads(row[8])
+    body.update(seq=100, event_id="00000000-0000-4000-8000-000000000000")
+    digest = json_hash(body)
+    tamper(populated, ("INSERT INTO polc_events (seq, event_id, bundle_id, environment, tenant, policy_name, event_type, "
+                       "to_state, body, prev_hash, hash) VALUES (100, ?, ?, NULL, NULL, NULL, ?, ?, ?, ?, ?)",
+                       (body["event_id"], body["bundle_id"], body["event_type"], body["to_state"], json.dumps(body),
+                        body["prev_hash"], digest)))
+    assert {"POLC640", "POLC642", "POLC643"} & codes(populated)
+
+
+def test_state_table_edit_is_caught(populated):
+    with populated.store.write() as s:
+        s._q("UPDATE polc_rollout SET state = 'retired' WHERE state = 'rolled_back'")
+    assert "POLC644" in codes(populated)
+
+
+def test_event_table_refuses_update_and_delete(populated):
+    from compiler.registry import RegistryError
+
+    for sql in ("UPDATE polc_events SET reason = 'x' WHERE seq = 1", "DELETE FROM polc_events WHERE seq = 1"):
+        with pytest.raises(RegistryError):
+            with populated.store.write() as s:
+                s._q(sql.replace("reason = 'x'", "event_type = 'x'"))
+    assert populated.verify()["ok"]
+
+
+def test_emptying_the_event_table_is_refused(populated):
+    from compiler.registry import RegistryError
+
+    # PostgreSQL's TRUNCATE; SQLite has none, its equivalent is an unqualified DELETE.
+    statement = "TRUNCATE polc_events" if populated.store.placeholder == "%s" else "DELETE FROM polc_events"
+    with pytest.raises(RegistryError):
+        with populated.store.write() as s:
+            s._execute(statement)
+    assert populated.verify()["ok"]
