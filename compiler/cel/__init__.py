@@ -20,4 +20,10 @@ def parse(text, *, file: str = "<expr>", line: int = 1, column: int = 1):
     return _parse(text, file=file, line=line, column=column)
 
 
-__all__ = ["CelError", "CelUint", "parse"]
+def compile(expr, declarations=None, **options):
+    """Parse, check and build an expression; see :func:`compiler.cel.program.compile`."""
+    from .program import compile as _compile
+    return _compile(expr, declarations, **options)
+
+
+__all__ = ["CelError", "CelUint", "compile", "parse"]

@@ -37,3 +37,31 @@ class CelUint(int):
 
     def __repr__(self) -> str:
         return f"{int(self)}u"
+
+
+class CelType:
+    """A CEL type value: ``type(1) == int``. Equal by name.
+
+    >>> CelType("int") == CelType("int"), CelType("int")
+    (True, int)
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, CelType) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("CelType", self.name))
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: Type names that evaluate to type values when used as identifiers (`int`, `list`, ...).
+TYPE_DENOTATIONS = frozenset({"int", "uint", "double", "bool", "string", "bytes", "list", "map",
+                              "null_type", "type", "google.protobuf.Timestamp",
+                              "google.protobuf.Duration"})

@@ -1,0 +1,82 @@
+"""The embedding API: ``compile(expr, declarations) -> Program``; ``program.evaluate(bindings)``.
+
+>>> from compiler.cel import compile
+>>> program = compile("metrics.p95 <= limit", {"metrics": "map(string, double)", "limit": "int"})
+>>> program.evaluate({"metrics": {"p95": 120.0}, "limit": 200})
+True
+>>> program.evaluate({"metrics": {}, "limit": 200})
+Traceback (most recent call last):
+...
+compiler.cel.errors.CelError: <expr>:1:1: POLC230 no such key: 'p95'
+
+Errors: ``compile`` raises :class:`CelError` for syntax (POLC200-206), type (POLC210-217)
+and cost (POLC220) errors; ``evaluate`` raises it for runtime errors (POLC230) and an
+exhausted runtime budget (POLC231), always with the span of the failing sub-expression.
+"""
+
+from __future__ import annotations
+
+from . import ast
+from .errors import CelError
+from .interp import DEFAULT_RUNTIME_BUDGET, Interpreter
+from .semantics import CelErrorValue, CostExceeded
+
+BACKENDS = ("compiled", "interp")
+
+
+class Program:
+    """A compiled expression. ``evaluate`` is thread-safe (no state is kept between calls)."""
+
+    def __init__(self, root: ast.Expr, evaluator, *, backend: str, types=None,
+                 cost: int | None = None, source: str | None = None):
+        self.ast = root
+        self.backend = backend
+        self.types = types          # the checker's result, or None when unchecked
+        self.estimated_cost = cost  # static cost estimate (see compiler.cel.cost)
+        self.source = source        # the generated Python, for the compiled backend
+        self._evaluate = evaluator
+
+    def evaluate(self, bindings: dict | None = None):
+        """The CEL value for ``bindings``: int, CelUint, float, str, bytes, bool, None, list,
+        dict (or CelType, Timestamp, Duration); raises CelError on a runtime error."""
+        try:
+            return self._evaluate(bindings if bindings is not None else {})
+        except CostExceeded as err:
+            raise CelError("POLC231", err.message, err.span or self.ast.span,
+                           hint="the expression iterates over too much data; raise the runtime "
+                                "budget or bound the input") from None
+        except CelErrorValue as err:
+            raise CelError("POLC230", err.message, err.span or self.ast.span) from None
+        except RecursionError:
+            raise CelError("POLC230", "evaluation nested too deeply", self.ast.span) from None
+
+
+def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: str = "compiled",
+            cost_limit: int | None = None, runtime_budget: int = DEFAULT_RUNTIME_BUDGET,
+            file: str = "<expr>", line: int = 1, column: int = 1,
+            name: str = "expr") -> Program:
+    """Parse, check (when ``declarations`` is given), cost-bound and build one expression.
+
+    ``declarations`` maps variable names to types in the declaration language of
+    :mod:`compiler.cel.types` (``"double"``, ``"list(string)"``, ``{"p95": "double"}``, ...);
+    None skips type checking (everything is ``dyn``). ``name`` names the generated function
+    (``<polc:FILE#NAME>``).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    from .parser import parse
+    root = expr if not isinstance(expr, str) else parse(expr, file=file, line=line, column=column)
+    types = None
+    if declarations is not None:
+        from .checker import check
+        types = check(root, declarations)
+    cost = None
+    if cost_limit is not None or declarations is not None:
+        from .cost import enforce_cost
+        cost = enforce_cost(root, types, cost_limit)
+    if backend == "interp":
+        interpreter = Interpreter(root, budget=runtime_budget)
+        return Program(root, interpreter.evaluate, backend=backend, types=types, cost=cost)
+    from .codegen import generate
+    function, source = generate(root, types, file=file, name=name, budget=runtime_budget)
+    return Program(root, function, backend=backend, types=types, cost=cost, source=source)
