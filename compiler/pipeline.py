@@ -51,14 +51,17 @@ class Stage:
 
 def _stages() -> tuple[Stage, ...]:
     # Imported here so that `import compiler` stays cheap; the list below is the compiler.
-    from .passes import bundle, docs, model_policy, snapshot
+    from .passes import bundle, catalog, docs, model_policy, snapshot
 
     return (
         Stage("parse_model_policy", model_policy.parse_model_policy),   # reads [sources].model_policy
         Stage("check_model_policy_schema", model_policy.check_schema),  # after parse: types, names, enums
         Stage("check_model_policy", model_policy.check_semantics),      # after schema: values are well typed
+        Stage("parse_catalog_files", catalog.parse_catalog_files),      # after check_model_policy: file names are strings
+        Stage("check_catalog", catalog.check_catalog),                  # after parse_catalog_files: templates parsed
         Stage("parse_doc_sources", docs.parse_doc_sources),              # independent; provenance files
         Stage("check_docs", docs.check_required_docs),                  # independent; doc contract (977-A5)
+        Stage("lower_catalog", catalog.lower_catalog),                  # after check_catalog; before lower_snapshot
         Stage("lower_snapshot", snapshot.lower_snapshot),               # after every check_*: all blocks valid
         Stage("emit_bundle", bundle.emit_bundle),                       # last: writes only a complete snapshot
     )
