@@ -22,6 +22,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "list": "compiler.cli.inspect_cmd:list_cmd",
     "show": "compiler.cli.inspect_cmd:show_cmd",
     "current": "compiler.cli.inspect_cmd:current_cmd",
+    "registry": "compiler.cli.registry_cmd:registry",
 }
 
 
