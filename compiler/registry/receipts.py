@@ -174,7 +174,11 @@ def generate_keypair(prefix: Path) -> tuple[Path, Path]:
             raise invalid("POLC624", f"{p} already exists; refusing to overwrite a key")
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    atomic_write_bytes(private, pem, mode=0o600)
-    atomic_write_bytes(public, key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                             serialization.PublicFormat.SubjectPublicKeyInfo))
+    try:
+        private.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(private, pem, mode=0o600)
+        atomic_write_bytes(public, key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                                 serialization.PublicFormat.SubjectPublicKeyInfo))
+    except OSError as exc:
+        raise invalid("POLC624", f"cannot write the key pair {prefix}: {exc.strerror or exc}", unreadable=True) from None
     return private, public

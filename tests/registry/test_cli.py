@@ -1,0 +1,146 @@
+"""``polc registry`` end to end: a real ``polc build``, signed receipts, JSON outputs that match the
+contracts, and the exit codes of DESIGN.md §4 for every kind of refusal."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from compiler.cli import main
+from compiler.registry.contracts import contract_errors
+from compiler.registry.receipts import load_private_key, sign
+
+from .helpers import receipt, write_bundle
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def polc(capsys, *argv) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return done.value.code, out, err
+
+
+def polc_json(capsys, definition, *argv, expect=0):
+    code, out, err = polc(capsys, *argv, "--json")
+    assert code == expect, (code, out, err)
+    data = json.loads(out)
+    assert contract_errors(data, "ErrorResponse" if "error" in data else definition) == []
+    return data
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch, registry_url, capsys):
+    """A copy of the example project, built, with a signing key trusted by [registry]."""
+    shutil.copy(REPO / "policy.toml", tmp_path / "policy.toml")
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("POLC_REGISTRY_URL", registry_url)
+    monkeypatch.setenv("POLC_ACTOR", "ops-alice")
+    assert polc(capsys, "registry", "keygen", "--out", "keys/gate")[0] == 0
+    with open("policy.toml", "a") as fh:
+        fh.write('\n[registry]\ndefault_policy = "router"\ntrusted_keys = ["keys/gate.pub"]\n')
+    code, out, err = polc(capsys, "build")
+    assert code == 0, err
+    return tmp_path
+
+
+def signed_receipt(path: Path, bundle_id: str, verdict: str = "PASS") -> str:
+    key = load_private_key(str(path.parent / "keys" / "gate.key") if (path.parent / "keys").exists() else "keys/gate.key")
+    Path(path).write_text(json.dumps(sign(receipt(bundle_id, verdict), key)))
+    return str(path)
+
+
+def built_hash(project: Path) -> str:
+    return json.loads((project / "artifacts/policy/policy.json").read_text())["active"]
+
+
+def test_cli_walkthrough(project, capsys):
+    a = built_hash(project)
+    signed_receipt(project / "a.receipt.json", a)
+    first = polc_json(capsys, "PublishBundleResponse", "registry", "publish", a, "--receipt", "a.receipt.json",
+                      "--evaluation-report", "reports/eval-1.json")
+    assert first["status"] == "ACCEPTED" and first["record"]["receipt_check"]["signature"] == "verified"
+    again = polc_json(capsys, "PublishBundleResponse", "registry", "publish", f"artifacts/policy/{a}",
+                      "--receipt", "a.receipt.json")
+    assert again["status"] == "DUPLICATE"
+    b = write_bundle(project / "artifacts/policy", {"n": 2}, version="2026.11.24")
+    signed_receipt(project / "b.receipt.json", b)
+    polc_json(capsys, "PublishBundleResponse", "registry", "publish", b, "--receipt", "b.receipt.json")
+    for bundle in (a, b):
+        for state in ("staged", "shadow"):
+            polc_json(capsys, "TransitionResponse", "registry", "transition", bundle[:10], "--to", state, "--env", "prod")
+        polc_json(capsys, "PromoteResponse", "registry", "promote", bundle, "--env", "prod", "--reason", "go")
+    stale = polc_json(capsys, "ErrorResponse", "registry", "promote", a, "--env", "prod", "--expect-active", a, expect=1)
+    assert stale["error"]["category"] in ("CONFLICT",)
+    resolved = polc_json(capsys, "ResolveActiveResponse", "registry", "resolve", "--env", "prod")
+    assert resolved["active_bundle_ref"]["bundle_id"] == b
+    back = polc_json(capsys, "RollbackResponse", "registry", "rollback", "--env", "prod", "--reason", "p95 up")
+    assert back["restored"] == a
+    code, out, _ = polc(capsys, "registry", "resolve", "--env", "prod")
+    assert code == 0 and out.splitlines()[0] == a
+    pinned = polc_json(capsys, "ResolveActiveResponse", "registry", "pin", b, "--env", "prod", "--out", "pin.json")
+    assert pinned["selection"] == "pinned" and json.loads(Path("pin.json").read_text()) == pinned
+    history = polc_json(capsys, "HistoryResponse", "registry", "history", "--env", "prod")
+    assert [e["event_type"] for e in history["events"]][-2:] == ["bundle_rolled_back", "bundle_restored"]
+    assert all(e["actor"]["name"] == "ops-alice" for e in history["events"])
+    polc_json(capsys, "ListBundlesResponse", "registry", "list")
+    polc_json(capsys, "ShowBundleResponse", "registry", "show", a[:8])
+    assert polc_json(capsys, "VerifyResponse", "registry", "verify")["ok"]
+    for text_command in (["history"], ["list"], ["show", a], ["verify"]):
+        assert polc(capsys, "registry", *text_command)[0] == 0
+
+
+def test_cli_refusals_and_exit_codes(project, capsys):
+    a = built_hash(project)
+    Path("unsigned.json").write_text(json.dumps(receipt(a)))
+    assert polc_json(capsys, "ErrorResponse", "registry", "publish", a, "--receipt", "unsigned.json",
+                     expect=4)["error"]["category"] == "INTEGRITY"
+    signed_receipt(project / "fail.json", a, "FAIL")
+    failed = polc_json(capsys, "ErrorResponse", "registry", "publish", a, "--receipt", "fail.json", expect=1)
+    assert failed["error"]["category"] == "GATE_NOT_PASS" and failed["error"]["retryable"] is False
+    assert polc(capsys, "registry", "publish", a, "--receipt", "missing.json")[0] == 3
+    Path("garbage.json").write_text("{not json")
+    assert polc(capsys, "registry", "publish", a, "--receipt", "garbage.json")[0] == 3
+    assert polc(capsys, "registry", "publish", "f" * 64, "--receipt", "fail.json")[0] == 3
+    assert polc(capsys, "registry", "transition", a, "--to", "live", "--env", "prod")[0] == 2
+    assert polc(capsys, "registry", "resolve")[0] == 2  # --env is required
+    unknown = polc_json(capsys, "ErrorResponse", "registry", "promote", "abcdef12", "--env", "prod", expect=1)
+    assert unknown["error"]["category"] == "UNKNOWN_BUNDLE"
+    code, _, err = polc(capsys, "registry", "resolve", "--env", "prod")
+    assert code == 1 and "POLC633" in err and "Traceback" not in err
+    bad_scope = polc_json(capsys, "ErrorResponse", "registry", "resolve", "--env", "pr od", expect=2)
+    assert bad_scope["error"]["category"] == "INVALID_PAYLOAD"
+    assert polc(capsys, "registry", "verify", "--registry", "mysql://x")[0] == 2
+
+
+def test_cli_edited_bundle_exits_4(project, capsys):
+    a = built_hash(project)
+    signed_receipt(project / "a.json", a)
+    manifest = project / "artifacts/policy" / a / "policy.manifest.json"
+    manifest.write_text(manifest.read_text().replace('"version":', '"version":"x","old_version":', 1))
+    code, _, err = polc(capsys, "registry", "publish", a, "--receipt", "a.json")
+    assert code == 4 and "POLC611" in err
+
+
+def test_cli_verify_exits_4_on_tampering(project, capsys):
+    from compiler.registry import open_registry
+
+    a = built_hash(project)
+    signed_receipt(project / "a.json", a)
+    assert polc(capsys, "registry", "publish", a, "--receipt", "a.json")[0] == 0
+    with open_registry() as reg:
+        s = reg.store
+        with s.write():
+            if s.placeholder == "%s":
+                s._execute("ALTER TABLE polc_events DISABLE TRIGGER USER")
+            else:
+                s._execute("DROP TRIGGER polc_events_no_update")
+            s._q("UPDATE polc_events SET body = replace(body, 'published', 'forged') WHERE seq = 1")
+    code, _, err = polc(capsys, "registry", "verify")
+    assert code == 4 and "POLC641" in err
+    assert polc_json(capsys, "VerifyResponse", "registry", "verify", expect=4)["ok"] is False
