@@ -17,6 +17,7 @@ from ..errors import ExitCode, PolcError
 #: name -> "module:attribute" of the click command, imported only when it runs.
 LAZY_COMMANDS: dict[str, str] = {
     "build": "compiler.cli.build_cmd:build_cmd",
+    "fmt": "compiler.cli.fmt_cmd:fmt_cmd",
     "check": "compiler.cli.build_cmd:check_cmd",
     "schema": "compiler.cli.inspect_cmd:schema_cmd",
     "list": "compiler.cli.inspect_cmd:list_cmd",
