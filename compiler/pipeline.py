@@ -52,6 +52,8 @@ class Stage:
 def _stages() -> tuple[Stage, ...]:
     # Imported here so that `import compiler` stays cheap; the list below is the compiler.
     from .passes import bundle, catalog, docs, model_policy, snapshot
+    from .storage import stages as storage
+    from .surface import stages as surface
 
     return (
         Stage("parse_model_policy", model_policy.parse_model_policy),   # reads [sources].model_policy
@@ -61,9 +63,17 @@ def _stages() -> tuple[Stage, ...]:
         Stage("check_catalog", catalog.check_catalog),                  # after parse_catalog_files: templates parsed
         Stage("parse_doc_sources", docs.parse_doc_sources),              # independent; provenance files
         Stage("check_docs", docs.check_required_docs),                  # independent; doc contract (977-A5)
+        Stage("parse_surface", surface.parse_surface),                  # independent; reads [sources].surface
+        Stage("check_surface", surface.check_surface),                  # after parse_surface; reads the previous head
+        Stage("parse_weights", storage.parse_weights),                  # independent; reads [sources].weights (.npy)
+        Stage("check_weights", storage.check_weights),                  # after parse_weights: dtype, shape, finite
         Stage("lower_catalog", catalog.lower_catalog),                  # after check_catalog; before lower_snapshot
+        Stage("lower_surface", surface.lower_surface),                  # after check_surface; before lower_snapshot
+        Stage("lower_weights", storage.lower_weights),                  # after check_weights; before lower_snapshot
         Stage("lower_snapshot", snapshot.lower_snapshot),               # after every check_*: all blocks valid
+        Stage("resolve_previous_head", storage.resolve_previous_head),  # before emit_bundle moves the head
         Stage("emit_bundle", bundle.emit_bundle),                       # last: writes only a complete snapshot
+        Stage("emit_records", storage.emit_records),                    # after emit_bundle: ledger, surface_change, capsule
     )
 
 

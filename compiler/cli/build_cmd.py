@@ -33,8 +33,9 @@ def _root(result):
 @click.argument("path", required=False, type=click.Path(path_type=str))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
               help="Output directory (default: [build].out_dir of policy.toml, else artifacts/policy).")
+@click.option("--capsule", is_flag=True, help="Also store the snapshot in the capsule (mv2://; dual storage, docs/storage.md).")
 @_format_option()
-def build_cmd(path, out_dir, fmt):
+def build_cmd(path, out_dir, capsule, fmt):
     """Compile the policy and write its bundle; print the bundle hash.
 
     PATH is policy.toml or a directory inside the project (default: the current
@@ -42,7 +43,7 @@ def build_cmd(path, out_dir, fmt):
     """
     from ..pipeline import build
 
-    result = build(path, out_dir=out_dir)
+    result = build(path, out_dir=out_dir, **({"capsule": True} if capsule else {}))
     code = exit_code_for(result.diagnostics)
     if fmt == "json":
         payload = {"ok": code == 0, "hash": result.hash if code == 0 else None,

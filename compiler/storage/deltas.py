@@ -1,0 +1,170 @@
+"""``polc delta apply`` and ``polc delta replay``: oplus updates recorded in ``delta_log.jsonl``.
+
+Bundles are immutable, so each applied delta writes a new bundle ``<out>/<new hash>/``
+(new weights, and a one-line ``delta_log.jsonl``: the row that produced it) and re-points
+the head. ``<out>/delta_log.jsonl`` is the append-only, hash-chained log of every attempt.
+
+Order of an apply, so a crash at any point leaves everything verifiable: write the new
+bundle (temp dir + rename) → re-read and verify it → append the log row → re-point the
+head → append the ledger row. If the verification fails the new bundle is removed, the
+head stays, and the row is logged with ``policy_update_applied: false`` (exit 4).
+
+Example row (every field of spec 000 §4, plus what replay and the chain need)::
+
+    {"cycle": 173, "slice": "goal", "mode": "rfl", "policy_hash_before": "a1b2…",
+     "policy_hash_after": "b3c4…", "theta_norm_before": 1.24, "theta_norm_after": 1.11,
+     "delta": {"type": "symbolic_descent", "payload": [0.04, -0.01], "l2_norm": 0.09},
+     "gradient_norm": 0.13, "learning_rate": 0.05, "attestation_root": "Ht_…",
+     "timestamp": "2026-11-23T23:59:00Z", "policy_update_applied": true, …}
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import Diagnostic, Span
+from ..errors import IntegrityError, PolcError, UsageError
+from . import jsonl, ledger, weights as wfmt
+from .bundles import Bundle, derive_bundle, open_bundle, point_head
+from .oplus import apply_symbolic_delta
+
+DELTA_LOG = "delta_log.jsonl"
+LOCK_FILE = ".polc-storage.lock"
+
+
+@dataclass(frozen=True)
+class DeltaRequest:
+    learning_rate: float
+    cycle: int
+    slice: str
+    mode: str = "rfl"
+    attestation_root: str | None = None
+
+
+def surface_controls(snapshot: dict) -> dict[str, Any]:
+    controls = (snapshot.get("surface") or {}).get("curvature_controls") or {}
+    return {"max_gradient_norm": controls.get("max_gradient_norm"),
+            "damping_factor": float(controls.get("damping_factor") or 0.0)}
+
+
+def bundle_weights(bundle: Bundle):
+    meta = bundle.snapshot.get("policy_weights")
+    if not meta:
+        raise PolcError("no weights", [Diagnostic.error(
+            "POLC347", f"bundle {bundle.hash[:16]}… has no weights (no policy_weights block)",
+            Span.whole_file(str(bundle.path / "snapshot.json")),
+            hint="name a .npy file in policy.toml [sources].weights and rebuild")])
+    return wfmt.decode(bundle.files[wfmt.WEIGHTS_FILE], meta, str(bundle.path / wfmt.WEIGHTS_FILE))
+
+
+def load_delta(path: Path, like) -> Any:
+    """The delta array in ``path``, refused unless it matches ``like`` in dtype and shape and is finite."""
+    import numpy as np
+
+    delta = wfmt.load_npy(path, str(path), code="POLC343")
+    span = Span.whole_file(str(path))
+    if delta.dtype != like.dtype:
+        raise PolcError("delta dtype", [Diagnostic.error(
+            "POLC341", f"delta dtype is {delta.dtype}; the weights are {like.dtype}", span,
+            hint=f"save the delta as {like.dtype} (array.astype(numpy.{like.dtype}))")])
+    if delta.shape != like.shape:
+        raise PolcError("delta shape", [Diagnostic.error(
+            "POLC340", f"delta shape is {delta.shape}; the weights are {like.shape}", span,
+            hint="a delta has one entry per weight")])
+    if not np.isfinite(delta).all():
+        raise PolcError("delta not finite", [Diagnostic.error(
+            "POLC342", f"the delta contains NaN or infinity (first at flat index "
+                       f"{int(np.flatnonzero(~np.isfinite(delta.ravel()))[0])})", span,
+            hint="fix the gradient computation; nothing was changed")])
+    return delta
+
+
+def check_request(req: DeltaRequest) -> None:
+    if not (math.isfinite(req.learning_rate) and req.learning_rate > 0):
+        raise UsageError("bad --lr", [Diagnostic.error(
+            "POLC342", f"--lr {req.learning_rate} must be a finite number > 0", hint="e.g. --lr 0.05")])
+    if req.cycle < 0:
+        raise UsageError("bad --cycle", [Diagnostic.error("POLC342", f"--cycle {req.cycle} must be >= 0")])
+
+
+def apply_delta(bundle_ref: str | Path, delta, req: DeltaRequest, out_dir: Path | None = None) -> dict:
+    """Apply ``delta`` (an array, or a path to a .npy) to a bundle; returns the log row."""
+    check_request(req)
+    base = open_bundle(bundle_ref, out_dir)
+    out_dir = base.path.parent
+    with jsonl.locked(out_dir / LOCK_FILE):
+        current = bundle_weights(base)
+        if isinstance(delta, (str, Path)):
+            delta = load_delta(Path(delta), current)
+        updated, info = apply_symbolic_delta(current, delta, req.learning_rate, **surface_controls(base.snapshot))
+        row, snapshot, files = _prepare(base, delta, updated, info, req, out_dir)
+        return _commit(base, out_dir, row, snapshot, files)
+
+
+def _prepare(base: Bundle, delta, updated, info: dict, req: DeltaRequest, out_dir: Path):
+    from ..passes.snapshot import build_time
+
+    data, meta = wfmt.encode(updated)
+    timestamp = build_time()
+    row = {
+        "cycle": req.cycle, "slice": req.slice, "mode": req.mode,
+        "policy_hash_before": base.hash, "policy_hash_after": None,
+        "theta_norm_before": info["theta_norm_before"], "theta_norm_after": info["theta_norm_after"],
+        "delta": {"type": "symbolic_descent", "payload": delta.ravel().tolist(), "l2_norm": info["l2_norm"]},
+        "gradient_norm": info["gradient_norm"], "learning_rate": req.learning_rate,
+        "attestation_root": req.attestation_root, "timestamp": timestamp,
+        "policy_update_applied": True, "clipped": info["clipped"], **surface_controls(base.snapshot),
+        "weights_sha256_before": base.snapshot["policy_weights"]["sha256"], "weights_sha256_after": meta["sha256"],
+    }
+    snapshot, _ = derive_bundle(base, {"policy_weights": meta}, {wfmt.WEIGHTS_FILE: data}, timestamp)
+    row["policy_hash_after"] = snapshot["hash"]
+    row["prev_sha256"] = jsonl.last_line_sha(out_dir / DELTA_LOG)
+    line = jsonl.encode_row(row)
+    snapshot, files = derive_bundle(base, {"policy_weights": meta}, {wfmt.WEIGHTS_FILE: data, DELTA_LOG: line + b"\n"},
+                                    timestamp, {"weights": meta})
+    return row, snapshot, files
+
+
+def _commit(base: Bundle, out_dir: Path, row: dict, snapshot: dict, files: dict[str, bytes]) -> dict:
+    from ..passes.bundle import write_bundle
+
+    existed = (out_dir / snapshot["hash"]).exists()
+    path = write_bundle(out_dir, snapshot["hash"], files)
+    problem = _verify_written(path, row)
+    if problem:
+        if not existed:
+            shutil.rmtree(path, ignore_errors=True)  # revert: the previous checkpoint stays the head
+        failed = {**row, "policy_update_applied": False, "failure": problem}
+        jsonl.append_row(out_dir / DELTA_LOG, {k: v for k, v in failed.items() if k != "prev_sha256"})
+        raise IntegrityError("delta not applied", [Diagnostic.error(
+            "POLC344", f"policy_hash_after {row['policy_hash_after'][:16]}… does not match the written bundle: "
+                       f"{problem}; reverted to {base.hash[:16]}…", Span.whole_file(str(path)),
+            hint="the storage under the out dir corrupted the write; check the disk and apply the delta again")])
+    jsonl.append_row(out_dir / DELTA_LOG, {k: v for k, v in row.items() if k != "prev_sha256"},
+                     prev=row["prev_sha256"])
+    point_head(out_dir, snapshot, files_manifest(files))
+    ledger.record(out_dir, "delta", snapshot, files_manifest(files), cycle=row["cycle"], slice=row["slice"],
+                  parent=base.hash)
+    return row
+
+
+def files_manifest(files: dict[str, bytes]) -> dict:
+    import json
+
+    return json.loads(files["policy.manifest.json"])
+
+
+def _verify_written(path: Path, row: dict) -> str | None:
+    try:
+        written = open_bundle(path)
+        weights = written.files[wfmt.WEIGHTS_FILE]
+        wfmt.decode(weights, written.snapshot["policy_weights"])
+    except PolcError as exc:
+        return exc.diagnostics[0].message if exc.diagnostics else exc.message
+    if written.hash != row["policy_hash_after"] or written.snapshot["policy_weights"]["sha256"] != row["weights_sha256_after"]:
+        return "the written weights hash to a different policy"
+    return None

@@ -1,0 +1,71 @@
+"""``policy_hash_ledger.jsonl``: one hash-chained row per event that changes what is live.
+
+A row is ``{"event", "hash", "policy_id", "manifest_sha256", "time", "details",
+"prev_sha256"}``; events are ``build`` (the head moved to a new build), ``delta``,
+``migration``, ``restore`` and ``backfill``. ``verify_ledger`` checks the chain and that
+every row's bundle is on disk, verifies, and has the manifest hash the row recorded.
+
+>>> sorted(EVENTS)
+['backfill', 'build', 'delta', 'migration', 'restore']
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, Span
+from ..errors import PolcError
+from . import jsonl
+
+LEDGER_FILE = "policy_hash_ledger.jsonl"
+EVENTS = ("build", "delta", "migration", "restore", "backfill")
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def record(out_dir: Path, event: str, snapshot: dict, manifest: dict, **details) -> bytes:
+    row = {"event": event, "hash": snapshot["hash"], "policy_id": snapshot["policy_id"],
+           "manifest_sha256": manifest["sha256"], "time": now(), "details": details}
+    return jsonl.append_row(out_dir / LEDGER_FILE, row)
+
+
+def rows_for(out_dir: Path, digest: str) -> list[bytes]:
+    """The ledger lines about bundle ``digest`` (for an archive's ledger_excerpt.jsonl)."""
+    return [line for row, line in jsonl.read_rows(out_dir / LEDGER_FILE, "POLC370") if row.get("hash") == digest]
+
+
+def verify_ledger(out_dir: Path) -> tuple[int, list[Diagnostic]]:
+    """(rows checked, problems): the chain, then each row against its bundle on disk."""
+    from .bundles import open_bundle
+
+    path = out_dir / LEDGER_FILE
+    rows = jsonl.read_rows(path, "POLC370")
+    problems: list[Diagnostic] = []
+    broken = jsonl.verify_chain(rows)
+    if broken:
+        problems.append(Diagnostic.error("POLC372", f"row {broken} of the ledger does not chain to the row before it",
+                                         Span(str(path), broken, 1),
+                                         hint="a row was edited, removed or reordered; the ledger is append-only"))
+    verified: dict[str, str] = {}
+    for number, (row, _) in enumerate(rows, start=1):
+        digest = str(row.get("hash"))
+        try:
+            if digest not in verified:
+                verified[digest] = open_bundle(out_dir / digest).manifest["sha256"]
+        except PolcError as exc:
+            reason = exc.diagnostics[0].message if exc.diagnostics else exc.message
+            problems.append(Diagnostic.error("POLC371", f"ledger row {number} ({row.get('event')}) names bundle "
+                                             f"{digest[:16]}… which does not verify: {reason}",
+                                             Span(str(path), number, 1),
+                                             hint="restore the bundle from its archive with `polc restore`"))
+            verified[digest] = ""
+            continue
+        if verified[digest] and verified[digest] != row.get("manifest_sha256"):
+            problems.append(Diagnostic.error("POLC371", f"ledger row {number} records manifest "
+                                             f"{str(row.get('manifest_sha256'))[:16]}…, the bundle has "
+                                             f"{verified[digest][:16]}…", Span(str(path), number, 1),
+                                             hint="the bundle's manifest was replaced after the row was written"))
+    return len(rows), problems

@@ -1,0 +1,56 @@
+"""The symbolic update operator oplus (spec 000 §4): theta_{t+1} = theta_t ⊕ delta_t.
+
+``apply_symbolic_delta`` takes the gradient direction ``delta`` as given, clips it to the
+surface's ``max_gradient_norm``, withholds ``damping_factor`` of the step, and descends::
+
+    g    = delta * min(1, max_gradient_norm / ||delta||)
+    step = learning_rate * (1 - damping_factor) * g
+    theta_{t+1} = theta_t - step
+
+Arithmetic is float64 and the result is rounded once to the weights' dtype; norms are
+exact sums (``math.fsum``), so a replay on any machine gives byte-identical weights.
+
+>>> import numpy as np
+>>> new, info = apply_symbolic_delta(np.array([1.0, 1.0]), np.array([3.0, 4.0]), 0.1, max_gradient_norm=1.0)
+>>> [round(x, 12) for x in new.tolist()], info["gradient_norm"], info["clipped"]
+([0.94, 0.92], 5.0, True)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def l2_norm(array) -> float:
+    """Exact (correctly rounded) L2 norm, independent of BLAS and summation order."""
+    import numpy as np
+
+    flat = np.asarray(array, dtype=np.float64).ravel()
+    return math.sqrt(math.fsum((flat * flat).tolist()))
+
+
+def apply_symbolic_delta(weights, delta, learning_rate: float, *, max_gradient_norm: float | None = None,
+                         damping_factor: float = 0.0) -> tuple[Any, dict[str, Any]]:
+    """The updated weights (same dtype and shape) and the numbers ``delta_log.jsonl`` records."""
+    import numpy as np
+
+    if weights.shape != delta.shape:
+        raise ValueError(f"delta shape {delta.shape} does not match weights shape {weights.shape}")
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning rate {learning_rate} must be finite and > 0")
+    gradient_norm = l2_norm(delta)
+    scale = 1.0
+    if max_gradient_norm is not None and gradient_norm > max_gradient_norm:
+        scale = max_gradient_norm / gradient_norm
+    factor = learning_rate * (1.0 - damping_factor) * scale
+    step = np.asarray(delta, dtype=np.float64) * factor
+    updated = (np.asarray(weights, dtype=np.float64) - step).astype(weights.dtype)
+    return updated, {
+        "theta_norm_before": l2_norm(weights),
+        "theta_norm_after": l2_norm(updated),
+        "gradient_norm": gradient_norm,
+        "l2_norm": l2_norm(step),
+        "clipped": scale < 1.0,
+        "step_factor": factor,
+    }

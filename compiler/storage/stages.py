@@ -1,0 +1,84 @@
+"""The storage stages of the pipeline: weights in, and the records a build leaves behind.
+
+* ``parse_weights`` reads ``[sources].weights`` (a ``.npy``, never pickle), ``check_weights``
+  refuses dtypes other than float32/float64, empty arrays and NaN/infinity;
+* ``lower_weights`` adds the snapshot block ``policy_weights``, the bundle file
+  ``policy.weights.bin`` and the manifest section ``weights``;
+* ``emit_records`` (after ``emit_bundle``) appends a ``build`` row to the hash ledger when
+  the head moved, a ``surface_change`` row to ``delta_log.jsonl`` when the surface differs
+  from the previous head's, and with ``build(..., capsule=True)`` stores the snapshot bytes
+  in the capsule (dual storage, spec 001).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..diagnostics import has_errors
+from ..pipeline import Compilation, StageOutput
+from ..sources import Source, relative_name, resolve_in_project
+from . import weights as wfmt
+
+
+def parse_weights(c: Compilation) -> StageOutput:
+    name = c.project.source_path("weights")
+    if name is None:
+        return StageOutput()
+    span = c.project.span("sources", "weights")
+    path = resolve_in_project(c.project.root, name, span)
+    rel = relative_name(c.project.root, path)
+    array = wfmt.load_npy(path, rel, span)
+    data = path.read_bytes()
+    source = Source(rel, path, "", hashlib.sha256(data).hexdigest(), len(data))
+    return StageOutput({"weights_array": array, "sources": c.get("sources", ()) + (source,)})
+
+
+def check_weights(c: Compilation) -> StageOutput:
+    array = c.get("weights_array")
+    if array is None:
+        return StageOutput()
+    found = wfmt.check_array(array, c.project.source_path("weights"), c.project.span("sources", "weights"))
+    return StageOutput({"weights_array": None} if has_errors(found) else {}, tuple(found))
+
+
+def lower_weights(c: Compilation) -> StageOutput:
+    array = c.get("weights_array")
+    if array is None:
+        return StageOutput()
+    data, meta = wfmt.encode(array)
+    return StageOutput({
+        "snapshot_blocks": {**c.get("snapshot_blocks", {}), "policy_weights": meta},
+        "bundle_files": {**c.get("bundle_files", {}), wfmt.WEIGHTS_FILE: data},
+        "manifest_extra": {**c.get("manifest_extra", {}), "weights": meta},
+    })
+
+
+def emit_records(c: Compilation) -> StageOutput:
+    from . import ledger
+    from .surface_log import log_surface_change
+
+    bundle_dir: Path = c["bundle_dir"]
+    out_dir = bundle_dir.parent
+    snapshot = c["snapshot"]
+    manifest = json.loads((bundle_dir / "policy.manifest.json").read_bytes())  # what is on disk, not a rebuild's
+    previous = c.get("previous_head")
+    if previous != snapshot["hash"]:
+        ledger.record(out_dir, "build", snapshot, manifest, previous=previous)
+        log_surface_change(out_dir, previous, snapshot)
+    if c.options.get("capsule"):
+        from .capsule import store_bundle
+
+        store_bundle(c.project, bundle_dir)
+    return StageOutput()
+
+
+def resolve_previous_head(c: Compilation) -> StageOutput:
+    """Remember which bundle was live before this build (for the ledger and surface_change)."""
+    out_dir = Path(c.options["out_dir"]).resolve() if c.options.get("out_dir") else c.project.out_dir
+    try:
+        active = json.loads((out_dir / "policy.json").read_bytes()).get("active")
+    except (OSError, ValueError, AttributeError):
+        active = None
+    return StageOutput({"previous_head": active if isinstance(active, str) else None})
