@@ -1,0 +1,24 @@
+"""The polc runtime: load a compiled snapshot, verify it, and ask it questions.
+
+    from compiler.runtime import load_snapshot
+    snap = load_snapshot("artifacts/policy/policy.json")     # verifies every hash
+    snap.route("architect")                                   # ordered Candidates, with reasons
+    tracker = snap.budget_tracker(run_id="r1")                # token and cost budgets
+    snap.gate("reflex_promotion").evaluate(metrics)           # pass/fail with the failing conditions
+    run = snap.start_run("r1", workspace="runs/")             # attributed events, RECEIPT, REPLAY
+
+Importing this package is cheap: standard library only (no lark, jsonschema, jinja2, numpy,
+tomlkit or click); see docs/runtime.md.
+"""
+
+from __future__ import annotations
+
+from ..errors import IntegrityError
+from .errors import BudgetExceeded, BudgetUsageError, SnapshotVersionError, UnknownName
+from .loader import load_snapshot
+from .modes import CaptureRules, RuntimeModes
+from .routing import Candidate
+from .snapshot import Snapshot
+
+__all__ = ["BudgetExceeded", "BudgetUsageError", "CaptureRules", "Candidate", "IntegrityError",
+           "RuntimeModes", "Snapshot", "SnapshotVersionError", "UnknownName", "load_snapshot"]

@@ -1,0 +1,54 @@
+"""Content identity of snapshots and manifests, with nothing heavier than the standard library.
+
+The compiler (``compiler.passes``) and the runtime must agree byte for byte on how a snapshot
+is hashed, so both use these functions. This module imports only ``compiler.canonical``
+(stdlib only), never the pipeline, so ``import compiler.runtime`` stays cheap.
+
+>>> snap = {"schema_version": "1.0", "routing": {}, "hash": "x", "policy_id": "y", "created_at": "z"}
+>>> snapshot_hash(snap) == snapshot_hash({"schema_version": "1.0", "routing": {}})
+True
+>>> len(policy_id_for("0" * 64)), policy_id_for("0" * 64) == policy_id_for("0" * 64)
+(36, True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any, Mapping
+
+from ..canonical import canonical_json
+
+#: Fields of the snapshot that are not content and so are not hashed (DESIGN.md §2).
+UNHASHED_FIELDS = ("hash", "policy_id", "created_at")
+#: policy_id = uuid5(POLICY_ID_NAMESPACE, hash): the same content always has the same id.
+POLICY_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://polc.dev/policy-id")
+
+SNAPSHOT_FILE = "snapshot.json"
+MANIFEST_FILE = "policy.manifest.json"
+HEAD_FILE = "policy.json"
+HEAD_SCHEMA_VERSION = "polc_head@v1"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def policy_id_for(content_hash: str) -> str:
+    """The UUID of a content hash; deterministic, so equal content has an equal id."""
+    return str(uuid.uuid5(POLICY_ID_NAMESPACE, content_hash))
+
+
+def snapshot_hash(snapshot: Mapping[str, Any]) -> str:
+    """sha256 of the RFC 8785 canonical JSON of ``snapshot`` without its unhashed fields."""
+    return sha256_hex(canonical_json({k: v for k, v in snapshot.items() if k not in UNHASHED_FIELDS}))
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """The manifest's own sha256: of its canonical JSON without the ``sha256`` field."""
+    return sha256_hex(canonical_json({k: v for k, v in manifest.items() if k != "sha256"}))
+
+
+def is_full_hash(text: str) -> bool:
+    """True for 64 lowercase hex characters, the shape of a content hash / policy_bundle_id."""
+    return len(text) == 64 and all(ch in "0123456789abcdef" for ch in text)

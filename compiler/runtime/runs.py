@@ -1,0 +1,206 @@
+"""Runs: every event attributed to the policy that governed it (spec 001 event binding,
+spec 002 session attribution).
+
+``snap.start_run(run_id, workspace)`` captures the snapshot into the workspace, writes the
+run's ``RECEIPT.json`` and ``REPLAY.jsonl`` header (both carry ``policy_bundle_id``) and emits
+``RunStart`` and ``PolicySnapshotRef`` (policy_id, policy_hash, policy_uri). Every later event
+(``StageTransition``, ``Checkpoint``, budget events, ``RunEnd``) carries ``policy_id`` and
+``policy_hash``.
+
+Stage boundaries (capture triggers): a run that follows a head pointer (by default, one
+whose snapshot was loaded from ``policy.json``) checks it before each stage transition and
+checkpoint. If the active policy changed, the new snapshot is verified, captured and
+referenced (``PolicySnapshotRef``, reason ``stage_boundary``) before the event, and governs
+the rest of the run; a new snapshot that fails verification is refused (``PolicyRefused``)
+and the current one stays. Budgets are per run: the tracker keeps the limits of the policy
+the run started under.
+
+>>> import tempfile
+>>> from compiler.runtime.snapshot import Snapshot
+>>> snap = Snapshot.from_data({"schema_version": "1.0", "hash": "0" * 64, "policy_id": "p",
+...     "routing": {"cloud": {"judge": ["m"]}}, "capture": {"mode": "none", "store_embeddings": False},
+...     "budgets": {"tokens": {}, "cost": None}, "gates": {}}, env={})
+>>> with snap.start_run("r1", tempfile.mkdtemp(), follow=None) as run:
+...     run.stage_transition("plan")["policy_hash"] == "0" * 64
+True
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..canonical import canonical_json
+from ..fsutil import atomic_write_bytes
+from .errors import input_error
+from .events import EventLog, utc_now
+from .identity import HEAD_FILE
+from .store import Workspace
+
+RECEIPT_FILE, REPLAY_FILE, EVENTS_FILE = "RECEIPT.json", "REPLAY.jsonl", "events.jsonl"
+RECEIPT_SCHEMA, REPLAY_SCHEMA = "polc_receipt@v1", "polc_replay@v1"
+
+
+class Run:
+    """One attributed run; use ``snap.start_run(...)`` (or ``Run.start``) to open it."""
+
+    def __init__(self, snap, run_id: str, workspace: Workspace, follow: Path | None):
+        self.run_id, self.workspace, self.dir = run_id, workspace, workspace.run_dir(run_id)
+        self._snap = snap
+        self._follow = follow
+        self._head_stat = _stat(follow)
+        self._lock = threading.RLock()
+        self.events = EventLog(self.dir / EVENTS_FILE)
+        self.replay = EventLog(self.dir / REPLAY_FILE)
+        self.status = "running"
+        self.started_at = utc_now()
+        self.stages: list[str] = []
+        self.policies: list[dict] = []
+        self.budget = snap.budget_tracker(run_id, sink=self._budget_event)
+
+    @classmethod
+    def start(cls, snap, run_id: str, workspace, *, follow: str | os.PathLike | None = "auto") -> "Run":
+        ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+        run_dir = ws.run_dir(run_id)
+        try:
+            run_dir.mkdir(parents=True)
+        except FileExistsError:
+            raise input_error("POLC752", f"run `{run_id}` already exists in `{run_dir.parent}`",
+                              "runs are append-only and never reopened; use a new run id") from None
+        run = cls(snap, run_id, ws, _follow_path(snap, follow))
+        ref = run._capture(snap, "run_start")
+        atomic_write_bytes(run.dir / REPLAY_FILE, _line({
+            "type": "ReplayHeader", "schema_version": REPLAY_SCHEMA, "run_id": run_id,
+            "policy_bundle_id": snap.policy_bundle_id, "policy_id": snap.policy_id,
+            "policy_uri": ref["policy_uri"], "started_at": run.started_at}))
+        run.replay = EventLog(run.dir / REPLAY_FILE, start_seq=0)
+        run._emit({"type": "RunStart", "policy": ref}, durable=True)
+        run._emit({"type": "PolicySnapshotRef", **ref}, durable=True)
+        run._write_receipt()
+        return run
+
+    # -- what the router calls -------------------------------------------------------------------
+
+    @property
+    def snapshot(self):
+        """The snapshot governing the run now."""
+        return self._snap
+
+    def route(self, role: str, context: dict | None = None):
+        """``snapshot.route`` plus a ``RouteDecision`` replay record."""
+        snap = self._snap
+        candidates = snap.route(role, context)
+        self.replay.append({"type": "RouteDecision", "role": role, "policy_hash": snap.hash,
+                            "candidates": [c.model for c in candidates]})
+        return candidates
+
+    def stage_transition(self, to_stage: str) -> dict:
+        with self._lock:
+            self._check_policy_changed()
+            previous = self.stages[-1] if self.stages else None
+            self.stages.append(to_stage)
+            return self._emit({"type": "StageTransition", "from_stage": previous, "to_stage": to_stage})
+
+    def checkpoint(self, name: str, **data: Any) -> dict:
+        with self._lock:
+            self._check_policy_changed()
+            return self._emit({"type": "Checkpoint", "name": name, "data": data}, durable=True)
+
+    def record(self, kind: str, **payload: Any) -> dict:
+        """An application record in REPLAY.jsonl, tagged with the governing policy."""
+        return self.replay.append({"type": kind, "policy_hash": self._snap.hash, **payload})
+
+    def finish(self, status: str = "completed") -> None:
+        with self._lock:
+            if self.status != "running":
+                return
+            self.status = status
+            self._emit({"type": "RunEnd", "status": status}, durable=True)
+            self._write_receipt(finished_at=utc_now())
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.finish("completed" if exc_type is None else "failed")
+
+    # -- attribution -----------------------------------------------------------------------------
+
+    def _emit(self, event: dict, *, durable: bool = False) -> dict:
+        snap = self._snap
+        return self.events.append({**event, "run_id": self.run_id, "policy_id": snap.policy_id,
+                                   "policy_hash": snap.hash}, durable=durable)
+
+    def _budget_event(self, event: dict) -> None:
+        self._emit({k: v for k, v in event.items() if k not in ("run_id", "policy_hash")}, durable=True)
+
+    def _capture(self, snap, reason: str) -> dict:
+        uri = self.workspace.capture(snap)
+        ref = {"policy_id": snap.policy_id, "policy_hash": snap.hash, "policy_bundle_id": snap.policy_bundle_id,
+               "policy_uri": uri, "reason": reason}
+        self.policies.append(ref)
+        return ref
+
+    def _check_policy_changed(self) -> None:
+        """Spec 001: at a stage boundary, if the policy changed, capture it before the event."""
+        if self._follow is None:
+            return
+        stat = _stat(self._follow)
+        if stat == self._head_stat:
+            return
+        self._head_stat = stat
+        from .loader import load_snapshot
+        from ..errors import PolcError
+
+        try:
+            new = load_snapshot(self._follow, env=_modes_env(self._snap))
+        except PolcError as exc:
+            self._emit({"type": "PolicyRefused", "source": str(self._follow), "error": exc.message}, durable=True)
+            return
+        if new.hash == self._snap.hash:
+            return
+        self._snap = new
+        ref = self._capture(new, "stage_boundary")
+        self._emit({"type": "PolicySnapshotRef", **ref}, durable=True)
+        self.replay.append({"type": "PolicySwitch", **ref})
+        self._write_receipt()
+
+    def _write_receipt(self, finished_at: str | None = None) -> None:
+        first = self.policies[0]
+        receipt = {
+            "schema_version": RECEIPT_SCHEMA, "run_id": self.run_id, "status": self.status,
+            "policy_bundle_id": first["policy_bundle_id"], "policy_id": first["policy_id"],
+            "policy_uri": first["policy_uri"], "policies": self.policies, "stages": self.stages,
+            "started_at": self.started_at, "finished_at": finished_at,
+            "budget": {"cost_spent": self.budget.cost_spent, "currency": self.budget.currency,
+                       "tokens_used": {str(k): v for k, v in self.budget._used.items()}},
+        }
+        atomic_write_bytes(self.dir / RECEIPT_FILE, canonical_json(receipt))
+
+
+def _line(record: dict) -> bytes:
+    return canonical_json(record) + b"\n"
+
+
+def _follow_path(snap, follow) -> Path | None:
+    if follow == "auto":
+        source = snap.source
+        return Path(source) if source is not None and Path(source).name == HEAD_FILE else None
+    return None if follow is None else Path(follow)
+
+
+def _stat(path: Path | None):
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _modes_env(snap) -> dict[str, str]:
+    return {"POLICY_SAFE_MODE": "1" if snap.modes.safe else "0",
+            "POLICY_SHADOW_MODE": "1" if snap.modes.shadow else "0"}

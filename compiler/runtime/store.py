@@ -1,0 +1,90 @@
+"""The workspace of runs: captured policy snapshots and run directories (spec 001 storage contract).
+
+Layout::
+
+    <workspace>/policies/snapshot-<policy_id>.json   the snapshot's bytes, as the bundle holds them
+    <workspace>/runs/<run_id>/events.jsonl           append-only run events
+    <workspace>/runs/<run_id>/RECEIPT.json           the run's receipt (policy_bundle_id), atomic
+    <workspace>/runs/<run_id>/REPLAY.jsonl           replay header (policy_bundle_id) + records
+
+A policy is referenced by the URI ``mv2://<workspace name>/policy/<policy_id>`` (spec 001's
+capsule URI); ``snapshot_path`` maps it back to the captured file.
+
+>>> ws = Workspace("/tmp/ws")
+>>> ws.policy_uri("d9327e78-5257-5915-8518-7e6c2d608f17")
+'mv2://ws/policy/d9327e78-5257-5915-8518-7e6c2d608f17'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from ..canonical import canonical_json
+from ..errors import UsageError
+from ..fsutil import atomic_write_bytes
+from .errors import input_error, integrity_error
+from .frozen import thaw
+from .identity import snapshot_hash
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+_URI = re.compile(r"mv2://(?P<workspace>[^/]+)/policy/(?P<policy_id>[0-9a-f-]{36})\Z")
+
+
+def check_run_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+        raise input_error("POLC751", f"run id {run_id!r} is not valid",
+                          "use 1-128 letters, digits, `.`, `_` or `-`, starting with a letter or digit",
+                          UsageError)
+    return run_id
+
+
+class Workspace:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    @property
+    def name(self) -> str:
+        return self.root.resolve().name or "workspace"
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / "runs" / check_run_id(run_id)
+
+    def policy_uri(self, policy_id: str) -> str:
+        return f"mv2://{self.name}/policy/{policy_id}"
+
+    def snapshot_path(self, policy_id: str) -> Path:
+        return self.root / "policies" / f"snapshot-{policy_id}.json"
+
+    def path_of_uri(self, uri: str) -> Path:
+        match = _URI.match(uri or "")
+        if not match:
+            raise input_error("POLC753", f"policy_uri {uri!r} is not of the form mv2://<workspace>/policy/<id>",
+                              "the event log was edited or damaged")
+        return self.snapshot_path(match["policy_id"])
+
+    def capture(self, snap) -> str:
+        """Store the snapshot's bytes (once per policy_id) and return its policy_uri."""
+        path = self.snapshot_path(snap.policy_id)
+        data = canonical_json(thaw(snap.stored))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            self._check_existing(path, snap.hash)
+        else:
+            atomic_write_bytes(path, data)
+        return self.policy_uri(snap.policy_id)
+
+    @staticmethod
+    def _check_existing(path: Path, expected_hash: str) -> None:
+        # Same policy_id means same content; only created_at may differ. First capture wins.
+        import json
+
+        try:
+            stored = json.loads(path.read_bytes())
+            ok = stored.get("hash") == expected_hash == snapshot_hash(stored)
+        except (OSError, ValueError, AttributeError):
+            ok = False
+        if not ok:
+            raise integrity_error("POLC754", f"captured snapshot `{path}` does not hash to {expected_hash}",
+                                  "the workspace copy was edited or damaged; move it aside and rerun")
