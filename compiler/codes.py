@@ -165,6 +165,9 @@ CODES: dict[str, Code] = _table(
     Code("POLC532", "the optimizer metadata does not match its schema"),
     Code("POLC533", "a dataset hash that is not a sha256 (64 hex characters)"),
     Code("POLC534", "a dataset named twice"),
+    # POLC540-549: runtime lookups of these blocks (compiler/runtime/models.py, prompts.py)
+    Code("POLC540", "runtime: the policy configures no such model and has no default"),
+    Code("POLC541", "runtime: the policy has no prompt for this signature"),
     # --- POLC6xx: registry ------------------------------------------------------------------
     Code("POLC600", "registry: a request does not match the public contracts schema"),
     Code("POLC601", "registry: the registry URL or its configuration is unusable"),

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Mapping
 
+from ..errors import UsageError
+
 #: Declared type → the check a value must pass (bool is not an integer or number here).
 TYPE_CHECKS = {
     "string": lambda v: isinstance(v, str),
@@ -155,3 +157,19 @@ def _where(prompt: Prompt, exc: BaseException) -> str:
             line = tb.tb_lineno
         tb = tb.tb_next
     return f"{prompt.origin}:{line}" if line else prompt.origin
+
+
+class UnknownPrompt(UsageError, PromptError, LookupError):
+    """The policy has no prompt for the signature asked for."""
+
+
+def prompt_for(block: Mapping[str, Mapping[str, Any]], signature: str) -> Prompt:
+    """The compiled prompt of ``signature`` from a snapshot's ``prompts`` block."""
+    entry = block.get(signature)
+    if entry is None:
+        from ..diagnostics import Diagnostic, did_you_mean
+
+        message = f"unknown prompt `{signature}`"
+        hint = did_you_mean(signature, block) or "the policy defines no prompts"
+        raise UnknownPrompt(f"{message}; {hint}", [Diagnostic.error("POLC541", message, hint=hint)])
+    return Prompt.from_block(signature, entry)
