@@ -135,6 +135,28 @@ CODES: dict[str, Code] = _table(
     Code("POLC393", "unpickling legacy weights runs code from the file"),
     Code("POLC395", "head pointer does not match its bundle's manifest identity"),
     # --- POLC4xx: drift review --------------------------------------------------------------
+    # POLC400-429: diff inputs (compiler/diff/inputs.py, artifacts.py, gitrev.py)
+    Code("POLC400", "diff input does not exist or cannot be read", input=True),
+    Code("POLC401", "drift: NEW does not compile (a BLOCK finding carrying the compiler's diagnostics)"),
+    Code("POLC402", "drift: a drift rule could not be evaluated (reported as a finding, never passed)"),
+    Code("POLC410", "unknown git revision", input=True),
+    Code("POLC411", "a revision was given outside a git repository", input=True),
+    Code("POLC412", "a revision is missing from a shallow clone", input=True),
+    Code("POLC413", "git failed or is not installed", input=True),
+    Code("POLC414", "the revision has no policy project at this path", input=True),
+    Code("POLC420", "diff input is not a polc snapshot, bundle or head pointer", input=True),
+    Code("POLC422", "diff input fails its integrity check (hash or manifest mismatch; exit 4)"),
+    Code("POLC423", "head pointer names a bundle that does not exist", input=True),
+    # POLC430-449: the review itself and the [drift] section of policy.toml
+    Code("POLC430", "OLD does not compile, so there is nothing to compare against", input=True),
+    Code("POLC440", "[drift] severity override is not INFO, WARN or BLOCK"),
+    Code("POLC441", "[[drift.accept]] entry is incomplete or malformed; it accepts nothing"),
+    Code("POLC442", "a drift approval has expired; its finding counts again"),
+    Code("POLC443", "a drift approval matches no finding of this diff"),
+    Code("POLC444", "[drift] names a rule no loaded drift rule has"),
+    Code("POLC445", "drift rules could not be loaded; only the structural diff was computed"),
+    Code("POLC446", "polc diff was given the wrong arguments"),
+    Code("POLC447", "a snapshot was migrated to the current schema before comparing"),
     # --- POLC5xx: model_config, routing weights, prompts, optimizer metadata -----------------
     # POLC500-509: prompt templates (compiler/passes/prompts.py)
     Code("POLC500", "prompt template syntax error (Jinja2)", input=True),

@@ -23,6 +23,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "list": "compiler.cli.inspect_cmd:list_cmd",
     "show": "compiler.cli.inspect_cmd:show_cmd",
     "current": "compiler.cli.inspect_cmd:current_cmd",
+    "diff": "compiler.cli.diff_cmd:diff_cmd",
     "registry": "compiler.cli.registry_cmd:registry",
 }
 
