@@ -1,0 +1,150 @@
+"""Runs: PolicySnapshotRef at start, policy tags on every event, capture at stage boundaries,
+RECEIPT.json / REPLAY.jsonl attribution, and retrieval of the governing snapshot (977-A3, 977-A4)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compiler import build
+from compiler.errors import InputError, IntegrityError, UsageError
+from compiler.runtime import BudgetExceeded, load_snapshot
+from compiler.runtime.events import read_jsonl
+from compiler.runtime.trace import governing_snapshot, trace_run
+from tests.runtime.conftest import RICH_POLICY
+
+
+def events(run) -> list[dict]:
+    return list(read_jsonl(run.dir / "events.jsonl").records)
+
+
+def test_run_start_references_the_policy(out_dir, tmp_path):
+    snap = load_snapshot(out_dir / "policy.json")
+    run = snap.start_run("run-1", tmp_path / "ws")
+    first, second = events(run)[:2]
+    assert first["type"] == "RunStart" and first["policy"]["policy_hash"] == snap.hash
+    assert second["type"] == "PolicySnapshotRef" and second["reason"] == "run_start"
+    assert second["policy_id"] == snap.policy_id and second["policy_hash"] == snap.hash
+    assert second["policy_uri"] == f"mv2://ws/policy/{snap.policy_id}"
+    captured = tmp_path / "ws" / "policies" / f"snapshot-{snap.policy_id}.json"
+    assert captured.read_bytes() == (snap.bundle_dir / "snapshot.json").read_bytes()  # parity (977-A2)
+
+
+def test_every_event_carries_the_policy_and_receipt_and_replay_name_the_bundle(out_dir, tmp_path):
+    snap = load_snapshot(out_dir / "policy.json")
+    with snap.start_run("run-2", tmp_path / "ws") as run:
+        run.stage_transition("plan")
+        run.route("architect")
+        run.budget.charge("plan", tokens=100, cost=6.0)
+        run.checkpoint("after-plan", files=3)
+        run.stage_transition("implement")
+        with pytest.raises(BudgetExceeded):
+            run.budget.charge("implement", tokens=6001)
+    log = events(run)
+    assert [e["type"] for e in log] == ["RunStart", "PolicySnapshotRef", "StageTransition", "BudgetWarning",
+                                        "Checkpoint", "StageTransition", "BudgetRefused", "RunEnd"]
+    assert all(e["policy_id"] == snap.policy_id and e["policy_hash"] == snap.hash for e in log)
+    assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
+    assert log[5]["from_stage"] == "plan" and log[5]["to_stage"] == "implement"
+    receipt = json.loads((run.dir / "RECEIPT.json").read_text())
+    assert receipt["policy_bundle_id"] == snap.policy_bundle_id == snap.hash
+    assert receipt["status"] == "completed" and receipt["stages"] == ["plan", "implement"]
+    assert receipt["budget"]["tokens_used"] == {"plan": 100} and receipt["budget"]["cost_spent"] == 6.0
+    replay = read_jsonl(run.dir / "REPLAY.jsonl").records
+    assert replay[0]["type"] == "ReplayHeader" and replay[0]["policy_bundle_id"] == snap.hash
+    assert replay[1]["type"] == "RouteDecision" and replay[1]["candidates"][0] == "claude-sonnet-4-20250514"
+
+
+def test_failed_run_is_recorded(out_dir, tmp_path):
+    snap = load_snapshot(out_dir)
+    with pytest.raises(RuntimeError):
+        with snap.start_run("run-3", tmp_path / "ws"):
+            raise RuntimeError("boom")
+    assert json.loads((tmp_path / "ws/runs/run-3/RECEIPT.json").read_text())["status"] == "failed"
+
+
+def test_policy_change_at_a_stage_boundary_is_captured_first(out_dir, tmp_path):
+    project = out_dir.parent.parent
+    old = load_snapshot(out_dir / "policy.json")
+    run = old.start_run("run-4", tmp_path / "ws")
+    run.stage_transition("plan")
+    (project / "model_policy.toml").write_text(RICH_POLICY.replace("hard_limit = 25.0", "hard_limit = 20.0"))
+    assert build(project).ok
+    transition = run.stage_transition("implement")
+    new_hash = json.loads((out_dir / "policy.json").read_text())["active"]
+    assert new_hash != old.hash and transition["policy_hash"] == new_hash
+    log = events(run)
+    ref = log[-2]
+    assert ref["type"] == "PolicySnapshotRef" and ref["reason"] == "stage_boundary"
+    assert ref["policy_hash"] == new_hash and ref["seq"] < transition["seq"]
+    assert run.snapshot.hash == new_hash
+    run.finish()
+    receipt = json.loads((run.dir / "RECEIPT.json").read_text())
+    assert receipt["policy_bundle_id"] == old.hash  # the policy the run started under
+    assert [p["policy_hash"] for p in receipt["policies"]] == [old.hash, new_hash]
+    # 977-A4: the snapshot that governed the run, at its start and at the second transition
+    assert governing_snapshot(tmp_path / "ws", "run-4").hash == old.hash
+    assert governing_snapshot(tmp_path / "ws", "run-4", seq=transition["seq"]).hash == new_hash
+    trace = trace_run(tmp_path / "ws", "run-4")
+    assert [t["to_stage"] for t in trace.transitions] == ["plan", "implement"]
+    assert [t["policy_hash"] for t in trace.transitions] == [old.hash, new_hash]
+
+
+def test_a_bad_new_policy_is_refused_and_the_old_one_stays(out_dir, tmp_path):
+    project = out_dir.parent.parent
+    old = load_snapshot(out_dir / "policy.json")
+    run = old.start_run("run-5", tmp_path / "ws")
+    (project / "model_policy.toml").write_text(RICH_POLICY.replace("hard_limit = 25.0", "hard_limit = 21.0"))
+    new_bundle = build(project).bundle_dir
+    snapshot_file = new_bundle / "snapshot.json"
+    snapshot_file.write_bytes(snapshot_file.read_bytes().replace(b'"prompts_only"', b'"full_io"     '))
+    transition = run.stage_transition("plan")
+    assert transition["policy_hash"] == old.hash and run.snapshot is old
+    refused = [e for e in events(run) if e["type"] == "PolicyRefused"]
+    assert len(refused) == 1 and "sha256" in refused[0]["error"]
+
+
+def test_pinned_run_does_not_follow_the_head(out_dir, tmp_path):
+    project = out_dir.parent.parent
+    pinned = load_snapshot(json.loads((out_dir / "policy.json").read_text())["active"][:8], root=out_dir)
+    run = pinned.start_run("run-6", tmp_path / "ws")
+    (project / "model_policy.toml").write_text(RICH_POLICY.replace("hard_limit = 25.0", "hard_limit = 22.0"))
+    assert build(project).ok
+    assert run.stage_transition("plan")["policy_hash"] == pinned.hash
+
+
+def test_run_ids_and_reuse(out_dir, tmp_path):
+    snap = load_snapshot(out_dir)
+    with pytest.raises(UsageError, match="not valid"):
+        snap.start_run("../escape", tmp_path / "ws")
+    snap.start_run("once", tmp_path / "ws")
+    with pytest.raises(InputError, match="already exists"):
+        snap.start_run("once", tmp_path / "ws")
+
+
+def test_trace_errors_and_torn_tail(out_dir, tmp_path):
+    snap = load_snapshot(out_dir)
+    run = snap.start_run("run-7", tmp_path / "ws")
+    run.stage_transition("plan")
+    with open(run.dir / "events.jsonl", "ab") as fh:
+        fh.write(b'{"seq": 99, "type": "Stage')  # a write cut off by a crash
+    trace = trace_run(tmp_path / "ws", "run-7")
+    assert trace.torn_tail and len(trace.transitions) == 1
+    with pytest.raises(LookupError, match="known runs: run-7") as info:
+        trace_run(tmp_path / "ws", "run-8")
+    assert "did you mean `run-7`" in info.value.diagnostics[0].hint
+    with open(run.dir / "events.jsonl", "ab") as fh:
+        fh.write(b"\n")  # the torn line is now a complete, invalid line
+    with pytest.raises(InputError, match="not valid JSON"):
+        trace_run(tmp_path / "ws", "run-7")
+
+
+def test_tampered_captured_snapshot_is_refused(out_dir, tmp_path):
+    snap = load_snapshot(out_dir)
+    snap.start_run("run-9", tmp_path / "ws").finish()
+    captured = tmp_path / "ws" / "policies" / f"snapshot-{snap.policy_id}.json"
+    captured.write_bytes(captured.read_bytes().replace(b'"prompts_only"', b'"full_io"'))
+    with pytest.raises(IntegrityError):
+        governing_snapshot(tmp_path / "ws", "run-9")
