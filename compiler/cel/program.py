@@ -35,6 +35,10 @@ class Program:
         self.estimated_cost = cost  # static cost estimate (see compiler.cel.cost)
         self.source = source        # the generated Python, for the compiled backend
         self._evaluate = evaluator
+        if backend == "compiled":
+            # The generated `evaluate` converts errors to CelError itself; binding it
+            # directly saves a Python call per evaluation.
+            self.evaluate = evaluator  # type: ignore[method-assign]
 
     def evaluate(self, bindings: dict | None = None):
         """The CEL value for ``bindings``: int, CelUint, float, str, bytes, bool, None, list,
