@@ -124,22 +124,32 @@ class Snapshot:
     def roles(self) -> tuple[str, ...]:
         return tuple(self._tables)
 
-    def route(self, role: str, context: Mapping[str, Any] | None = None) -> tuple[Candidate, ...]:
+    def route(self, role: str, context: Mapping[str, Any] | None = None, *,
+              key: str | bytes | int | None = None) -> tuple[Candidate, ...]:
         """The ordered candidates for ``role``; see ``compiler.runtime.routing``.
 
         The reflex gate counts as passed when it was recorded with ``with_gate_results`` or is
         named in ``context["passed_gates"]`` (names, or gate results with ``.passed``).
+        With ``key`` (a request or session id) and ``[weights.<role>]``, the weighted split picks
+        the first cloud candidate by a stable hash of the key; see ``compiler.runtime.split``.
         """
         table = self._tables.get(role)
         if table is None:
             raise unknown_name("role", role, self._tables, "POLC720")
         if self._reflex_passed or (context is not None and self._passed_in(context)):
-            return table.gated
-        return table.plain
+            candidates = table.gated
+        else:
+            candidates = table.plain
+        if key is None:
+            return candidates
+        from .split import apply_split
 
-    def explain_route(self, role: str, context: Mapping[str, Any] | None = None) -> dict:
+        return apply_split(candidates, role, key, self.data.get("weights", _EMPTY).get(role))
+
+    def explain_route(self, role: str, context: Mapping[str, Any] | None = None, *,
+                      key: str | bytes | int | None = None) -> dict:
         """The route with its reasons and notes, as JSON-ready data (for ``polc route --explain``)."""
-        candidates = self.route(role, context)
+        candidates = self.route(role, context, key=key)
         table: RoleTable = self._tables[role]
         passed = self._reflex_passed or (context is not None and self._passed_in(context))
         notes = [table.reflex_note]
@@ -182,6 +192,23 @@ class Snapshot:
                   "manifest": self.manifest, "migrated_from": self.migrated_from, "pinned": self.pinned,
                   "gate_results": self.gate_results, "stored": self.stored}
         return Snapshot(self.data, **{**fields, **changes})
+
+    # -- model configuration and prompts: compiler.runtime.models and .prompts -------------------
+
+    def model(self, name: str):
+        """The ``ModelConfig`` of model ``name`` (``[model_config.default]`` stands in for others)."""
+        from .models import model_config
+
+        block = self.data.get("model_config", _EMPTY)
+        if name not in block:  # not cached: any number of unlisted names may be asked for
+            return model_config(block, name)
+        return self.derived(f"model:{name}", lambda: model_config(block, name))
+
+    def prompt(self, signature: str):
+        """The compiled ``Prompt`` of ``signature``: ``snap.prompt("plan").render(**variables)``."""
+        from .prompts import prompt_for
+
+        return self.derived(f"prompt:{signature}", lambda: prompt_for(self.data.get("prompts", _EMPTY), signature))
 
     # -- budgets, gates, runs: their own modules ------------------------------------------------
 
