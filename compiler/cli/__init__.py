@@ -16,6 +16,13 @@ from ..errors import ExitCode, PolcError
 
 #: name -> "module:attribute" of the click command, imported only when it runs.
 LAZY_COMMANDS: dict[str, str] = {
+    "delta": "compiler.cli.storage_cmd:delta_cmd",
+    "archive": "compiler.cli.storage_cmd:archive_cmd",
+    "restore": "compiler.cli.storage_cmd:restore_cmd",
+    "migrate": "compiler.cli.storage_cmd:migrate_cmd",
+    "backfill": "compiler.cli.storage_cmd:backfill_cmd",
+    "verify": "compiler.cli.storage_cmd:verify_cmd",
+    "ledger": "compiler.cli.storage_cmd:ledger_cmd",
     "build": "compiler.cli.build_cmd:build_cmd",
     "fmt": "compiler.cli.fmt_cmd:fmt_cmd",
     "check": "compiler.cli.build_cmd:check_cmd",

@@ -34,7 +34,12 @@ class Bundle:
     path: Path
     snapshot: dict
     manifest: dict
-    files: dict[str, bytes]
+    files: dict[str, bytes]  # the files the manifest lists (not the manifest itself)
+    manifest_bytes: bytes = b""
+
+    def all_files(self) -> dict[str, bytes]:
+        """Every file of the bundle, the manifest included, as written on disk."""
+        return {**self.files, MANIFEST_FILE: self.manifest_bytes}
 
     @property
     def hash(self) -> str:
@@ -75,27 +80,40 @@ def read_json(path: Path) -> Any:
             hint="the file is damaged; restore it from an archive")]) from None
 
 
-def open_bundle(ref: str | Path, out_dir: Path | None = None) -> Bundle:
-    """Read and fully verify a bundle; IntegrityError (exit 4) on any mismatch."""
+def open_bundle(ref: str | Path, out_dir: Path | None = None, *, name: str | None = None) -> Bundle:
+    """Read and fully verify a bundle; IntegrityError (exit 4) on any mismatch.
+
+    ``name`` is the hash the bundle must have (default: its directory name; an archive
+    directory ``<date>_<hash>`` passes the hash explicitly).
+    """
     from ..passes.bundle import manifest_digest
     from ..passes.snapshot import snapshot_hash
 
     path = resolve_bundle(ref, out_dir)
+    name = name or path.name
     manifest = read_json(path / MANIFEST_FILE)
     if not isinstance(manifest, dict) or manifest_digest(manifest) != manifest.get("sha256"):
         raise integrity("POLC352", f"{path / MANIFEST_FILE} does not match its own sha256", str(path / MANIFEST_FILE),
                         "the manifest was edited; restore the bundle from its archive")
-    files = {}
-    for name, meta in sorted(manifest.get("files", {}).items()):
-        files[name] = _verified_file(path, name, meta)
-    snapshot = json.loads(files[SNAPSHOT_FILE])
-    if snapshot.get("hash") != path.name or snapshot_hash(snapshot) != path.name:
-        raise integrity("POLC352", f"{path / SNAPSHOT_FILE} does not hash to its bundle name {path.name}",
+    listed = manifest.get("files")
+    if not isinstance(listed, dict) or SNAPSHOT_FILE not in listed or not all(isinstance(m, dict) for m in listed.values()):
+        raise integrity("POLC352", f"{path / MANIFEST_FILE} does not list the bundle's files", str(path / MANIFEST_FILE),
+                        "the manifest is not a polc bundle manifest; restore the bundle from its archive")
+    files = {file: _verified_file(path, file, meta) for file, meta in sorted(listed.items())}
+    try:
+        snapshot = json.loads(files[SNAPSHOT_FILE])
+        if not isinstance(snapshot, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        raise integrity("POLC352", f"{path / SNAPSHOT_FILE} is not a snapshot: {exc}", str(path / SNAPSHOT_FILE),
+                        "restore the bundle from its archive") from None
+    if snapshot.get("hash") != name or snapshot_hash(snapshot) != name:
+        raise integrity("POLC352", f"{path / SNAPSHOT_FILE} does not hash to its bundle name {name}",
                         str(path / SNAPSHOT_FILE), "a bundle is named by its content hash; it was edited or misnamed")
-    if manifest.get("policy", {}).get("hash") != path.name:
+    if manifest.get("policy", {}).get("hash") != name:
         raise integrity("POLC352", f"{path / MANIFEST_FILE} names policy {manifest.get('policy', {}).get('hash')}, "
-                        f"not {path.name}", str(path / MANIFEST_FILE), "restore the bundle from its archive")
-    return Bundle(path, snapshot, manifest, files)
+                        f"not {name}", str(path / MANIFEST_FILE), "restore the bundle from its archive")
+    return Bundle(path, snapshot, manifest, files, (path / MANIFEST_FILE).read_bytes())
 
 
 def _verified_file(path: Path, name: str, meta: dict) -> bytes:

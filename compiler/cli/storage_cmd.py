@@ -1,0 +1,240 @@
+"""Storage commands: ``polc delta apply|replay``, ``archive``, ``restore``, ``migrate``,
+``backfill``, ``verify [--parity]`` and ``ledger verify`` (docs/storage.md).
+
+Each finds the out dir from ``--out``, else from policy.toml (walking up), else
+``artifacts/policy``; prints a short text report or, with ``--format json``, one JSON
+object; and exits 0 ok, 1 refused, 2 usage, 3 unreadable input, 4 integrity failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import ExitCode, PolcError
+
+_out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                           help="The out dir holding bundles and policy.json (default: from policy.toml).")
+_format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                              show_default=True, help="Report format.")
+
+
+def _project():
+    from ..project import load_project
+
+    try:
+        return load_project()
+    except PolcError:
+        return None
+
+
+def _out(out_dir: Path | None) -> Path:
+    if out_dir is not None:
+        return out_dir.resolve()
+    project = _project()
+    return project.out_dir if project else Path("artifacts/policy").resolve()
+
+
+def reporting(fn):
+    """Run a command body that returns (text, json dict); render PolcError as diagnostics."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, fmt="text", **kwargs):
+        try:
+            text, payload, code = fn(*args, **kwargs)
+        except PolcError as exc:
+            if fmt != "json":
+                raise
+            click.echo(json.dumps({"ok": False, "diagnostics": [d.to_json() for d in exc.diagnostics]}, indent=2))
+            sys.exit(int(exc.exit_code))
+        click.echo(json.dumps(payload, indent=2) if fmt == "json" else text)
+        sys.exit(int(code))
+
+    return wrapper
+
+
+def _warn(diagnostics) -> None:
+    from ..render import render
+
+    if diagnostics:
+        click.echo(render(diagnostics, "text"), err=True)
+
+
+# -- delta -----------------------------------------------------------------------------------------
+
+@click.group("delta")
+def delta_cmd():
+    """oplus policy deltas: apply one, or replay a delta log (spec 000 §4)."""
+
+
+@delta_cmd.command("apply")
+@click.argument("bundle")
+@click.argument("delta", type=click.Path(path_type=Path))
+@click.option("--lr", "learning_rate", type=float, required=True, help="Learning rate eta (> 0).")
+@click.option("--cycle", type=int, required=True, help="Training cycle number (>= 0).")
+@click.option("--slice", "slice_", required=True, help="The slice the delta was computed on.")
+@click.option("--mode", default="rfl", show_default=True, help="Update mode recorded in the log.")
+@click.option("--attestation-root", help="The attested H_t root this delta derives from.")
+@_out_option
+@_format_option
+@reporting
+def delta_apply_cmd(bundle, delta, learning_rate, cycle, slice_, mode, attestation_root, out_dir):
+    """Apply DELTA (.npy gradient) to BUNDLE (dir, hash or policy.json); write a new bundle and log it."""
+    from ..storage.deltas import DeltaRequest, apply_delta
+
+    req = DeltaRequest(learning_rate, cycle, slice_, mode, attestation_root)
+    row = apply_delta(bundle, delta, req, _out(out_dir))
+    summary = {k: v for k, v in row.items() if k != "delta"}
+    summary["delta"] = {k: v for k, v in row["delta"].items() if k != "payload"}
+    return (f"{row['policy_hash_before']} ⊕ delta(cycle {cycle}, |step| {row['delta']['l2_norm']:.6g}"
+            f"{', clipped' if row['clipped'] else ''}) → {row['policy_hash_after']}",
+            {"ok": True, **summary}, ExitCode.OK)
+
+
+@delta_cmd.command("replay")
+@click.argument("base")
+@click.argument("log", required=False, type=click.Path(path_type=Path))
+@_out_option
+@_format_option
+@reporting
+def delta_replay_cmd(base, log, out_dir):
+    """Replay LOG (default <out>/delta_log.jsonl) from BASE and check every recorded hash."""
+    from ..storage.bundles import resolve_bundle
+    from ..storage.replay import replay
+
+    root = _out(out_dir)
+    log = log or resolve_bundle(base, root).parent / "delta_log.jsonl"
+    result, _ = replay(base, log, root)
+    text = (f"replayed {result.applied} deltas ({result.skipped} rows of other lineages skipped): "
+            f"{result.base} → {result.final}; every hash matched")
+    return "\n".join([text, *result.notes]), {"ok": True, **result.to_json()}, ExitCode.OK
+
+
+# -- archive / restore -----------------------------------------------------------------------------
+
+def _archive_root(archive_dir: Path | None) -> Path:
+    if archive_dir is not None:
+        return archive_dir.resolve()
+    project = _project()
+    if project is None:
+        return Path("archive/policy").resolve()
+    from ..sources import resolve_in_project
+    from ..storage.archive import DEFAULT_ARCHIVE_DIR
+
+    name = project.section("storage").get("archive_dir", DEFAULT_ARCHIVE_DIR)
+    return resolve_in_project(project.root, name, project.span("storage", "archive_dir"))
+
+
+@click.command("archive")
+@click.argument("bundle")
+@click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Archive root (default: [storage].archive_dir, else archive/policy).")
+@_out_option
+@_format_option
+@reporting
+def archive_cmd(bundle, archive_dir, out_dir):
+    """Archive BUNDLE (hash, dir or policy.json) as <archive-dir>/<date>_<hash>/ (append-only)."""
+    from ..storage.archive import archive_bundle
+
+    path = archive_bundle(_out(out_dir), bundle, _archive_root(archive_dir))
+    return f"archived {path}", {"ok": True, "archive": str(path)}, ExitCode.OK
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(path_type=Path))
+@click.option("--reason", required=True, help="Why the policy is rolled back (goes into rollback_notice.md).")
+@click.option("--operator", help="Who signs the rollback notice (default: the current user).")
+@_out_option
+@_format_option
+@reporting
+def restore_cmd(archive, reason, operator, out_dir):
+    """Verify ARCHIVE, put its bundle back, re-point the head and write rollback_notice.md."""
+    from ..storage.archive import restore
+
+    bundle = restore(archive.resolve(), _out(out_dir), reason, operator)
+    return (f"restored {bundle.hash} (head re-pointed; see rollback_notice.md)",
+            {"ok": True, "hash": bundle.hash, "policy_id": bundle.snapshot["policy_id"]}, ExitCode.OK)
+
+
+# -- migrate / backfill ----------------------------------------------------------------------------
+
+@click.command("migrate")
+@click.option("--source", required=True, type=click.Path(path_type=Path), help="Legacy v1 policy.json or its directory.")
+@click.option("--dry-run", is_flag=True, help="Migrate a frozen copy and report; write nothing.")
+@click.option("--allow-pickle", is_flag=True, help="Convert pickled legacy weights (unpickling runs code!).")
+@click.option("--operator", help="Recorded in MIGRATIONS.md (default: the current user).")
+@_out_option
+@_format_option
+@reporting
+def migrate_cmd(source, dry_run, allow_pickle, operator, out_dir):
+    """Migrate a policy_manifest@v1 policy to a verified polc bundle (spec 000 §2)."""
+    from ..storage.migrate import migrate
+
+    result = migrate(source.resolve(), _out(out_dir), dry_run=dry_run, allow_pickle=allow_pickle, operator=operator,
+                     warn=_warn)
+    verb = "would migrate" if dry_run else "migrated"
+    return (f"{verb} {result.source}: {result.hash_before} → {result.hash_after}",
+            {"ok": True, "dry_run": dry_run, "source": result.source, "hash_before": result.hash_before,
+             "hash_after": result.hash_after, "bundle": result.bundle}, ExitCode.OK)
+
+
+@click.command("backfill")
+@click.option("--policy-root", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--dry-run", "mode", flag_value="dry-run", help="Report what would change.")
+@click.option("--apply", "mode", flag_value="apply", help="Rewrite the head pointer to the manifest identity.")
+@_format_option
+@reporting
+def backfill_cmd(policy_root, mode):
+    """Re-point the head pointer of --policy-root to its bundle's manifest identity."""
+    from ..storage import backfill
+
+    if mode is None:
+        raise click.UsageError("choose --dry-run or --apply")
+    plan = (backfill.apply if mode == "apply" else backfill.plan)(policy_root.resolve())
+    action = "re-pointed" if mode == "apply" and plan.target and plan.reason != "up to date" else "plan"
+    return f"{action}: {plan.head} → {plan.target} ({plan.reason})", {"ok": True, "mode": mode, **plan.to_json()}, ExitCode.OK
+
+
+# -- verify / ledger -------------------------------------------------------------------------------
+
+@click.command("verify")
+@click.option("--parity", is_flag=True, help="Also check filesystem/capsule byte parity of every snapshot.")
+@click.option("--repair", is_flag=True, help="With --parity: store verified bundles the capsule lacks.")
+@click.option("--capsule", "capsule_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Capsule file (default: [storage].capsule, else <out>/capsule.sqlite).")
+@click.option("--workspace", help="Capsule workspace (default: [storage].workspace or the project name).")
+@_out_option
+@_format_option
+@reporting
+def verify_cmd(parity, repair, capsule_path, workspace, out_dir):
+    """Verify every bundle in the out dir; with --parity, the capsule copies too."""
+    from ..storage.verify import verify_all
+
+    lines, payload, problems = verify_all(_out(out_dir), _project(), parity, repair, capsule_path, workspace)
+    _warn(problems)
+    code = ExitCode.INTEGRITY if any(d.is_error for d in problems) else ExitCode.OK
+    return "\n".join(lines), {"ok": code == 0, **payload, "diagnostics": [d.to_json() for d in problems]}, code
+
+
+@click.group("ledger")
+def ledger_cmd():
+    """The policy hash ledger (policy_hash_ledger.jsonl)."""
+
+
+@ledger_cmd.command("verify")
+@_out_option
+@_format_option
+@reporting
+def ledger_verify_cmd(out_dir):
+    """Check the ledger's hash chain and every row against the bundles on disk."""
+    from ..storage.ledger import verify_ledger
+
+    count, problems = verify_ledger(_out(out_dir))
+    _warn(problems)
+    code = ExitCode.INTEGRITY if problems else ExitCode.OK
+    text = f"ledger: {count} rows, " + ("every row matches its bundle" if not problems else f"{len(problems)} problems")
+    return text, {"ok": not problems, "rows": count, "diagnostics": [d.to_json() for d in problems]}, code

@@ -1,0 +1,188 @@
+"""``polc migrate``: a legacy ``policy_manifest@v1`` policy → a verified polc bundle (spec 000 §2).
+
+1. **Freeze**: copy ``policy.json`` and its weights into a work directory in the out dir
+   (the source is only read, and its hashes are checked again at the end).
+2. **Migrate**: run each step's ``up`` on the copy (``compiler.storage.migrations``).
+3. **Verify**: the new bundle is written (temp dir + rename), re-read, every hash
+   recomputed, and its weights must equal the legacy weights exactly. On failure ``down``
+   runs on the work copy, the new bundle is removed, and nothing else changes (exit 4).
+4. **Promote**: re-point the head, append a ``migration`` ledger row and a row to
+   ``<out>/MIGRATIONS.md`` (from, to, hash_before, hash_after, operator, timestamp).
+
+``--dry-run`` stops after step 2 and reports what would happen.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, Span
+from ..errors import IntegrityError, PolcError
+from . import jsonl, ledger
+from .bundles import open_bundle, point_head
+from .deltas import LOCK_FILE, bundle_weights
+from .migrations import STEPS
+from .migrations.v1_to_v2 import MigrationError
+
+MIGRATIONS_FILE = "MIGRATIONS.md"
+_TABLE_HEAD = ("# Policy migrations\n\nAppend-only: one row per `polc migrate`.\n\n"
+               "| from | to | hash_before | hash_after | operator | timestamp |\n| --- | --- | --- | --- | --- | --- |\n")
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    source: str
+    hash_before: str
+    hash_after: str
+    bundle: str | None
+    dry_run: bool
+    warnings: tuple[Diagnostic, ...] = ()
+
+
+def _refuse(message: str, source: Path, hint: str, code: str = "POLC390") -> PolcError:
+    return PolcError(message, [Diagnostic.error(code, message, Span.whole_file(str(source)), hint=hint)])
+
+
+def read_v1(source: Path) -> tuple[Path, dict, Path]:
+    """(policy.json path, its dict, weights path) of a v1 source; PolcError unless it is v1."""
+    path = source / "policy.json" if source.is_dir() else source
+    try:
+        manifest = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise PolcError("no source", [Diagnostic.error("POLC350", f"`{path}` does not exist",
+                                                       hint="pass a legacy policy.json or its directory")]) from None
+    except (OSError, ValueError) as exc:
+        raise _refuse(f"`{path}` is not JSON: {exc}", path, "a v1 policy is a JSON policy.json") from None
+    version = manifest.get("schema_version", "policy_manifest@v1") if isinstance(manifest, dict) else None
+    if version not in STEPS or not isinstance(manifest.get("weights_file"), str):
+        raise _refuse(f"`{path}` is not a policy_manifest@v1 policy (schema_version {version!r})", path,
+                      "migrate only legacy single-file policies with weights_file; a polc_head@v1 or "
+                      "policy_manifest@v2 file is already current")
+    weights = (path.parent / manifest["weights_file"]).resolve()
+    if path.parent.resolve() not in weights.parents or not weights.is_file():
+        raise _refuse(f"weights_file `{manifest['weights_file']}` is missing or outside {path.parent}", path,
+                      "keep the weights beside policy.json")
+    return path, manifest, weights
+
+
+def migrate(source: Path, out_dir: Path, *, dry_run: bool = False, allow_pickle: bool = False,
+            operator: str | None = None, warn=None) -> MigrationResult:
+    """Run the migration; ``warn(diagnostics)`` is called before anything is unpickled."""
+    policy_json, manifest, weights = read_v1(source)
+    warnings = _pickle_gate(policy_json, manifest, allow_pickle)
+    if warn and warnings:
+        warn(warnings)
+    before = {p: _sha(p) for p in (policy_json, weights)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".migration_work.", dir=out_dir))
+    try:
+        frozen = work / weights.name
+        shutil.copyfile(weights, frozen)
+        step = STEPS[manifest.get("schema_version", "policy_manifest@v1")]
+        try:
+            draft, bin_path = step.up(manifest, frozen, allow_pickle=allow_pickle)
+        except (MigrationError, ValueError, OSError) as exc:
+            raise _refuse(f"`{weights}` cannot be migrated: {exc}", weights, "check the legacy weights file") from None
+        snapshot, files = _bundle_files(draft, bin_path)
+        hash_before = manifest.get("policy_hash") or before[weights]
+        if dry_run:
+            return MigrationResult(str(policy_json), hash_before, snapshot["hash"], None, True, warnings)
+        with jsonl.locked(out_dir / LOCK_FILE):
+            bundle = _promote(out_dir, snapshot, files, step, draft, bin_path, frozen, manifest, allow_pickle)
+            _record(out_dir, step, hash_before, bundle, operator)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if {p: _sha(p) for p in before} != before:  # the source must be exactly as we found it
+        raise IntegrityError("source changed", [Diagnostic.error(
+            "POLC392", f"the migration source `{source}` changed while it was migrated", hint="migrate it again")])
+    return MigrationResult(str(policy_json), hash_before, bundle.hash, str(bundle.path), False, warnings)
+
+
+def _pickle_gate(path: Path, manifest: dict, allow_pickle: bool) -> tuple[Diagnostic, ...]:
+    if not str(manifest.get("serialization", "npy")).startswith("pickle"):
+        return ()
+    if not allow_pickle:
+        raise _refuse(f"`{path}` has pickled weights ({manifest['serialization']}); refusing to unpickle", path,
+                      "unpickling runs code from the file; if you trust it, rerun with --allow-pickle", "POLC391")
+    return (Diagnostic.warning("POLC393", f"unpickling the legacy weights of `{path}`: a pickle can run code; "
+                               "only numpy arrays are accepted", Span.whole_file(str(path)),
+                               hint="the migrated bundle stores raw little-endian weights; pickle is never written"),)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _bundle_files(draft: dict, bin_path: Path) -> tuple[dict, dict[str, bytes]]:
+    from ..canonical import canonical_json
+    from ..passes.bundle import MANIFEST_FILE, SNAPSHOT_FILE, build_manifest
+    from ..passes.snapshot import assemble, build_time
+    from .weights import WEIGHTS_FILE
+
+    blocks = {"routing": {"cloud": {}, "reflex": {"enabled": False, "endpoint": None, "model": None, "roles": None,
+                                                  "gate": "reflex_promotion"}, "fallback": {}, "stages": {}},
+              "capture": {"mode": "none", "store_embeddings": False},
+              "budgets": {"tokens": {}, "cost": None}, "gates": {},
+              "policy_weights": draft["weights"], "legacy": draft["legacy"]}
+    snapshot = assemble(blocks, [], draft["policy"].get("created_at") or build_time())
+    files = {SNAPSHOT_FILE: canonical_json(snapshot), WEIGHTS_FILE: bin_path.read_bytes()}
+    meta = {"version": draft["policy"]["version"], "model_type": draft["policy"]["model_type"],
+            "manifest_extra": {"weights": draft["weights"], "legacy": draft["legacy"]}}
+    files[MANIFEST_FILE] = canonical_json(build_manifest(snapshot, files, [], meta))
+    return snapshot, files
+
+
+def _promote(out_dir, snapshot, files, step, draft, bin_path, frozen, manifest, allow_pickle):
+    import numpy as np
+
+    from ..passes.bundle import write_bundle
+
+    existed = (out_dir / snapshot["hash"]).exists()
+    path = write_bundle(out_dir, snapshot["hash"], files)
+    try:
+        bundle = open_bundle(path)
+        legacy = step.read_legacy_weights(manifest, frozen, allow_pickle=allow_pickle)
+        if not np.array_equal(bundle_weights(bundle), np.asarray(legacy, dtype=bundle_weights(bundle).dtype)):
+            raise IntegrityError("weights differ", [Diagnostic.error("POLC392", "migrated weights differ")])
+    except PolcError as exc:
+        step.down(draft, bin_path)  # prove the step can be undone on the work copy
+        if not existed:
+            shutil.rmtree(path, ignore_errors=True)
+        why = exc.diagnostics[0].message if exc.diagnostics else exc.message
+        raise IntegrityError("migration failed verification", [Diagnostic.error(
+            "POLC392", f"the migrated bundle failed verification ({why}); rolled back, source untouched",
+            hint="report this with the source policy; nothing was promoted")]) from None
+    point_head(out_dir, bundle.snapshot, bundle.manifest)
+    return bundle
+
+
+def _record(out_dir: Path, step, hash_before: str, bundle, operator: str | None) -> None:
+    from .ledger import now
+
+    who = operator or _user()
+    ledger.record(out_dir, "migration", bundle.snapshot, bundle.manifest, **{"from": step.FROM, "to": step.TO},
+                  hash_before=hash_before, operator=who)
+    row = f"| {step.FROM} | {step.TO} | {hash_before} | {bundle.hash} | {who} | {now()} |\n"
+    path = out_dir / MIGRATIONS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+    try:
+        if os.fstat(fd).st_size == 0:
+            os.write(fd, _TABLE_HEAD.encode())
+        os.write(fd, row.encode())  # one write: a crash leaves the row whole or absent
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,92 @@
+"""``polc verify --parity``: every snapshot is byte-identical in the filesystem and the capsule.
+
+Checked in both directions: each bundle's ``snapshot.json`` must be in the capsule under
+``mv2://<workspace>/policy/<policy_id>`` with the same bytes, and each capsule object of the
+workspace must have a bundle on disk with the same bytes (977-A2).
+
+>>> from compiler.diagnostics import Diagnostic
+>>> ParityReport(2, []).ok
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, Span, has_errors
+from .bundles import looks_like_hash
+from .capsule import SqliteCapsule, policy_uri
+
+
+@dataclass
+class ParityReport:
+    checked: int
+    problems: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.problems)
+
+
+def check_parity(out_dir: Path, capsule_path: Path, workspace: str) -> ParityReport:
+    store = SqliteCapsule(capsule_path, create=False)
+    try:
+        report = ParityReport(0)
+        on_disk: dict[str, tuple[Path, bytes]] = {}
+        for bundle in sorted(p for p in out_dir.iterdir() if p.is_dir() and looks_like_hash(p.name)):
+            try:
+                data = (bundle / "snapshot.json").read_bytes()
+                on_disk[policy_uri(workspace, json.loads(data)["policy_id"])] = (bundle, data)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                report.problems.append(Diagnostic.error("POLC362", f"{bundle}/snapshot.json cannot be read: {exc}",
+                                                        Span.whole_file(str(bundle / "snapshot.json"))))
+        in_capsule = set(store.list(f"mv2://{workspace}/policy/"))
+        for uri in sorted(set(on_disk) | in_capsule):
+            report.checked += 1
+            report.problems.extend(_compare(uri, on_disk.get(uri), store, capsule_path))
+        return report
+    finally:
+        store.close()
+
+
+def _compare(uri: str, disk: tuple[Path, bytes] | None, store, capsule_path: Path) -> list[Diagnostic]:
+    stored = store.get(uri)
+    if disk is None:
+        return [Diagnostic.error("POLC362", f"`{uri}` is in the capsule but no bundle on disk has it",
+                                 Span.whole_file(str(capsule_path)), hint="restore the bundle (polc restore) or rebuild")]
+    bundle, data = disk
+    if stored is None:
+        return [Diagnostic.error("POLC362", f"bundle {bundle.name[:16]}… is not in the capsule as `{uri}`",
+                                 Span.whole_file(str(bundle / "snapshot.json")),
+                                 hint="store it with `polc build --capsule` (or `polc verify --parity --repair`)")]
+    if stored != data:
+        return [Diagnostic.error("POLC361", f"`{uri}` differs: filesystem sha256 {hashlib.sha256(data).hexdigest()[:16]}…, "
+                                 f"capsule {hashlib.sha256(stored).hexdigest()[:16]}…",
+                                 Span.whole_file(str(bundle / "snapshot.json")),
+                                 hint="one copy was altered; `polc ledger verify` tells which matches the ledger")]
+    return []
+
+
+def repair_missing(out_dir: Path, capsule_path: Path, workspace: str) -> list[str]:
+    """Store every verifying bundle that the capsule lacks; returns the URIs added."""
+    from ..errors import PolcError
+    from .bundles import open_bundle
+
+    store = SqliteCapsule(capsule_path)
+    added = []
+    try:
+        for path in sorted(p for p in out_dir.iterdir() if p.is_dir() and looks_like_hash(p.name)):
+            try:
+                bundle = open_bundle(path)
+            except PolcError:
+                continue  # never copy a damaged bundle into the second store
+            uri = policy_uri(workspace, bundle.snapshot["policy_id"])
+            if store.get(uri) is None:
+                store.put(uri, bundle.files["snapshot.json"])
+                added.append(uri)
+    finally:
+        store.close()
+    return added

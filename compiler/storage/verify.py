@@ -1,0 +1,55 @@
+"""``polc verify``: every bundle in the out dir verifies; with ``--parity``, so does the capsule.
+
+>>> from pathlib import Path
+>>> capsule_location(None, None, Path("/o"), None)
+(PosixPath('/o/capsule.sqlite'), 'default')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..diagnostics import Diagnostic
+from ..errors import PolcError
+from .bundles import looks_like_hash, open_bundle
+
+
+def capsule_location(capsule_path: Path | None, workspace: str | None, out_dir: Path, project) -> tuple[Path, str]:
+    from .capsule import DEFAULT_FILE, capsule_settings
+
+    default_path, default_workspace = capsule_settings(project) if project else (out_dir / DEFAULT_FILE, "default")
+    return (capsule_path or default_path), (workspace or default_workspace)
+
+
+def verify_bundles(out_dir: Path) -> tuple[int, list[Diagnostic]]:
+    checked, problems = 0, []
+    if not out_dir.is_dir():
+        raise PolcError("no out dir", [Diagnostic.error("POLC350", f"`{out_dir}` is not a directory",
+                                                        hint="build first, or pass --out")])
+    for path in sorted(p for p in out_dir.iterdir() if p.is_dir() and looks_like_hash(p.name)):
+        checked += 1
+        try:
+            open_bundle(path)
+        except PolcError as exc:
+            problems.extend(exc.diagnostics)
+    return checked, problems
+
+
+def verify_all(out_dir: Path, project, parity: bool, repair: bool, capsule_path: Path | None,
+               workspace: str | None) -> tuple[list[str], dict, list[Diagnostic]]:
+    checked, problems = verify_bundles(out_dir)
+    lines = [f"{checked} bundles in {out_dir}: " + ("all verify" if not problems else f"{len(problems)} problems")]
+    payload: dict = {"bundles": checked}
+    if parity:
+        from .parity import check_parity, repair_missing
+
+        path, space = capsule_location(capsule_path, workspace, out_dir, project)
+        added = repair_missing(out_dir, path, space) if repair else []
+        report = check_parity(out_dir, path, space)
+        problems += report.problems
+        lines.append(f"parity with {path} (workspace {space}): {report.checked} snapshots, "
+                     + ("byte-identical in both stores" if report.ok else f"{len(report.problems)} problems")
+                     + (f"; stored {len(added)} missing" if added else ""))
+        payload.update({"parity_checked": report.checked, "capsule": str(path), "workspace": space,
+                        "repaired": added})
+    return lines, payload, problems
