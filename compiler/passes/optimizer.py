@@ -90,10 +90,10 @@ def _json_locator(source: Source) -> Locate:
         pass
 
     def locate(path: tuple, key: bool) -> Span:
-        table = keys if key else values
-        while path and path not in table:
+        first, second = (keys, values) if key else (values, keys)
+        while path and path not in first and path not in second:
             path = path[:-1]
-        return table.get(path) or values.get(path) or Span.whole_file(source.rel)
+        return first.get(path) or second.get(path) or Span.whole_file(source.rel)
     return locate
 
 
