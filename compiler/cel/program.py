@@ -56,15 +56,19 @@ class Program:
 
 
 def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: str = "compiled",
-            cost_limit: int | None = None, runtime_budget: int = DEFAULT_RUNTIME_BUDGET,
+            cost_limit: int | None = None, size_hints: dict | None = None,
+            runtime_budget: int = DEFAULT_RUNTIME_BUDGET,
             file: str = "<expr>", line: int = 1, column: int = 1,
             name: str = "expr") -> Program:
     """Parse, check (when ``declarations`` is given), cost-bound and build one expression.
 
     ``declarations`` maps variable names to types in the declaration language of
     :mod:`compiler.cel.types` (``"double"``, ``"list(string)"``, ``{"p95": "double"}``, ...);
-    None skips type checking (everything is ``dyn``). ``name`` names the generated function
-    (``<polc:FILE#NAME>``).
+    None skips type checking (everything is ``dyn``). ``cost_limit`` refuses expressions whose
+    static estimate is higher (``size_hints`` gives maximum sizes of variables, see
+    :mod:`compiler.cel.cost`); ``runtime_budget`` bounds macro iterations per evaluation.
+    ``file``/``line``/``column`` place the text in a larger file for spans; ``name`` names
+    the generated code (``<polc:FILE#NAME>``).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -77,7 +81,7 @@ def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: 
     cost = None
     if cost_limit is not None or declarations is not None:
         from .cost import enforce_cost
-        cost = enforce_cost(root, types, cost_limit)
+        cost = enforce_cost(root, types, cost_limit, size_hints)
     if backend == "interp":
         interpreter = Interpreter(root, budget=runtime_budget)
         return Program(root, interpreter.evaluate, backend=backend, types=types, cost=cost)

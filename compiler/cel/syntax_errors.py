@@ -98,7 +98,9 @@ def _classify(err: UnexpectedInput, transformer) -> str | None:
 def _span(err: UnexpectedInput, text: str, transformer) -> Span:
     line = getattr(err, "line", None)
     column = getattr(err, "column", None)
-    if not isinstance(line, int) or line < 1:  # at the end of input lark gives -1
+    at_end = isinstance(err, UnexpectedEOF) or getattr(getattr(err, "token", None), "type",
+                                                       None) == "$END"
+    if at_end or not isinstance(line, int) or line < 1:  # lark gives -1 or the last token
         lines = text.split("\n")
         line, column = len(lines), len(lines[-1]) + 1
     line_out, col_out = transformer._pos(line, column)
