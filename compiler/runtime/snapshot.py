@@ -204,6 +204,12 @@ class Snapshot:
             return model_config(block, name)
         return self.derived(f"model:{name}", lambda: model_config(block, name))
 
+    @property
+    def scorecard(self) -> Mapping[str, Any]:
+        """The optimizer's scorecard (metric → value): ``gate.evaluate(scorecard=snap.scorecard)``."""
+        optimizer = self.data.get("optimizer")
+        return optimizer.get("scorecard", _EMPTY) if isinstance(optimizer, Mapping) else _EMPTY
+
     def prompt(self, signature: str):
         """The compiled ``Prompt`` of ``signature``: ``snap.prompt("plan").render(**variables)``."""
         from .prompts import prompt_for

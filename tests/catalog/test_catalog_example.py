@@ -94,3 +94,15 @@ def test_building_twice_in_separate_processes_gives_identical_bytes(tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
         copies.append((root / "out" / done.stdout.strip() / "snapshot.json").read_bytes())
     assert copies[0] == copies[1]
+
+
+def test_a_gate_reads_the_optimizer_scorecard(bundle):
+    pytest.importorskip("compiler.rules.runtime", reason="the gate/rule language is not in this build")
+    snap = load_snapshot(bundle / "policy.json")
+    assert dict(snap.scorecard) == {"exact_match": 0.83, "judge_pass_rate": 0.91, "p95_latency_ms": 1840}
+    gate = snap.gate("prompt_quality")
+    assert gate.evaluate(scorecard=snap.scorecard).passed
+    result = gate.evaluate(scorecard={**snap.scorecard, "exact_match": 0.79})
+    assert not result.passed
+    assert result.failures[0].message == "exact match 0.79 is below the required 0.8"
+    assert result.failures[0].span.file == "gates.rules" and result.failures[0].span.line == 6
