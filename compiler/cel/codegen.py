@@ -74,16 +74,35 @@ def generate(root: ast.Expr, checked, *, file: str = "<expr>", name: str = "expr
     fast_code = fast.build(root) if fast is not None else None
     uses_budget = any(isinstance(n, ast.Comprehension) for n in ast.walk(root))
     runner = _runner(fast_code, uses_budget)
-    functions_ = [runner, *(fast.functions if fast else []), *generic.functions]
+    eager = [runner, *(fast.functions if fast else [])]
     filename = f"<polc:{file}#{name}>"
-    source, line_spans = _assemble(functions_)
+    source, line_spans = _assemble(eager + generic.functions)
     spans = {(filename, line): span for line, span in line_spans.items()}
     namespace = _namespace(consts, spans, root, budget)
-    code = compile(source, filename, "exec")
-    exec(code, namespace)  # noqa: S102 - source generated above from the validated AST only
-    lines = source.splitlines(keepends=True)
-    linecache.cache[filename] = (len(source), None, lines, filename)
+    eager_source, _ = _assemble(eager)
+    if fast is None:
+        _exec(source, filename, namespace)
+    else:
+        # The generic path runs only when the fast path bails out: compile it on first use.
+        # It is compiled from the same full source, so line numbers (and spans) agree.
+        namespace["_polc_generic"] = _lazy(source, filename, namespace)
+        _exec(eager_source, filename, namespace)
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     return namespace["evaluate"], source
+
+
+def _exec(source: str, filename: str, namespace: dict) -> None:
+    code = compile(source, filename, "exec")
+    exec(code, namespace)  # noqa: S102 - source generated from the validated AST only
+
+
+def _lazy(source: str, filename: str, namespace: dict):
+    def _polc_generic(bindings, _b):
+        scratch = dict(namespace)
+        _exec(source, filename, scratch)
+        namespace["_polc_generic"] = scratch["_polc_generic"]
+        return scratch["_polc_generic"](bindings, _b)
+    return _polc_generic
 
 
 def _runner(fast_code, uses_budget: bool) -> Function:
