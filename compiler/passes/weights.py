@@ -5,9 +5,13 @@ only the role's own candidates (``routing.cloud.<role>``); the shares must not a
 A candidate without a weight gets no traffic from the split (a warning: write ``= 0`` to
 say so) but stays in the role's list as a fallback.
 
+In the snapshot each role's shares are normalized to fractions of 1, in candidate order, so
+equal meaning gives equal bytes (90/10 and 9/1 build the same snapshot) and a review reads
+shifts directly as shares of traffic.
+
 >>> data = {"routing": {"cloud": {"judge": ["a", "b"]}}, "weights": {"judge": {"b": 1, "a": 3}}}
 >>> lower_weights(data)
-{'judge': {'a': 3, 'b': 1}}
+{'judge': {'a': 0.75, 'b': 0.25}}
 """
 
 from __future__ import annotations
@@ -53,9 +57,10 @@ def _check_role(doc: TomlDocument, role: str, candidates: list, shares: dict) ->
 
 
 def lower_weights(data: dict) -> dict[str, dict]:
-    """Role → model → share, in the role's candidate order (the order the split uses)."""
+    """Role → model → fraction of the role's traffic, in candidate order (the order the split uses)."""
     roles = data.get("routing", {}).get("cloud", {})
     out = {}
     for role, shares in data.get("weights", {}).items():
-        out[role] = {model: shares[model] for model in roles.get(role, ()) if model in shares}
+        total = sum(shares.values())
+        out[role] = {model: shares[model] / total for model in roles.get(role, ()) if model in shares}
     return out

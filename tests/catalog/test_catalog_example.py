@@ -36,7 +36,7 @@ def test_the_example_builds_with_the_cli(tmp_path):
 def test_every_block_is_in_the_snapshot_and_manifest(bundle):
     snap = load_snapshot(bundle / "policy.json")
     assert set(snap["model_config"]) >= {"claude-sonnet-4-20250514", "gpt-4o", "gpt-4o-mini", "default"}
-    assert dict(snap["weights"]["implementer"]) == {"claude-sonnet-4-20250514": 90, "gpt-4o": 10}
+    assert dict(snap["weights"]["implementer"]) == {"claude-sonnet-4-20250514": 0.9, "gpt-4o": 0.1}
     assert set(snap["prompts"]) == {"plan", "judge"}
     assert snap["optimizer"]["scorecard"]["exact_match"] == 0.83
     manifest = snap.manifest

@@ -16,10 +16,14 @@ from .helpers import BASE, compile_ok, diagnose, findings
 WEIGHTS = '\n[weights.architect]\n"claude-sonnet-4-20250514" = 90\ngpt-4o = 10\n'
 
 
-def test_valid_weights_lower_in_candidate_order(tmp_path):
-    text = BASE + '\n[weights.architect]\ngpt-4o = 0.25\n"claude-sonnet-4-20250514" = 0.75\n'
-    snap = compile_ok(tmp_path, text).snapshot
-    assert list(snap["weights"]["architect"].items()) == [("claude-sonnet-4-20250514", 0.75), ("gpt-4o", 0.25)]
+def test_valid_weights_lower_as_fractions_in_candidate_order(tmp_path):
+    text = BASE + '\n[weights.architect]\ngpt-4o = 1\n"claude-sonnet-4-20250514" = 3\n'
+    result = compile_ok(tmp_path / "a", text)
+    assert list(result.snapshot["weights"]["architect"].items()) == [("claude-sonnet-4-20250514", 0.75),
+                                                                     ("gpt-4o", 0.25)]
+    # the same meaning on another scale builds the same snapshot
+    same = compile_ok(tmp_path / "b", text.replace("= 1", "= 25").replace("= 3", "= 75"))
+    assert same.hash == result.hash
 
 
 @pytest.mark.parametrize("text, expected", [
