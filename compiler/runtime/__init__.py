@@ -6,6 +6,8 @@
     tracker = snap.budget_tracker(run_id="r1")                # token and cost budgets
     snap.gate("reflex_promotion").evaluate(metrics)           # pass/fail with the failing conditions
     run = snap.start_run("r1", workspace="runs/")             # attributed events, RECEIPT, REPLAY
+    governing_snapshot("runs/", "r1")                         # 977-A4: the policy that governed r1
+    watcher = SnapshotWatcher("artifacts/policy/policy.json") # hot reload, last known good
 
 Importing this package is cheap: standard library only (no lark, jsonschema, jinja2, numpy,
 tomlkit or click); see docs/runtime.md.
@@ -17,8 +19,11 @@ from ..errors import IntegrityError
 from .errors import BudgetExceeded, BudgetUsageError, SnapshotVersionError, UnknownName
 from .loader import load_snapshot
 from .modes import CaptureRules, RuntimeModes
+from .reload import SnapshotWatcher
 from .routing import Candidate
 from .snapshot import Snapshot
+from .trace import governing_snapshot, trace_run
 
 __all__ = ["BudgetExceeded", "BudgetUsageError", "CaptureRules", "Candidate", "IntegrityError",
-           "RuntimeModes", "Snapshot", "SnapshotVersionError", "UnknownName", "load_snapshot"]
+           "RuntimeModes", "Snapshot", "SnapshotVersionError", "SnapshotWatcher", "UnknownName",
+           "governing_snapshot", "load_snapshot", "trace_run"]

@@ -60,7 +60,8 @@ def _role_table(role: str, routing: Mapping, reflex: Mapping, shadow: bool) -> R
             plain.append(Candidate(model, "fallback", f"routing.fallback.{role}[{rank}]: after the cloud list"))
     eligible, note = _reflex_eligibility(role, reflex)
     if not eligible:
-        return RoleTable(tuple(plain), tuple(plain), note)
+        same = tuple(plain)  # one object: `plain is gated` tells explain_route the gate is moot
+        return RoleTable(same, same, note)
     rest = [c for c in plain if c.model != reflex["model"]]
     gate = reflex.get("gate")
     if shadow:

@@ -61,8 +61,9 @@ class Run:
         self.budget = snap.budget_tracker(run_id, sink=self._budget_event)
 
     @classmethod
-    def start(cls, snap, run_id: str, workspace, *, follow: str | os.PathLike | None = "auto") -> "Run":
-        ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    def start(cls, snap, run_id: str, workspace, *, follow: str | os.PathLike | None = "auto",
+              capsule=None) -> "Run":
+        ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, capsule=capsule)
         run_dir = ws.run_dir(run_id)
         try:
             run_dir.mkdir(parents=True)

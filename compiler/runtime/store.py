@@ -41,12 +41,15 @@ def check_run_id(run_id: str) -> str:
 
 
 class Workspace:
-    def __init__(self, root: str | os.PathLike):
-        self.root = Path(root)
+    """Where runs and captured snapshots live. ``capsule``: any store with ``put(uri, bytes)``
+    (e.g. ``compiler.storage.capsule.SqliteCapsule``) that also receives every captured snapshot
+    (spec 001 dual storage: the same bytes in both places)."""
 
-    @property
-    def name(self) -> str:
-        return self.root.resolve().name or "workspace"
+    def __init__(self, root: str | os.PathLike, *, name: str | None = None, capsule=None):
+        self.root = Path(root)
+        self.capsule = capsule
+        raw = name or self.root.resolve().name or "workspace"
+        self.name = re.sub(r"[^A-Za-z0-9._-]", "-", raw)  # a URI host: no slashes or spaces
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / check_run_id(run_id)
@@ -71,9 +74,13 @@ class Workspace:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             self._check_existing(path, snap.hash)
+            data = path.read_bytes()  # first capture wins: the capsule gets the same bytes
         else:
             atomic_write_bytes(path, data)
-        return self.policy_uri(snap.policy_id)
+        uri = self.policy_uri(snap.policy_id)
+        if self.capsule is not None:
+            self.capsule.put(uri, data)
+        return uri
 
     @staticmethod
     def _check_existing(path: Path, expected_hash: str) -> None:

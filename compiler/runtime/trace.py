@@ -17,7 +17,8 @@ import json
 import os
 from dataclasses import dataclass
 
-from .errors import input_error, integrity_error, unknown_name
+from ..diagnostics import did_you_mean
+from .errors import input_error, integrity_error
 from .events import read_jsonl
 from .runs import EVENTS_FILE, RECEIPT_FILE
 from .store import Workspace
@@ -64,10 +65,8 @@ def trace_run(workspace, run_id: str) -> RunTrace:
     run_dir = ws.run_dir(run_id)
     if not run_dir.is_dir():
         known = sorted(os.listdir(ws.root / "runs")) if (ws.root / "runs").is_dir() else []
-        if known:
-            raise unknown_name("run", run_id, known, "POLC750")
         raise input_error("POLC750", f"no run `{run_id}` in workspace `{ws.root}`",
-                          "check the run id and --workspace")
+                          did_you_mean(run_id, known) or "check the run id and --workspace")
     try:
         receipt = json.loads((run_dir / RECEIPT_FILE).read_bytes())
     except (OSError, ValueError) as exc:

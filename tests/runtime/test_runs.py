@@ -132,7 +132,7 @@ def test_trace_errors_and_torn_tail(out_dir, tmp_path):
         fh.write(b'{"seq": 99, "type": "Stage')  # a write cut off by a crash
     trace = trace_run(tmp_path / "ws", "run-7")
     assert trace.torn_tail and len(trace.transitions) == 1
-    with pytest.raises(LookupError, match="known runs: run-7") as info:
+    with pytest.raises(InputError, match="no run `run-8`") as info:
         trace_run(tmp_path / "ws", "run-8")
     assert "did you mean `run-7`" in info.value.diagnostics[0].hint
     with open(run.dir / "events.jsonl", "ab") as fh:
@@ -148,3 +148,14 @@ def test_tampered_captured_snapshot_is_refused(out_dir, tmp_path):
     captured.write_bytes(captured.read_bytes().replace(b'"prompts_only"', b'"full_io"'))
     with pytest.raises(IntegrityError):
         governing_snapshot(tmp_path / "ws", "run-9")
+
+
+def test_dual_storage_puts_the_same_bytes_in_the_capsule(out_dir, tmp_path):
+    from compiler.storage.capsule import SqliteCapsule
+
+    snap = load_snapshot(out_dir)
+    capsule = SqliteCapsule(tmp_path / "capsule.sqlite")
+    run = snap.start_run("cap", tmp_path / "ws", capsule=capsule)
+    uri = events(run)[1]["policy_uri"]
+    assert capsule.get(uri) == (tmp_path / "ws" / "policies" / f"snapshot-{snap.policy_id}.json").read_bytes()
+    capsule.close()
