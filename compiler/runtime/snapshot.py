@@ -164,18 +164,18 @@ class Snapshot:
 
     def _passed_in(self, context: Mapping[str, Any]) -> bool:
         for item in context.get("passed_gates", ()):
-            name = item if isinstance(item, str) else getattr(item, "name", None)
+            name = item if isinstance(item, str) else _result_name(item)
             if name == self._reflex_gate and (isinstance(item, str) or getattr(item, "passed", False)):
                 return True
         return False
 
     def with_gate_results(self, results: Mapping[str, Any] | Iterable[Any]) -> "Snapshot":
         """A Snapshot sharing this data with gate outcomes recorded (``{"reflex_promotion": True}``,
-        or gate results with ``.name`` and ``.passed``); only a pass counts as passed."""
+        or ``GateResult``s from ``snap.gate(...).evaluate``); only a pass counts as passed."""
         if isinstance(results, Mapping):
             recorded = {name: _passed(value) for name, value in results.items()}
         else:
-            recorded = {r.name: bool(r.passed) for r in results}
+            recorded = {_result_name(r): bool(r.passed) for r in results}
         for name in recorded:
             if name not in self.data["gates"] and name != self._reflex_gate:
                 raise unknown_name("gate", name, self.data["gates"], "POLC721")
@@ -240,6 +240,12 @@ class Snapshot:
         from .runs import Run
 
         return Run.start(self, run_id, workspace, **options)
+
+
+def _result_name(result: Any) -> str | None:
+    """The gate a result is for: ``GateResult.gate`` (compiler.rules), or ``.name``."""
+    name = getattr(result, "gate", None)
+    return name if isinstance(name, str) else getattr(result, "name", None)
 
 
 def _passed(value: Any) -> bool:
