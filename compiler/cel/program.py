@@ -16,12 +16,19 @@ exhausted runtime budget (POLC231), always with the span of the failing sub-expr
 
 from __future__ import annotations
 
+import sys
+
 from . import ast
 from .errors import CelError
 from .interp import DEFAULT_RUNTIME_BUDGET, Interpreter
 from .semantics import CelErrorValue, CostExceeded
 
 BACKENDS = ("compiled", "interp")
+#: The checker, the code generators and the interpreter recurse over the tree, up to about
+#: five Python frames per level; MAX_DEPTH (250) levels need more than Python's default
+#: limit of 1000. ``compile`` raises the limit to this (never lowers it). Python 3.11 runs
+#: Python-to-Python calls without C recursion, so this is safe for the C stack.
+RECURSION_LIMIT = 4_000
 
 
 class Program:
@@ -72,6 +79,8 @@ def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: 
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
     from .parser import parse
     root = expr if not isinstance(expr, str) else parse(expr, file=file, line=line, column=column)
     types = None

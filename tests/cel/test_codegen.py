@@ -1,0 +1,126 @@
+"""The compiled evaluator: fast path, fallback, line map, safety of the generated source."""
+
+from __future__ import annotations
+
+import pytest
+
+import compiler.cel as cel
+from compiler.cel import CelError, rt
+from compiler.cel.parser import MAX_DEPTH
+from tests.cel.helpers import ERROR, agree
+
+DECLS = {"metrics": "map(string, double)", "models": "list(string)",
+         "limits": {"p95": "double"}, "count": "int"}
+
+
+@pytest.fixture
+def deopts(monkeypatch):
+    """Count how often the fast path gives up."""
+    calls = []
+    real = rt.deopt
+
+    def counting():
+        calls.append(1)
+        real()
+
+    import compiler.cel.codegen as codegen
+    monkeypatch.setattr(rt, "deopt", counting)
+    original = codegen._namespace
+
+    def namespace(*args):
+        result = original(*args)
+        result["_deopt"] = counting
+        return result
+
+    monkeypatch.setattr(codegen, "_namespace", namespace)
+    return calls
+
+
+def test_typed_expression_stays_on_the_fast_path(deopts):
+    program = cel.compile("metrics.p95 <= limits.p95 && 'gpt-4o' in models && "
+                          "models.exists(m, m.startsWith('claude')) && count + 1 > 1", DECLS)
+    bindings = {"metrics": {"p95": 10.0}, "limits": {"p95": 20.0},
+                "models": ["gpt-4o", "claude-3"], "count": 3}
+    assert program.evaluate(bindings) is True
+    assert deopts == []
+    assert "_polc_loop" in program.source and "startswith" in program.source
+    assert "for c_m" in program.source  # exists is a loop with early exit
+
+
+def test_unexpected_types_fall_back_to_full_semantics(deopts):
+    program = cel.compile("metrics.p95 <= limits.p95", DECLS)
+    assert program.evaluate({"metrics": {"p95": 10}, "limits": {"p95": 20.0}}) is True
+    assert deopts  # an int where a double was declared: generic path
+    with pytest.raises(CelError) as caught:
+        program.evaluate({"metrics": {"p95": "x"}, "limits": {"p95": 20.0}})
+    assert caught.value.code == "POLC230" and "no such overload" in caught.value.message
+
+
+def test_runtime_error_names_the_policy_span():
+    program = cel.compile("count > 0 &&\n  metrics.p95 > 1.0", DECLS, file="rules/gates.rules",
+                          line=12, column=9, name="promote")
+    with pytest.raises(CelError) as caught:
+        program.evaluate({"count": 1, "metrics": {}})
+    err = caught.value
+    assert (err.span.file, err.span.line, err.span.column) == ("rules/gates.rules", 13, 3)
+    assert "no such key" in err.message
+
+
+def test_error_inside_a_macro_names_the_inner_node():
+    program = cel.compile("[1, 2].map(x, x / (x - 1))")
+    with pytest.raises(CelError) as caught:
+        program.evaluate({})
+    assert caught.value.span.column == 15 and "division by zero" in caught.value.message
+
+
+def test_generated_code_is_named_after_the_policy():
+    program = cel.compile("1 / 0 == 1", file="rules/x.rules", name="g1")
+    assert program.source.startswith("def evaluate(")
+    import linecache
+    assert linecache.getline("<polc:rules/x.rules#g1>", 1).startswith("def evaluate")
+
+
+def test_user_text_reaches_the_source_only_as_literal_reprs():
+    hostile = "__import__('os').system('true')"
+    program = cel.compile(f"a.`x y` + {hostile!r} + b['k'] == \"\\\"); boom #\"",
+                          backend="compiled")
+    src = program.source
+    assert "__import__('os')" not in src.replace(repr(hostile), "")
+    assert "boom" not in src.replace(repr('"); boom #'), "")
+    assert "'x y'" in src
+    # identifiers are renamed, never copied: a variable called `evaluate` cannot clash
+    assert cel.compile("evaluate + 1").evaluate({"evaluate": 1}) == 2
+    assert cel.compile("_polc_generic", {"_polc_generic": "int"}).evaluate(
+        {"_polc_generic": 5}) == 5
+
+
+def test_constants_are_hoisted_and_regexes_compiled_once():
+    program = cel.compile("[1u, double('inf')].size() == 2")
+    assert "K0" in program.source and program.evaluate({}) is True
+
+
+@pytest.mark.parametrize("expr", [
+    " && ".join(["x"] * (MAX_DEPTH - 1)),                           # long left-deep chain
+    "x && (" * 120 + "x" + ")" * 120,                               # right-deep chain
+    "x ? 1 : " * 120 + "2",                                         # else-if ladder
+    "[" * (MAX_DEPTH - 2) + "1" + "]" * (MAX_DEPTH - 2),
+    " || ".join(["[1].exists(a, a == 2)"] * 30),
+    "[[[[[[1]]]]]]" + ".map(a, a.map(b, b.map(c, c.map(d, d.map(e, e.map(f, f))))))",
+    "-" * 200 + "1",
+])
+def test_deep_expressions_compile_and_agree(expr):
+    result = agree(expr, {"x": True}, {"x": "bool"})
+    assert not (isinstance(result, tuple) and result and result[0] is ERROR), result
+
+
+def test_nested_comprehensions_twenty_five_deep():
+    expr = "[1]" + "".join(f".all(v{i}, [1]" for i in range(25)) + ".all(z, true)" + ")" * 25
+    assert agree(expr) is True
+
+
+def test_both_paths_agree_on_error_absorption_with_declarations():
+    decls = {"m": "map(string, int)"}
+    assert agree("m.a > 1 || m.b > 1", {"m": {"b": 2}}, decls) is True
+    assert agree("m.a > 1 && m.b > 1", {"m": {"b": 0}}, decls) is False
+    assert agree("m.a > 1 && m.b > 1", {"m": {"b": 5}}, decls)[0] is ERROR
+    assert agree("m.a + 1 > 0", {"m": {"a": 2**63 - 1}}, decls)[0] is ERROR
