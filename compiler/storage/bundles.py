@@ -132,17 +132,24 @@ def _verified_file(path: Path, name: str, meta: dict) -> bytes:
     return data
 
 
+def derive_snapshot(snapshot: dict, blocks: dict[str, Any], created_at: str) -> dict:
+    """``snapshot`` with ``blocks`` replaced and its identity (hash, policy_id) recomputed."""
+    from ..passes.snapshot import policy_id_for, snapshot_hash
+
+    content = {k: v for k, v in snapshot.items() if k not in ("hash", "policy_id", "created_at")}
+    content.update(blocks)
+    digest = snapshot_hash(content)
+    return {**content, "hash": digest, "policy_id": policy_id_for(digest), "created_at": created_at}
+
+
 def derive_bundle(base: Bundle, blocks: dict[str, Any], files: dict[str, bytes], created_at: str,
                   manifest_extra: dict[str, Any] | None = None) -> tuple[dict, dict[str, bytes]]:
     """(snapshot, files) of a bundle like ``base`` with ``blocks`` and ``files`` replaced."""
     from ..canonical import canonical_json
     from ..passes.bundle import manifest_digest, sha256_hex
-    from ..passes.snapshot import policy_id_for, snapshot_hash
 
-    content = {k: v for k, v in base.snapshot.items() if k not in ("hash", "policy_id", "created_at")}
-    content.update(blocks)
-    digest = snapshot_hash(content)
-    snapshot = {**content, "hash": digest, "policy_id": policy_id_for(digest), "created_at": created_at}
+    snapshot = derive_snapshot(base.snapshot, blocks, created_at)
+    digest = snapshot["hash"]
     out = {name: data for name, data in base.files.items() if name not in (MANIFEST_FILE, "delta_log.jsonl")}
     out.update(files)
     out[SNAPSHOT_FILE] = canonical_json(snapshot)

@@ -29,7 +29,7 @@ from typing import Any
 from ..diagnostics import Diagnostic, Span
 from ..errors import IntegrityError, PolcError, UsageError
 from . import jsonl, ledger, weights as wfmt
-from .bundles import Bundle, derive_bundle, open_bundle, point_head
+from .bundles import Bundle, derive_bundle, derive_snapshot, open_bundle, point_head
 from .oplus import apply_symbolic_delta
 
 DELTA_LOG = "delta_log.jsonl"
@@ -120,8 +120,7 @@ def _prepare(base: Bundle, delta, updated, info: dict, req: DeltaRequest, out_di
         "policy_update_applied": True, "clipped": info["clipped"], **surface_controls(base.snapshot),
         "weights_sha256_before": base.snapshot["policy_weights"]["sha256"], "weights_sha256_after": meta["sha256"],
     }
-    snapshot, _ = derive_bundle(base, {"policy_weights": meta}, {wfmt.WEIGHTS_FILE: data}, timestamp)
-    row["policy_hash_after"] = snapshot["hash"]
+    row["policy_hash_after"] = derive_snapshot(base.snapshot, {"policy_weights": meta}, timestamp)["hash"]
     row["prev_sha256"] = jsonl.last_line_sha(out_dir / DELTA_LOG)
     line = jsonl.encode_row(row)
     snapshot, files = derive_bundle(base, {"policy_weights": meta}, {wfmt.WEIGHTS_FILE: data, DELTA_LOG: line + b"\n"},

@@ -121,22 +121,11 @@ def _sha(path: Path) -> str:
 
 
 def _bundle_files(draft: dict, bin_path: Path) -> tuple[dict, dict[str, bytes]]:
-    from ..canonical import canonical_json
-    from ..passes.bundle import MANIFEST_FILE, SNAPSHOT_FILE, build_manifest
-    from ..passes.snapshot import assemble, build_time
-    from .weights import WEIGHTS_FILE
+    from .seed import bundle_files
 
-    blocks = {"routing": {"cloud": {}, "reflex": {"enabled": False, "endpoint": None, "model": None, "roles": None,
-                                                  "gate": "reflex_promotion"}, "fallback": {}, "stages": {}},
-              "capture": {"mode": "none", "store_embeddings": False},
-              "budgets": {"tokens": {}, "cost": None}, "gates": {},
-              "policy_weights": draft["weights"], "legacy": draft["legacy"]}
-    snapshot = assemble(blocks, [], draft["policy"].get("created_at") or build_time())
-    files = {SNAPSHOT_FILE: canonical_json(snapshot), WEIGHTS_FILE: bin_path.read_bytes()}
-    meta = {"version": draft["policy"]["version"], "model_type": draft["policy"]["model_type"],
-            "manifest_extra": {"weights": draft["weights"], "legacy": draft["legacy"]}}
-    files[MANIFEST_FILE] = canonical_json(build_manifest(snapshot, files, [], meta))
-    return snapshot, files
+    return bundle_files(bin_path.read_bytes(), draft["weights"], {"legacy": draft["legacy"]},
+                        version=draft["policy"]["version"], model_type=draft["policy"]["model_type"],
+                        created_at=draft["policy"].get("created_at"), manifest_extra={"legacy": draft["legacy"]})
 
 
 def _promote(out_dir, snapshot, files, step, draft, bin_path, frozen, manifest, allow_pickle):

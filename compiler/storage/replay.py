@@ -19,7 +19,7 @@ from pathlib import Path
 from ..diagnostics import Diagnostic, Span
 from ..errors import IntegrityError, PolcError
 from . import jsonl, weights as wfmt
-from .bundles import Bundle, derive_bundle, open_bundle
+from .bundles import Bundle, derive_snapshot, open_bundle
 from .deltas import bundle_weights, surface_controls
 from .oplus import apply_symbolic_delta
 
@@ -93,8 +93,7 @@ def _step(state: _State, row: dict, number: int, log_path: Path, np) -> _State:
     _, meta = wfmt.encode(updated)
     if meta["sha256"] != row.get("weights_sha256_after"):
         raise _mismatch(log_path, number, "reproduces different weights than it recorded (weights_sha256_after)")
-    fake = Bundle(state.bundle.path, state.snapshot, state.bundle.manifest, {})
-    snapshot, _ = derive_bundle(fake, {"policy_weights": meta}, {}, state.snapshot["created_at"])
+    snapshot = derive_snapshot(state.snapshot, {"policy_weights": meta}, state.snapshot["created_at"])
     if snapshot["hash"] != row.get("policy_hash_after"):
         raise _mismatch(log_path, number, f"reproduces policy {snapshot['hash'][:16]}…, the row says "
                                           f"{str(row.get('policy_hash_after'))[:16]}…")
