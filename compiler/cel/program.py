@@ -64,7 +64,7 @@ class Program:
 
 def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: str = "compiled",
             cost_limit: int | None = None, size_hints: dict | None = None,
-            runtime_budget: int = DEFAULT_RUNTIME_BUDGET,
+            runtime_budget: int = DEFAULT_RUNTIME_BUDGET, expect: str | None = None,
             file: str = "<expr>", line: int = 1, column: int = 1,
             name: str = "expr") -> Program:
     """Parse, check (when ``declarations`` is given), cost-bound and build one expression.
@@ -73,7 +73,8 @@ def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: 
     :mod:`compiler.cel.types` (``"double"``, ``"list(string)"``, ``{"p95": "double"}``, ...);
     None skips type checking (everything is ``dyn``). ``cost_limit`` refuses expressions whose
     static estimate is higher (``size_hints`` gives maximum sizes of variables, see
-    :mod:`compiler.cel.cost`); ``runtime_budget`` bounds macro iterations per evaluation.
+    :mod:`compiler.cel.cost`); ``runtime_budget`` bounds macro iterations per evaluation;
+    ``expect`` (e.g. ``"bool"``) is the required result type (POLC217 otherwise).
     ``file``/``line``/``column`` place the text in a larger file for spans; ``name`` names
     the generated code (``<polc:FILE#NAME>``).
     """
@@ -86,7 +87,9 @@ def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: 
     types = None
     if declarations is not None:
         from .checker import check
-        types = check(root, declarations)
+        from .types import parse_type
+        types = check(root, declarations,
+                      expect=None if expect is None else parse_type(expect, "expect"))
     cost = None
     if cost_limit is not None or declarations is not None:
         from .cost import enforce_cost

@@ -104,3 +104,10 @@ def test_doctests_of_the_package():
         module = importlib.import_module(f"compiler.cel.{name}")
         failures, _ = doctest.testmod(module, optionflags=flags)
         assert failures == 0, name
+
+
+def test_expected_result_type_option():
+    with pytest.raises(CelError) as caught:
+        cel.compile("x + 1", {"x": "int"}, expect="bool")
+    assert caught.value.code == "POLC217"
+    assert cel.compile("x > 1", {"x": "int"}, expect="bool").evaluate({"x": 2}) is True
