@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -33,6 +33,7 @@ class Side:
     config: Mapping[str, Any] = field(default_factory=dict)    # policy.toml, for [drift]
     project_text: str | None = None         # policy.toml text, for spans of [drift] entries
     prefix: str = ""                        # project root relative to the current directory
+    toml_index: Any = None                  # positions in model_policy.toml, from the compile
 
     @property
     def compiled(self) -> bool:
@@ -90,14 +91,15 @@ def compile_project(start: Path, info: SideInfo, cwd: Path, display_root: Path |
     c = result.compilation
     prefix = _prefix(display_root or c.project.root, cwd)
     sources = {s.rel: s.text for s in c.get("sources", ())}
+    document = c.get("model_policy")
     side = Side(info, None, _rebase(result.diagnostics, prefix), MappingProxyType(sources),
                 MappingProxyType(dict(c.project.section("sources"))), MappingProxyType(dict(c.project.config)),
-                c.project.document.source.text, prefix)
+                c.project.document.source.text, prefix, getattr(document, "index", None))
     snapshot = c.get("snapshot") if result.ok else None
     if snapshot is None:
         return side
     info = SideInfo(info.label, info.kind, snapshot["hash"], snapshot["policy_id"], info.revision)
-    return Side(info, snapshot, side.diagnostics, side.sources, side.roles, side.config, side.project_text, prefix)
+    return replace(side, info=info, snapshot=snapshot)
 
 
 def from_revision(rev: str, cwd: Path, *, path_like: bool = False) -> Side:

@@ -67,7 +67,7 @@ def review(old: inputs.Side, new: inputs.Side, *, cwd: Path, rules: Sequence[dri
         finding = drift.compile_failed(new.info.label, new.diagnostics)
         return DiffReport(old.info, new.info, (), (finding,), tuple(notes), config)
     new_snap = _migrated(new, "NEW", notes)
-    smap = SourceMap.build(new.sources, new.roles, new.prefix)
+    smap = SourceMap.build(new.sources, new.roles, new.prefix, new.toml_index)
     changes = tuple(replace(c, span=smap.locate(c.path)) for c in diff_snapshots(old_snap, new_snap))
     if rules is None:
         rules, rule_notes = drift.load_drift_rules(new.sources, new.config)

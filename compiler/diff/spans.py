@@ -30,11 +30,15 @@ class SourceMap:
     prefix: str = ""                            # project root as seen from the current directory
 
     @classmethod
-    def build(cls, sources: Mapping[str, str], roles: Mapping[str, Any], prefix: str = "") -> "SourceMap":
+    def build(cls, sources: Mapping[str, str], roles: Mapping[str, Any], prefix: str = "",
+              toml_index: Any = None) -> "SourceMap":
+        """``toml_index``: the index the compile already built (else the source is indexed here)."""
         from ..frontend.tomlspans import index_toml
 
         name = roles.get("model_policy")
-        index = index_toml(name, sources[name]) if isinstance(name, str) and name in sources else None
+        index = toml_index
+        if index is None and isinstance(name, str) and name in sources:
+            index = index_toml(name, sources[name])
         surface = roles.get("surface")
         yaml_spans = yaml_index(surface, sources[surface]) if isinstance(surface, str) and surface in sources else {}
         return cls(index, yaml_spans, prefix)

@@ -11,6 +11,7 @@ is matched by ``name``; other lists of the same length are compared element by e
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterator
 
 from .model import Change, ListDelta
@@ -27,7 +28,24 @@ def diff_snapshots(old: dict, new: dict) -> list[Change]:
 
 
 def same(a: Any, b: Any) -> bool:
-    """JSON equality: ``1 == 1.0`` (one number in canonical JSON) but ``True != 1``."""
+    """JSON equality: ``1 == 1.0`` (one number in canonical JSON) but ``True != 1``.
+
+    The common cases run at C speed: ``!=`` rules out a difference, and two equal values
+    whose JSON spellings also match (json.dumps writes ``true``, never ``1``) are the same;
+    only values that are equal but spelled apart (``1`` and ``1.0``, ``true`` and ``1``)
+    take the strict walk.
+    """
+    if a != b:
+        return False
+    if type(a) is str or _dumps(a) == _dumps(b):
+        return True
+    return _same_strict(a, b)
+
+
+_dumps = json.JSONEncoder(check_circular=False, ensure_ascii=False, allow_nan=True).encode
+
+
+def _same_strict(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
@@ -35,18 +53,20 @@ def same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(_same_strict(a[k], b[k]) for k in a)
     if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same_strict(x, y) for x, y in zip(a, b))
     return a == b
 
 
 def _diff(old: Any, new: Any, path: tuple) -> Iterator[Change]:
+    if same(old, new):  # prunes every unchanged subtree at C speed
+        return
     if isinstance(old, dict) and isinstance(new, dict):
         yield from _diff_dicts(old, new, path)
     elif isinstance(old, list) and isinstance(new, list):
         yield from _diff_lists(old, new, path)
-    elif not same(old, new):
+    else:
         yield Change(path, "changed", old, new)
 
 
@@ -75,7 +95,7 @@ def _diff_lists(old: list, new: list, path: tuple) -> Iterator[Change]:
     elif len(old) == len(new):
         for i, (a, b) in enumerate(zip(old, new)):
             yield from _diff(a, b, path + (i,))
-    elif not same(old, new):
+    else:
         yield Change(path, "changed", old, new)
 
 
