@@ -64,6 +64,19 @@ class RegistryReader:
         return require({"scope": scope.to_json(), "active_bundle_ref": ref, "selection": selection,
                         "rollout_state": state, "event": event, "resolved_at_utc": utc_now()}, "ResolveActiveResponse")
 
+    def state(self, bundle_id: str, scope) -> str:
+        """The rollout state of a bundle in a scope (``candidate`` if it never moved there)."""
+        scope = as_scope(scope)
+        with self.store.read() as s:
+            return state_or_default(s.state(scope.key, bundle_id)[0])
+
+    def promoted_counts(self) -> dict[tuple, int]:
+        """Scope key -> number of promoted bundles; an invariant check (the index allows at most 1)."""
+        with self.store.read() as s:
+            rows = s.all("SELECT environment, tenant, policy_name, count(*) FROM polc_rollout "
+                         "WHERE state = 'promoted' GROUP BY environment, tenant, policy_name")
+        return {tuple(r[:3]): int(r[3]) for r in rows}
+
     def pin(self, bundle_id: str, scope) -> dict:
         """Select an explicit bundle for a session; the registry is not changed (spec 002)."""
         return self.resolve(scope, pin=self.bundle_id_of(bundle_id))

@@ -97,9 +97,13 @@ class Registry(RegistryReader):
             current, exists = self._state(s, scope, bundle_id)
             if current == to_state:
                 return self._transition_response(bundle_id, scope, current, to_state, [], changed=False)
-            if current == "promoted" and to_state == "rolled_back":
-                pass  # handled below, outside this transaction
-            else:
+            if current == "promoted" and to_state != "rolled_back":
+                # Leaving `promoted` any other way would leave the scope with nothing live.
+                raise RegistryError("CONFLICT", "POLC630", f"bundle {bundle_id[:12]} is the promoted bundle of "
+                                    f"{scope}; it leaves `promoted` only when another is promoted or by rollback",
+                                    hint="promote another bundle, or `polc registry rollback`",
+                                    details={"from": current, "to": to_state, "allowed": ["rolled_back"]})
+            if current != "promoted":
                 self._check_transition(current, to_state, actor, role)
                 event_type = "bundle_retired" if to_state == "retired" else "state_changed"
                 event = self._emit(s, str(uuid.uuid4()), ref, scope, event_type, current, to_state,
