@@ -15,9 +15,10 @@ True
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 #: Domain separation: a split hash never equals another use of sha256 over the same bytes.
 _DOMAIN = b"polc-split/v1\x00"
@@ -26,18 +27,13 @@ _SCALE = float(2**64)
 
 @dataclass(frozen=True, slots=True)
 class Pick:
-    """The split's choice and why: the key's point and the chosen model's interval."""
+    """The split's choice: the model, where the key fell, and the model's interval."""
 
     model: str
     point: float          # where the key falls, in [0, total)
     low: float            # the chosen model's interval [low, high)
     high: float
     total: float
-
-    def reason(self, role: str) -> str:
-        share = (self.high - self.low) / self.total * 100
-        return (f"weights.{role}: key hashes to {self.point:.4f} of {self.total:g}, inside "
-                f"[{self.low:g}, {self.high:g}) of `{self.model}` ({share:.4g}% of traffic)")
 
 
 def key_bytes(key: str | bytes | int) -> bytes:
@@ -56,40 +52,81 @@ def unit_point(role: str, key: str | bytes | int) -> float:
     return int.from_bytes(digest[:8], "big") / _SCALE
 
 
+class SplitTable:
+    """One role's split, built once per snapshot: intervals, reasons and reordered routes.
+
+    ``route(candidates, key)`` costs one sha256 and one bisection; the reordered tuple for
+    each (candidate list, chosen model) is built on first use and then shared.
+    """
+
+    def __init__(self, role: str, shares: Sequence[tuple[str, float]]):
+        weighted = [(model, float(share)) for model, share in shares if share > 0]
+        if not weighted:
+            raise ValueError(f"the weights of role `{role}` sum to zero")
+        self.role, self.models = role, tuple(m for m, _ in weighted)
+        bounds, low = [], 0.0
+        for _, share in weighted:
+            low += share
+            bounds.append(low)
+        self.bounds, self.total = tuple(bounds), low
+        self.reasons = tuple(self._reason(i) for i in range(len(weighted)))
+        self._routes: dict[tuple[int, int], tuple] = {}
+        self._prefix = hashlib.sha256(_DOMAIN + role.encode("utf-8") + b"\x00")  # copied per key
+
+    def _reason(self, i: int) -> str:
+        low = self.bounds[i - 1] if i else 0.0
+        share = (self.bounds[i] - low) / self.total * 100
+        return (f"weights.{self.role}: the key's hash falls in `{self.models[i]}`'s {share:.4g}% share "
+                f"[{low / self.total:.4g}, {self.bounds[i] / self.total:.4g})")
+
+    def point(self, key: str | bytes | int) -> float:
+        """``unit_point(role, key) × total``, without rehashing the role for every key."""
+        hasher = self._prefix.copy()
+        hasher.update(key_bytes(key))
+        return int.from_bytes(hasher.digest()[:8], "big") / _SCALE * self.total
+
+    def index(self, key: str | bytes | int) -> int:
+        return min(bisect.bisect_right(self.bounds, self.point(key)), len(self.bounds) - 1)
+
+    def pick(self, key: str | bytes | int) -> Pick:
+        i = self.index(key)
+        low = self.bounds[i - 1] if i else 0.0
+        return Pick(self.models[i], self.point(key), low, self.bounds[i], self.total)
+
+    def route(self, candidates: tuple, key: str | bytes | int) -> tuple:
+        """``candidates`` with the pick moved to the front of the weighted (cloud) models.
+
+        Candidates that lead for another reason (a promoted reflex model) keep their place;
+        the rest keep their order, so the others remain fallbacks.
+        """
+        i = self.index(key)
+        slot = (id(candidates), i)
+        cached = self._routes.get(slot)
+        if cached is not None and cached[0] is candidates:
+            return cached[1]
+        routed = self._reorder(candidates, i)
+        self._routes[slot] = (candidates, routed)  # holding `candidates` keeps its id unique
+        return routed
+
+    def _reorder(self, candidates: tuple, i: int) -> tuple:
+        from .routing import Candidate
+
+        chosen = self.models[i]
+        weighted = [c for c in candidates if c.source == "cloud" and c.model in self.models]
+        if not weighted or all(c.model != chosen for c in weighted):
+            return candidates
+        at = candidates.index(weighted[0])
+        rest = [c for c in candidates[at:] if not (c.model == chosen and c.source == "cloud")]
+        return (*candidates[:at], Candidate(chosen, "cloud", self.reasons[i]), *rest)
+
+
+def split_table(role: str, weights: Mapping[str, float] | None) -> SplitTable | None:
+    """The role's SplitTable, or None when the role has no weights (routing by order)."""
+    if not weights:
+        return None
+    return SplitTable(role, list(weights.items()))
+
+
 def pick(role: str, key: str | bytes | int, shares: Sequence[tuple[str, float]]) -> Pick:
     """The model whose interval holds the key's point; ``shares`` in candidate order."""
-    total = float(sum(share for _, share in shares if share > 0))
-    if total <= 0:
-        raise ValueError(f"the weights of role `{role}` sum to zero")
-    point = unit_point(role, key) * total
-    low = 0.0
-    chosen = None
-    for model, share in shares:
-        if share <= 0:
-            continue
-        high = low + share
-        chosen = Pick(model, point, low, high, total)
-        if point < high:
-            return chosen
-        low = high
-    return chosen  # rounding put the point at the very end: it belongs to the last interval
-
-
-def apply_split(candidates: tuple, role: str, key, weights) -> tuple:
-    """``candidates`` with the split's pick moved to the front of the weighted (cloud) models.
-
-    Candidates that lead for another reason (a promoted reflex model) keep their place; the
-    rest keep their order, so the others remain fallbacks.
-    """
-    from .routing import Candidate
-
-    if not weights:
-        return candidates
-    weighted = [c for c in candidates if c.model in weights and c.source == "cloud"]
-    if not weighted:
-        return candidates
-    chosen = pick(role, key, [(c.model, weights[c.model]) for c in weighted])
-    first = Candidate(chosen.model, "cloud", chosen.reason(role))
-    at = candidates.index(weighted[0])
-    rest = [c for c in candidates[at:] if c.model != chosen.model]
-    return (*candidates[:at], first, *rest)
+    return SplitTable(role, shares).pick(key)

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from compiler.runtime.routing import Candidate
-from compiler.runtime.split import apply_split, pick, unit_point
+from compiler.runtime.split import SplitTable, pick, split_table, unit_point
 
 from .helpers import BASE, compile_ok, diagnose, findings
 
@@ -96,11 +96,22 @@ def test_known_answers_pin_the_algorithm():
     assert unit_point("judge", "user-42") == 0.9136948842700228
 
 
-def test_apply_split_moves_the_pick_first_and_keeps_the_rest_as_fallbacks():
+def test_the_pick_moves_first_and_the_rest_stay_as_fallbacks():
     candidates = (Candidate("local", "reflex", "promoted"), Candidate("a", "cloud", "routing.cloud.r[1]"),
                   Candidate("b", "cloud", "routing.cloud.r[2]"), Candidate("c", "fallback", "routing.fallback.r[1]"))
-    key = next(k for k in map(str, range(1000)) if pick("r", k, (("a", 1), ("b", 1))).model == "b")
-    routed = apply_split(candidates, "r", key, {"a": 1, "b": 1})
+    table = split_table("r", {"a": 0.5, "b": 0.5})
+    key = next(k for k in map(str, range(1000)) if table.pick(k).model == "b")
+    routed = table.route(candidates, key)
     assert [c.model for c in routed] == ["local", "b", "a", "c"]
-    assert routed[1].reason.startswith("weights.r: key hashes to")
-    assert apply_split(candidates, "r", key, {}) == candidates
+    assert routed[1].reason == "weights.r: the key's hash falls in `b`'s 50% share [0.5, 1)"
+    assert table.route(candidates, key) is routed  # built once, then shared
+    other = next(k for k in map(str, range(1000)) if table.pick(k).model == "a")
+    assert [c.model for c in table.route(candidates, other)] == ["local", "a", "b", "c"]
+    assert split_table("r", {}) is None
+
+
+def test_zero_weights_get_nothing_and_all_zero_is_refused():
+    table = SplitTable("r", [("a", 0), ("b", 1)])
+    assert {table.pick(str(i)).model for i in range(500)} == {"b"}
+    with pytest.raises(ValueError, match="sum to zero"):
+        SplitTable("r", [("a", 0)])
