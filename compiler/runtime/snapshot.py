@@ -1,8 +1,7 @@
 """The loaded ``Snapshot``: immutable policy content a router asks questions of.
 
-Everything a question needs is computed once (capture rules and modes at load, a role's route
-table on its first route) from deep-frozen data (frozen block by block, on first access), so a
-``Snapshot`` can be shared by any number of threads without locks.
+Everything a question needs is computed at load (route tables, capture rules, modes) from
+deep-frozen data, so a ``Snapshot`` can be shared by any number of threads without locks.
 Variants (recorded gate results) are new ``Snapshot`` objects sharing the same frozen data.
 
 Extending it: feature modules add methods that read ``self.data`` (the frozen snapshot) and
@@ -24,9 +23,9 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
 from .errors import unknown_name
-from .frozen import LazyFrozenMap, deep_freeze, thaw
+from .frozen import deep_freeze, thaw
 from .modes import CaptureRules, RuntimeModes
-from .routing import Candidate, RoleTable, role_table
+from .routing import Candidate, RoleTable, build_tables
 
 _EMPTY = MappingProxyType({})
 
@@ -34,11 +33,10 @@ _EMPTY = MappingProxyType({})
 class Snapshot:
     """A verified PolicySnapshot. Attributes are read-only; the data is deep-frozen."""
 
-    def __init__(self, data: LazyFrozenMap, *, modes: RuntimeModes, source: Path | None = None,
+    def __init__(self, data: Mapping[str, Any], *, modes: RuntimeModes, source: Path | None = None,
                  bundle_dir: Path | None = None, manifest: Mapping | None = None,
                  migrated_from: tuple[str, ...] = (), pinned: str | None = None,
-                 gate_results: Mapping[str, bool] = _EMPTY, stored: Mapping[str, Any] | None = None,
-                 tables: dict | None = None):
+                 gate_results: Mapping[str, bool] = _EMPTY, stored: Mapping[str, Any] | None = None):
         put = object.__setattr__
         put(self, "data", data)
         put(self, "stored", data if stored is None else stored)  # as on disk, before any migration
@@ -49,11 +47,9 @@ class Snapshot:
         put(self, "migrated_from", migrated_from)
         put(self, "pinned", pinned)
         put(self, "gate_results", MappingProxyType(dict(gate_results)))
-        raw = data._raw  # private, never mutated: route tables are built from it, lazily, per role
-        put(self, "capture", CaptureRules(raw["capture"]["mode"], bool(raw["capture"]["store_embeddings"])))
-        put(self, "_routing", raw["routing"])
-        put(self, "_tables", {} if tables is None else tables)
-        reflex_gate = (raw["routing"].get("reflex") or {}).get("gate")
+        put(self, "capture", CaptureRules(data["capture"]["mode"], bool(data["capture"]["store_embeddings"])))
+        put(self, "_tables", build_tables(data["routing"], shadow=modes.shadow))
+        reflex_gate = (data["routing"].get("reflex") or {}).get("gate")
         put(self, "_reflex_gate", reflex_gate)
         put(self, "_reflex_passed", bool(reflex_gate and self.gate_results.get(reflex_gate)))
         put(self, "_derived", {})
@@ -65,8 +61,9 @@ class Snapshot:
         stored = where.pop("stored", None)
         if where.get("manifest") is not None:
             where["manifest"] = deep_freeze(where["manifest"])
-        return cls(LazyFrozenMap(data), modes=RuntimeModes.from_env(env),
-                   stored=None if stored is None else LazyFrozenMap(stored), **where)
+        frozen = deep_freeze(data)
+        return cls(frozen, modes=RuntimeModes.from_env(env), stored=None if stored is None else deep_freeze(stored),
+                   **where)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Snapshot is immutable; cannot set `{name}`")
@@ -125,7 +122,7 @@ class Snapshot:
 
     @property
     def roles(self) -> tuple[str, ...]:
-        return tuple(self._routing["cloud"])
+        return tuple(self._tables)
 
     def route(self, role: str, context: Mapping[str, Any] | None = None, *,
               key: str | bytes | int | None = None) -> tuple[Candidate, ...]:
@@ -136,7 +133,9 @@ class Snapshot:
         With ``key`` (a request or session id) and ``[weights.<role>]``, the weighted split picks
         the first cloud candidate by a stable hash of the key; see ``compiler.runtime.split``.
         """
-        table = self._tables.get(role) or self._table(role)
+        table = self._tables.get(role)
+        if table is None:
+            raise unknown_name("role", role, self._tables, "POLC720")
         if self._reflex_passed or (context is not None and self._passed_in(context)):
             candidates = table.gated
         else:
@@ -152,7 +151,7 @@ class Snapshot:
                       key: str | bytes | int | None = None) -> dict:
         """The route with its reasons and notes, as JSON-ready data (for ``polc route --explain``)."""
         candidates = self.route(role, context, key=key)
-        table: RoleTable = self._table(role)
+        table: RoleTable = self._tables[role]
         passed = self._reflex_passed or (context is not None and self._passed_in(context))
         notes = [table.reflex_note]
         if table.plain is not table.gated and not passed:
@@ -163,15 +162,6 @@ class Snapshot:
             notes.append("safe mode (POLICY_SAFE_MODE=1): deterministic, no stochastic tie-breaks")
         return {"role": role, "policy_hash": self.hash, "candidates": [c.to_json() for c in candidates],
                 "notes": notes}
-
-    def _table(self, role: str) -> RoleTable:
-        """The role's table, built on first use (a 1 MB policy's thousands of roles cost nothing at load)."""
-        table = self._tables.get(role)
-        if table is None:
-            if not isinstance(role, str) or role not in self._routing["cloud"]:
-                raise unknown_name("role", str(role), self._routing["cloud"], "POLC720")
-            table = self._tables.setdefault(role, role_table(role, self._routing, shadow=self.modes.shadow))
-        return table
 
     def _passed_in(self, context: Mapping[str, Any]) -> bool:
         for item in context.get("passed_gates", ()):
@@ -196,12 +186,12 @@ class Snapshot:
         """A Snapshot sharing this data under other safe modes (tests, or a router's own switch)."""
         modes = RuntimeModes(self.modes.safe if safe is None else safe,
                              self.modes.shadow if shadow is None else shadow)
-        return self._variant(modes=modes, tables=None if modes != self.modes else self._tables)
+        return self._variant(modes=modes)
 
     def _variant(self, **changes: Any) -> "Snapshot":
         fields = {"modes": self.modes, "source": self.source, "bundle_dir": self.bundle_dir,
                   "manifest": self.manifest, "migrated_from": self.migrated_from, "pinned": self.pinned,
-                  "gate_results": self.gate_results, "stored": self.stored, "tables": self._tables}
+                  "gate_results": self.gate_results, "stored": self.stored}
         return Snapshot(self.data, **{**fields, **changes})
 
     # -- model configuration and prompts: compiler.runtime.models and .prompts -------------------
