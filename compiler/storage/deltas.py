@@ -93,10 +93,13 @@ def check_request(req: DeltaRequest) -> None:
 
 def apply_delta(bundle_ref: str | Path, delta, req: DeltaRequest, out_dir: Path | None = None) -> dict:
     """Apply ``delta`` (an array, or a path to a .npy) to a bundle; returns the log row."""
+    from .bundles import resolve_bundle
+
     check_request(req)
-    base = open_bundle(bundle_ref, out_dir)
-    out_dir = base.path.parent
+    out_dir = resolve_bundle(bundle_ref, out_dir).parent
     with jsonl.locked(out_dir / LOCK_FILE):
+        recover_interrupted(out_dir)
+        base = open_bundle(bundle_ref, out_dir)  # after recovery: policy.json may have moved on
         current = bundle_weights(base)
         if isinstance(delta, (str, Path)):
             delta = load_delta(Path(delta), current)
@@ -121,6 +124,7 @@ def _prepare(base: Bundle, delta, updated, info: dict, req: DeltaRequest, out_di
         "weights_sha256_before": base.snapshot["policy_weights"]["sha256"], "weights_sha256_after": meta["sha256"],
     }
     row["policy_hash_after"] = derive_snapshot(base.snapshot, {"policy_weights": meta}, timestamp)["hash"]
+    row["ledger_prev_sha256"] = jsonl.last_line_sha(out_dir / ledger.LEDGER_FILE)
     row["prev_sha256"] = jsonl.last_line_sha(out_dir / DELTA_LOG)
     line = jsonl.encode_row(row)
     snapshot, files = derive_bundle(base, {"policy_weights": meta}, {wfmt.WEIGHTS_FILE: data, DELTA_LOG: line + b"\n"},
@@ -167,3 +171,32 @@ def _verify_written(path: Path, row: dict) -> str | None:
     if written.hash != row["policy_hash_after"] or written.snapshot["policy_weights"]["sha256"] != row["weights_sha256_after"]:
         return "the written weights hash to a different policy"
     return None
+
+
+def recover_interrupted(out_dir: Path) -> str | None:
+    """Finish a delta whose log row was written but whose head or ledger update was not.
+
+    The log row is the commit point. The row records the ledger's tail when it was made
+    (``ledger_prev_sha256``); if the ledger has not moved since, the apply was interrupted:
+    re-point the head (if it still names the parent) and append the missing ledger row.
+    Returns the hash rolled forward to, or None.
+    """
+    import json
+
+    row, _ = jsonl.last_row(out_dir / DELTA_LOG)
+    if not row or not row.get("policy_update_applied") or (row.get("delta") or {}).get("type") != "symbolic_descent":
+        return None
+    _, ledger_tail = jsonl.last_row(out_dir / ledger.LEDGER_FILE)
+    if row.get("ledger_prev_sha256") != ledger_tail:
+        return None  # the ledger moved on: the apply completed (or something newer happened)
+    after = open_bundle(out_dir / str(row["policy_hash_after"]))
+    try:
+        active = json.loads((out_dir / "policy.json").read_bytes()).get("active")
+    except (OSError, ValueError, AttributeError):
+        active = None
+    if active not in (row["policy_hash_before"], after.hash):
+        return None
+    point_head(out_dir, after.snapshot, after.manifest)
+    ledger.record(out_dir, "delta", after.snapshot, after.manifest, cycle=row["cycle"], slice=row["slice"],
+                  parent=row["policy_hash_before"], recovered=True)
+    return after.hash

@@ -84,6 +84,26 @@ def last_line_sha(path: Path) -> str:
         os.close(fd)
 
 
+def last_row(path: Path) -> tuple[dict | None, str]:
+    """(the last complete row or None, the hash a row appended now would chain to)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return None, GENESIS
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        tail = _repair_and_tail(fd)
+    finally:
+        os.close(fd)
+    if not tail:
+        return None, GENESIS
+    try:
+        row = json.loads(tail)
+    except ValueError:
+        row = None
+    return (row if isinstance(row, dict) else None), line_sha(tail)
+
+
 def _repair_and_tail(fd: int) -> bytes:
     """Cut a torn final line off (caller holds the lock); return the last complete line."""
     size = os.fstat(fd).st_size

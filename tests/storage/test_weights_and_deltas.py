@@ -250,3 +250,35 @@ def test_surface_controls_come_from_the_bundle(tmp_path):
     base = seeded(out, surface=no_clip)
     row = apply_delta(base.path, np.full(16, 10.0), DeltaRequest(1.0, 0, "goal"))
     assert row["clipped"] is False and row["delta"]["l2_norm"] == pytest.approx(40.0)
+
+
+def test_an_apply_interrupted_after_its_log_row_is_finished_by_the_next(tmp_path, monkeypatch):
+    import compiler.storage.deltas as deltas
+
+    out = tmp_path / "out"
+    base = seeded(out)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies right after the commit point
+
+    monkeypatch.setattr(deltas, "point_head", crash)
+    with pytest.raises(KeyboardInterrupt):
+        apply_delta(out / "policy.json", np.full(16, 0.1), DeltaRequest(0.1, 1, "goal"))
+    monkeypatch.undo()
+    committed = log_rows(out / DELTA_LOG)[0]["policy_hash_after"]
+    assert head(out) == base.hash
+    second = apply_delta(out / "policy.json", np.full(16, 0.1), DeltaRequest(0.1, 2, "goal"))
+    assert second["policy_hash_before"] == committed  # rolled forward first, then applied
+    assert [r["hash"] for r in log_rows(out / "policy_hash_ledger.jsonl")] == [committed, second["policy_hash_after"]]
+
+
+def test_a_restore_after_a_delta_is_not_rolled_forward(tmp_path):
+    from compiler.storage.archive import archive_bundle, restore
+    from compiler.storage.deltas import recover_interrupted
+
+    out = tmp_path / "out"
+    base = seeded(out)
+    archive = archive_bundle(out, base.hash, tmp_path / "archive", day="d")
+    apply_delta(out / "policy.json", np.full(16, 0.1), DeltaRequest(0.1, 1, "goal"))
+    restore(archive, out, "roll back", "ops")
+    assert recover_interrupted(out) is None and head(out) == base.hash
