@@ -157,7 +157,7 @@ def _namespace(consts: Consts, spans, root: ast.Expr, budget: int) -> dict:
         "_add": sem.add, "_sub": sem.sub, "_mul": sem.mul, "_div": sem.div, "_mod": sem.mod,
         "_in": sem.contains_in, "_truth": rt.truth, "_absorb": rt.absorb,
         "_and_result": rt.and_result, "_or_result": rt.or_result, "_iterable": sem.iterable,
-        "_cost_exceeded": rt.cost_exceeded, "_deopt": rt.deopt,
+        "_cost_exceeded": rt.cost_exceeded, "_deopt": rt.deopt, "_as_double": rt.as_double,
         "_CelErrorValue": sem.CelErrorValue, "_CelUint": CelUint, "_SPANS": spans,
         "_MIN": INT64_MIN, "_MAX": INT64_MAX, "_BUDGET": budget, "_ROOT_SPAN": root.span,
         "_raise_cel_error": raise_cel_error, "__name__": "polc_generated",

@@ -62,6 +62,7 @@ class FastEmitter:
         self.consts, self.names, self.checked = consts, names, checked
         self.functions: list[Function] = []
         self.loads: dict[str, tuple[str, Type]] = {}   # CEL name -> (local, declared type)
+        self.compare_operands: set[int] = set()         # ids of operands of < <= == ...
 
     def build(self, root: ast.Expr) -> tuple[list[str], str]:
         """The prologue lines and the result expression of the fast path."""
@@ -98,12 +99,21 @@ class FastEmitter:
         self.functions.append(fn)
         return fn.name + "(" + ", ".join(fn.params[:2 + len(params)])
 
-    def _typed(self, code: str, declared: Type | None) -> tuple[str, Type | None]:
-        """Guard a value of unknown provenance against its declared type."""
+    def _typed(self, code: str, declared: Type | None, node=None) -> tuple[str, Type | None]:
+        """Guard a value of unknown provenance against its declared type.
+
+        A double-declared operand of a comparison also accepts an int (a JSON integer
+        metric): CEL compares int with double by converting to double, which is what
+        ``_as_double`` does, so the fast path stays exact.
+        """
         if declared is None or _guard("x", declared) is None:
             return code, None
         temp = self.names.next("t")
-        return f"({temp} if {_guard(f'({temp} := {code})', declared)} else _deopt())", declared
+        fallback = "_as_double" if declared.kind == "double" and node is not None and \
+            id(node) in self.compare_operands else "_deopt"
+        arg = temp if fallback == "_as_double" else ""
+        return f"({temp} if {_guard(f'({temp} := {code})', declared)} else {fallback}({arg}))", \
+            declared
 
     def _declared(self, node) -> Type:
         return self.checked.type_of(node)
@@ -137,8 +147,8 @@ class FastEmitter:
         operand, proven = self.emit(node.operand, ctx, scope, depth)
         declared = self._declared(node)
         if proven is not None and proven.kind in ("map", "object"):
-            return self._typed(f"{operand}[{node.field!r}]", declared)
-        return self._typed(f"_select({operand}, {node.field!r})", declared)
+            return self._typed(f"{operand}[{node.field!r}]", declared, node)
+        return self._typed(f"_select({operand}, {node.field!r})", declared, node)
 
     def _has(self, node, ctx, scope, depth):
         operand, proven = self.emit(node.operand, ctx, scope, depth)
@@ -153,10 +163,10 @@ class FastEmitter:
         if proven is not None and proven.kind == "list" and _kind(index_type) == "int":
             temp = self.names.next("t")
             return self._typed(f"({operand}[{temp}] if ({temp} := {index}) >= 0 else _deopt())",
-                               declared)
+                               declared, node)
         if proven is not None and proven.kind == "map" and _kind(index_type) == "string":
-            return self._typed(f"{operand}[{index}]", declared)
-        return self._typed(f"_index({operand}, {index})", declared)
+            return self._typed(f"{operand}[{index}]", declared, node)
+        return self._typed(f"_index({operand}, {index})", declared, node)
 
     def _call(self, node, ctx, scope, depth):
         name = node.function.lstrip(".")
@@ -195,6 +205,8 @@ class FastEmitter:
         return f"_neg({operand})", None
 
     def _binary(self, node, ctx, scope, depth):
+        if node.op in ("==", "!=", "<", "<=", ">", ">="):
+            self.compare_operands.update((id(node.left), id(node.right)))
         left, lt = self.emit(node.left, ctx, scope, depth)
         right, rt_ = self.emit(node.right, ctx, scope, depth)
         op, lk, rk = node.op, _kind(lt), _kind(rt_)

@@ -21,6 +21,13 @@ def deopt():
     raise Deopt()
 
 
+def as_double(value) -> float:
+    """A double-declared comparison operand: an int compares as CEL does (as a double)."""
+    if type(value) is int:
+        return float(value)
+    return deopt()
+
+
 def cost_exceeded():
     raise CostExceeded("runtime cost budget exceeded (too many macro iterations)")
 

@@ -49,8 +49,9 @@ def test_typed_expression_stays_on_the_fast_path(deopts):
 
 def test_unexpected_types_fall_back_to_full_semantics(deopts):
     program = cel.compile("metrics.p95 <= limits.p95", DECLS)
-    assert program.evaluate({"metrics": {"p95": 10}, "limits": {"p95": 20.0}}) is True
-    assert deopts  # an int where a double was declared: generic path
+    assert program.evaluate({"metrics": {"p95": cel.CelUint(10)}, "limits": {"p95": 20.0}}) \
+        is True
+    assert deopts  # a uint where a double was declared: generic path
     with pytest.raises(CelError) as caught:
         program.evaluate({"metrics": {"p95": "x"}, "limits": {"p95": 20.0}})
     assert caught.value.code == "POLC230" and "no such overload" in caught.value.message
@@ -124,3 +125,18 @@ def test_both_paths_agree_on_error_absorption_with_declarations():
     assert agree("m.a > 1 && m.b > 1", {"m": {"b": 0}}, decls) is False
     assert agree("m.a > 1 && m.b > 1", {"m": {"b": 5}}, decls)[0] is ERROR
     assert agree("m.a + 1 > 0", {"m": {"a": 2**63 - 1}}, decls)[0] is ERROR
+
+
+def test_json_integer_metric_against_double_stays_fast(deopts):
+    program = cel.compile("metrics.p95 <= 2000.0 && metrics.p95 != limits.p95", DECLS)
+    big = 2**53 + 1  # compared as a double, as CEL does
+    for value, expected in ((1200, True), (1200.0, True), (2500, False), (big, False)):
+        bindings = {"metrics": {"p95": value}, "limits": {"p95": 1.0}}
+        assert program.evaluate(bindings) is expected
+        assert cel.compile("metrics.p95 <= 2000.0 && metrics.p95 != limits.p95", DECLS,
+                           backend="interp").evaluate(bindings) is expected
+    assert deopts == []
+    # arithmetic on an int declared double is a CEL error: leaves the fast path
+    with pytest.raises(CelError):
+        cel.compile("metrics.p95 * 2.0 > 1.0", DECLS).evaluate({"metrics": {"p95": 3}})
+    assert deopts

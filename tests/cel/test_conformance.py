@@ -31,8 +31,8 @@ def test_conformance(case, backend):
 @pytest.mark.parametrize("case", [c for c in CASES if not c.skip],
                          ids=[c.address for c in CASES if not c.skip])
 def test_conformance_unchecked(case):
-    """Without declarations (everything dyn) both evaluators must still pass."""
+    """Without declarations (everything dyn) the compiled evaluator has no typed fast path:
+    this runs the generic code path on every case. (The interpreter ignores declarations.)"""
     case = dataclasses.replace(case, declarations=None)
-    for backend in ("interp", "compiled"):
-        status, detail = run_case(case, backend)
-        assert status == "passed", f"{backend}: {detail}"
+    status, detail = run_case(case, "compiled")
+    assert status == "passed", detail
