@@ -52,6 +52,7 @@ class Stage:
 def _stages() -> tuple[Stage, ...]:
     # Imported here so that `import compiler` stays cheap; the list below is the compiler.
     from .passes import bundle, catalog, docs, model_policy, snapshot
+    from .rules import stages as rules
     from .storage import stages as storage
     from .surface import stages as surface
 
@@ -63,6 +64,8 @@ def _stages() -> tuple[Stage, ...]:
         Stage("check_catalog", catalog.check_catalog),                  # after parse_catalog_files: templates parsed
         Stage("parse_doc_sources", docs.parse_doc_sources),              # independent; provenance files
         Stage("check_docs", docs.check_required_docs),                  # independent; doc contract (977-A5)
+        Stage("parse_rules", rules.parse_rules),                        # independent; [sources].rules + stdlib
+        Stage("check_rules", rules.check_rules),                        # after check_model_policy (gate tables) and parse_rules
         Stage("parse_surface", surface.parse_surface),                  # independent; reads [sources].surface
         Stage("check_surface", surface.check_surface),                  # after parse_surface; reads the previous head
         Stage("parse_weights", storage.parse_weights),                  # independent; reads [sources].weights (.npy)
@@ -70,6 +73,7 @@ def _stages() -> tuple[Stage, ...]:
         Stage("lower_catalog", catalog.lower_catalog),                  # after check_catalog; before lower_snapshot
         Stage("lower_surface", surface.lower_surface),                  # after check_surface; before lower_snapshot
         Stage("lower_weights", storage.lower_weights),                  # after check_weights; before lower_snapshot
+        Stage("lower_rules", rules.lower_rules),                        # after check_rules; before lower_snapshot
         Stage("lower_snapshot", snapshot.lower_snapshot),               # after every check_*: all blocks valid
         Stage("resolve_previous_head", storage.resolve_previous_head),  # before emit_bundle moves the head
         Stage("emit_bundle", bundle.emit_bundle),                       # last: writes only a complete snapshot

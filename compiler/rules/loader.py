@@ -1,0 +1,156 @@
+"""Loading ``.rules`` files: globs from policy.toml, imports (with cycle detection), the stdlib.
+
+Import paths: ``"stdlib/NAME.rules"`` names a file of polc's shipped library; any other path
+is relative to the importing file and must stay inside the project. Declarations are global
+(a gate declared in any loaded file can be evaluated by name); constants are visible in their
+own file and in the files that import it directly.
+
+>>> from compiler.paths import STDLIB_DIR
+>>> rs = load_rules(STDLIB_DIR.parent, [], stdlib=True)
+>>> sorted(g.name for g in rs.gates())[:2], rs.diagnostics
+(['local_memory_sunset', 'reflex_promotion'], ())
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..diagnostics import Diagnostic, Span
+from ..errors import InputError
+from ..paths import STDLIB_DIR
+from ..sources import Source, read_source
+from . import ast
+from .parser import parse_rules
+
+STDLIB_PREFIX = "stdlib/"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Every loaded file (project files first, in load order), the sources read, diagnostics."""
+
+    files: tuple[ast.RulesFile, ...]
+    sources: tuple[Source, ...]            # project files only (they are policy sources)
+    diagnostics: tuple[Diagnostic, ...]
+    stdlib_files: frozenset[str] = frozenset()
+    explicit_stdlib: frozenset[str] = frozenset()   # stdlib files some project file imports
+
+    def gates(self) -> list[ast.Gate]:
+        return [g for f in self.files for g in f.gates]
+
+    def drifts(self) -> list[ast.Drift]:
+        return [d for f in self.files for d in f.drifts]
+
+    def file(self, path: str) -> ast.RulesFile | None:
+        return next((f for f in self.files if f.path == path), None)
+
+
+@dataclass
+class _Loader:
+    root: Path
+    files: dict[str, ast.RulesFile] = field(default_factory=dict)
+    sources: list[Source] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
+    stack: list[str] = field(default_factory=list)
+    explicit_stdlib: set[str] = field(default_factory=set)
+
+    def load(self, name: str, referenced_from: Span | None) -> None:
+        if name in self.stack:
+            self._cycle(name, referenced_from)
+            return
+        if name in self.files:
+            return
+        parsed = self._read(name, referenced_from)
+        if parsed is None:
+            return
+        self.files[name] = parsed
+        self.stack.append(name)
+        for imp in parsed.imports:
+            target = self._resolve(imp, name)
+            if target is not None:
+                self.load(target, imp.span)
+        self.stack.pop()
+
+    def _read(self, name: str, referenced_from: Span | None) -> ast.RulesFile | None:
+        try:
+            if name.startswith(STDLIB_PREFIX):
+                source = read_source(STDLIB_DIR.parent, name, referenced_from)
+            else:
+                source = read_source(self.root, name, referenced_from)
+                self.sources.append(source)
+            return parse_rules(source.text, source.rel)
+        except InputError as err:
+            self.problems.extend(err.diagnostics)
+            return None
+
+    def _resolve(self, imp: ast.Import, importer: str) -> str | None:
+        if imp.path.startswith(STDLIB_PREFIX):
+            if not (STDLIB_DIR / imp.path[len(STDLIB_PREFIX):]).is_file():
+                available = sorted(p.name for p in STDLIB_DIR.glob("*.rules"))
+                self.problems.append(Diagnostic.error(
+                    "POLC255", f"`{imp.path}` is not a file of polc's stdlib", imp.span,
+                    hint="the stdlib has " + ", ".join(f"`stdlib/{a}`" for a in available)))
+                return None
+            if not importer.startswith(STDLIB_PREFIX):
+                self.explicit_stdlib.add(imp.path)
+            return imp.path
+        base = PurePosixPath(importer).parent
+        if importer.startswith(STDLIB_PREFIX):
+            self.problems.append(Diagnostic.error(
+                "POLC255", f"a stdlib file can only import other stdlib files, not `{imp.path}`", imp.span))
+            return None
+        target = (self.root / base / imp.path).resolve()
+        try:
+            return target.relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            self.problems.append(Diagnostic.error(
+                "POLC005", f"import `{imp.path}` points outside the project tree", imp.span,
+                hint="import files inside the directory of policy.toml, or `stdlib/...`"))
+            return None
+
+    def _cycle(self, name: str, referenced_from: Span | None) -> None:
+        chain = self.stack[self.stack.index(name):] + [name]
+        self.problems.append(Diagnostic.error(
+            "POLC256", "import cycle: " + " → ".join(f"`{n}`" for n in chain), referenced_from,
+            hint="declarations are global once loaded; remove one of these imports"))
+
+
+def expand_sources(root: Path, patterns: list[str], spans: list[Span | None]
+                   ) -> tuple[dict[str, Span | None], list[Diagnostic]]:
+    """Project-relative file names (with the span of their entry) for ``[sources].rules``."""
+    names: dict[str, Span | None] = {}
+    problems: list[Diagnostic] = []
+    for pattern, span in zip(patterns, spans):
+        if glob.has_magic(pattern):
+            matches = sorted(glob.glob(pattern, root_dir=root, recursive=True))
+            if not matches:
+                problems.append(Diagnostic.error(
+                    "POLC254", f"the pattern `{pattern}` matches no file", span,
+                    hint="check the pattern (relative to policy.toml), e.g. `rules/*.rules`"))
+            for match in matches:
+                if match.endswith(".rules"):
+                    names.setdefault(_normalize(match.replace("\\", "/")), span)
+        else:
+            names.setdefault(_normalize(pattern), span)
+    return names, problems
+
+
+def load_rules(root: Path, patterns: list[str], spans: list[Span | None] | None = None, *,
+               stdlib: bool = True) -> RuleSet:
+    """Load the project's rules files (and, with ``stdlib``, every ``stdlib/*.rules``)."""
+    names, problems = expand_sources(root, patterns, spans or [None] * len(patterns))
+    loader = _Loader(root, problems=problems)
+    for name, span in names.items():
+        loader.load(name, span)
+    if stdlib:
+        for path in sorted(STDLIB_DIR.glob("*.rules")):
+            loader.load(STDLIB_PREFIX + path.name, None)
+    stdlib_files = frozenset(n for n in loader.files if n.startswith(STDLIB_PREFIX))
+    return RuleSet(tuple(loader.files.values()), tuple(loader.sources), tuple(loader.problems),
+                   stdlib_files, frozenset(loader.explicit_stdlib))
+
+
+def _normalize(name: str) -> str:
+    return PurePosixPath(name).as_posix().removeprefix("./")

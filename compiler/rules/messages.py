@@ -1,0 +1,78 @@
+"""Rendering condition messages: ``{expr}`` interpolations evaluated and formatted for people.
+
+>>> format_value(2000.0), format_value(0.25), format_value(["a", 1]), format_value(None)
+('2000', '0.25', '["a", 1]', 'null')
+
+Numbers print as written in a policy (``2000``, not ``2000.0``); strings print bare at the
+top level and quoted inside lists and maps; an interpolation that cannot be evaluated
+prints ``<error: ...>`` so the message still says what it could.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from ..diagnostics import Span
+
+
+class _TemplateToken(str):
+    """What :func:`compiler.rules.parser.parse_message` reads from a lark token."""
+
+    line: int
+    column: int
+
+
+def parse_template(message: dict, file: str):
+    """The parts (text and :class:`compiler.rules.ast.Interpolation`) of a stored message."""
+    from .parser import parse_message
+
+    line, column = message["span"][0], message["span"][1]
+    tok = _TemplateToken('"' + message["template"] + '"')
+    tok.line, tok.column = line, column
+    problems: list = []
+    parsed = parse_message(tok, file, problems, Span(file, line, column))
+    return parsed.parts
+
+
+def render_message(message: dict, file: str, bindings: dict, program_for: Callable, cache: dict | None = None) -> str:
+    from ..cel import CelError
+    from .runtime import Expr
+
+    key = (message["template"], tuple(message["span"]))
+    parts = cache.get(key) if cache is not None else None
+    if parts is None:
+        parts = [p if isinstance(p, str) else Expr(p.expr.text, p.expr.span, f"message:{p.expr.text}")
+                 for p in parse_template(message, file)]
+        if cache is not None:
+            cache[key] = parts
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        try:
+            out.append(format_value(program_for(part).evaluate(bindings), top=True))
+        except CelError as err:
+            out.append(f"<error: {err.message}>")
+    return "".join(out)
+
+
+def format_value(value: Any, top: bool = True) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, str):
+        return value if top else '"' + value.replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v, False) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{format_value(k, False)}: {format_value(v, False)}" for k, v in value.items()) + "}"
+    return str(value)

@@ -1,0 +1,250 @@
+"""Parse a ``.rules`` file into :mod:`compiler.rules.ast`, with a span on every node.
+
+>>> f = parse_rules('drift DR_X WARN {\\n  when new.a != old.a\\n}\\n', "x.rules")
+>>> f.drifts[0].rule_id, f.drifts[0].severity, f.drifts[0].when.text
+('DR_X', 'WARN', 'new.a != old.a')
+
+How CEL is embedded: ``rules.lark`` ``%import``s the CEL grammar (``compiler/cel/cel.lark``),
+and one LALR parser with an inline transformer builds both the declarations (here) and the
+CEL AST (``compiler.cel.parser.CelTransformer``, merged under the ``cel`` namespace). So a
+syntax error anywhere in the file is one lark error with one position, and every CEL node
+carries its position in the ``.rules`` file. Parsing is bottom-up and iterative: a
+10,000-deep expression is refused by the depth check, never by a ``RecursionError``.
+
+Every failure is a :class:`compiler.errors.InputError` carrying diagnostics (POLC25x, or
+the CEL engine's POLC20x for an expression), never a lark exception or a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from lark import Token, Transformer
+
+from ..diagnostics import Diagnostic, Span
+from ..errors import InputError
+from . import ast
+
+GRAMMAR_PATH = Path(__file__).with_name("rules.lark")
+#: Longest expression accepted, in characters (the CEL engine's own limit for one expression).
+MAX_EXPR_CHARS = 100_000
+
+_local = threading.local()
+
+
+class RulesTransformer(Transformer):
+    """Builds declaration nodes; CEL nodes arrive already built by the merged CelTransformer."""
+
+    def reset(self, file: str, text: str) -> None:
+        self.file = file
+        self.text = text
+        self.problems: list[Diagnostic] = []
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    # --- spans and text --------------------------------------------------------------------
+    def tok_span(self, tok: Token) -> Span:
+        return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
+
+    def span_of(self, item) -> Span:
+        if isinstance(item, Token):
+            return self.tok_span(item)
+        return item.span
+
+    def covering(self, first, last) -> Span:
+        return Span.covering(self.span_of(first), self.span_of(last))
+
+    def _offset(self, line: int, column: int) -> int:
+        return self._line_starts[line - 1] + column - 1
+
+    def expression(self, node) -> ast.Expression:
+        """Wrap a CEL node with its source text, after the whole-tree checks of the CEL engine."""
+        from ..cel import CelError
+        from ..cel.parser import finish
+
+        span = node.span
+        text = self.text[self._offset(span.line, span.column):self._offset(span.end_line, span.end_column)]
+        if len(text) > MAX_EXPR_CHARS:
+            self.problems.append(Diagnostic.error(
+                "POLC203", f"expression is {len(text):,} characters; the limit is {MAX_EXPR_CHARS:,}",
+                Span(span.file, span.line, span.column), hint="move large data out of the rule"))
+        else:
+            try:
+                finish(node)
+            except CelError as err:
+                self.problems.extend(err.diagnostics)
+        return ast.Expression(node, text, span)
+
+    # --- declarations ----------------------------------------------------------------------
+    def start(self, items):
+        return ast.RulesFile(
+            self.file,
+            tuple(i for i in items if isinstance(i, ast.Import)),
+            tuple(i for i in items if isinstance(i, ast.Const)),
+            tuple(i for i in items if isinstance(i, ast.Gate)),
+            tuple(i for i in items if isinstance(i, ast.Drift)))
+
+    def import_decl(self, children):
+        kw, path = children
+        return ast.Import(str(path)[1:-1], self.covering(kw, path))
+
+    def const_decl(self, children):
+        kw, name, _eq, node = children
+        return ast.Const(str(name), self.expression(node), self.covering(kw, node))
+
+    def gate_decl(self, children):
+        kw, name, _open, *body, close = children
+        return ast.Gate(str(name), tuple(body), self.covering(kw, close), self.tok_span(name))
+
+    def drift_decl(self, children):
+        kw, rule_id, severity, _open, *rest = children
+        close, message, when_node = rest[-1], rest[-2], rest[-3]
+        lets = tuple(s for s in rest[:-4] if isinstance(s, ast.Let))
+        return ast.Drift(str(rule_id), str(severity), lets, self.expression(when_node), message,
+                         self.covering(kw, close), self.tok_span(rule_id), self.tok_span(severity))
+
+    def input_stmt(self, children):
+        kw, name, _colon, type_ref = children
+        return ast.Input(str(name), type_ref, self.covering(kw, type_ref))
+
+    def let_stmt(self, children):
+        kw, name, _eq, node = children
+        return ast.Let(str(name), self.expression(node), self.covering(kw, node))
+
+    def require_stmt(self, children):
+        kw, node, message = children
+        expr = self.expression(node)
+        return ast.Require(expr, message, self.covering(kw, message or node))
+
+    def message(self, children):
+        kw, tok = children
+        return parse_message(tok, self.file, self.problems, self.tok_span(tok))
+
+    def type_expr(self, children):
+        name = children[0]
+        args = tuple(c for c in children[1:] if isinstance(c, ast.TypeRef))
+        last = next((c for c in reversed(children) if c is not None), name)
+        return ast.TypeRef(str(name), args, self.covering(name, last))
+
+    def object_type(self, children):
+        fields = tuple(c for c in children if isinstance(c, tuple))
+        return ast.TypeRef("object", (), self.covering(children[0], children[-1]), fields)
+
+    def type_field(self, children):
+        name, _colon, type_ref = children
+        return (str(name), type_ref)
+
+
+def parse_message(tok: Token, file: str, problems: list, span: Span) -> ast.Message:
+    """Split a message template into text and ``{expr}`` interpolations (each parsed as CEL).
+
+    ``{{`` and ``}}`` are literal braces; ``\\"``, ``\\\\``, ``\\n``, ``\\t`` are escapes.
+    """
+    from ..cel import CelError, parse
+
+    raw = str(tok)[1:-1]
+    parts: list = []
+    buf: list[str] = []
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        column = tok.column + 1 + i  # the template starts after the opening quote
+        if ch == "\\" and i + 1 < len(raw):
+            buf.append({"n": "\n", "t": "\t"}.get(raw[i + 1], raw[i + 1]))
+            i += 2
+        elif raw.startswith("{{", i) or raw.startswith("}}", i):
+            buf.append(ch)
+            i += 2
+        elif ch == "{":
+            end = _closing_brace(raw, i)
+            if end < 0:
+                problems.append(Diagnostic.error(
+                    "POLC253", "a `{` in the message is never closed", Span(file, tok.line, column),
+                    hint="close the interpolation with `}`, or write `{{` for a literal brace"))
+                return ast.Message(tuple(parts), raw, span)
+            text = raw[i + 1:end]
+            if buf:
+                parts.append("".join(buf))
+                buf = []
+            try:
+                node = parse(text, file=file, line=tok.line, column=column + 1)
+                where = Span(file, tok.line, column + 1, tok.line, column + 1 + len(text))
+                parts.append(ast.Interpolation(ast.Expression(node, text, where)))
+            except CelError as err:
+                problems.extend(err.diagnostics)
+            i = end + 1
+        elif ch == "}":
+            problems.append(Diagnostic.error(
+                "POLC253", "a `}` in the message has no matching `{`", Span(file, tok.line, column),
+                hint="write `}}` for a literal brace"))
+            i += 1
+        else:
+            buf.append(ch)
+            i += 1
+    if buf:
+        parts.append("".join(buf))
+    return ast.Message(tuple(parts), raw, span)
+
+
+def _closing_brace(raw: str, start: int) -> int:
+    """The index of the ``}`` closing the interpolation at ``start`` (nested maps, quotes), or -1."""
+    level, quote, i = 0, "", start
+    while i < len(raw):
+        ch = raw[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch == "'":
+            quote = ch
+        elif ch == "{":
+            level += 1
+        elif ch == "}":
+            level -= 1
+            if level == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _parser():
+    """One LALR parser per thread (its transformers carry the current file)."""
+    state = getattr(_local, "state", None)
+    if state is None:
+        from lark import Lark
+        from lark.visitors import merge_transformers
+
+        from ..cel.parser import CelTransformer
+
+        rules, cel = RulesTransformer(), CelTransformer()
+        merged = merge_transformers(rules, cel=cel)
+        lark = Lark(GRAMMAR_PATH.read_text(encoding="utf-8"), parser="lalr", transformer=merged,
+                    import_paths=[GRAMMAR_PATH.parent.parent / "cel"], maybe_placeholders=True)
+        state = _local.state = (lark, rules, cel)
+    return state
+
+
+def parse_rules(text: str, file: str) -> ast.RulesFile:
+    """Parse one ``.rules`` file; raise InputError with diagnostics on any syntax problem."""
+    from lark.exceptions import UnexpectedInput
+
+    from ..cel import CelError
+
+    lark, rules, cel = _parser()
+    rules.reset(file, text)
+    cel.locate(file, 1, 1)
+    try:
+        tree = lark.parse(text)
+    except UnexpectedInput as err:
+        from .syntax import describe
+        raise InputError(f"{file}: syntax error", [describe(err, text, file)]) from None
+    except CelError as err:  # raised by the CEL transformer: reserved word, macro arity, ...
+        raise InputError(f"{file}: syntax error", err.diagnostics) from None
+    except RecursionError:  # defensive: parsing is iterative, but never leak this
+        raise InputError(f"{file}: too deep", [Diagnostic.error(
+            "POLC203", "the file nests too deeply", Span.whole_file(file))]) from None
+    if rules.problems:
+        raise InputError(f"{file}: syntax error", rules.problems)
+    return tree
