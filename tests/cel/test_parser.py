@@ -184,3 +184,35 @@ def test_utf8_bytes_are_accepted():
 
 def test_comments_and_whitespace():
     assert shape(parse("a // comment\n && b")) == "(a && b)"
+
+
+def test_grammar_can_be_embedded_in_a_host_grammar():
+    """The recipe in docs/cel.md for the .rules language: %import + merge_transformers."""
+    from lark import Lark, Transformer
+    from lark.visitors import merge_transformers
+
+    from compiler.cel.parser import GRAMMAR_PATH, CelTransformer, finish
+    host = r'''
+        start: rule+
+        rule: "gate" NAME "when" cel_expr ";"
+        NAME: /[a-z]+/
+        %import cel.expr -> cel_expr
+        %import common.WS
+        %ignore WS
+    '''
+
+    class Host(Transformer):
+        def rule(self, children):
+            return str(children[0]), finish(children[1])
+
+        def start(self, children):
+            return children
+
+    transformer = merge_transformers(Host(), cel=CelTransformer("x.rules"))
+    parser = Lark(host, parser="lalr", transformer=transformer, maybe_placeholders=True,
+                  import_paths=[str(GRAMMAR_PATH.parent)])
+    rules = parser.parse("gate a when x.y > 1u && [1].exists(v, v == 1);\ngate b when !z;")
+    assert [name for name, _ in rules] == ["a", "b"]
+    assert shape(rules[0][1].left) == "(x.y > 1u)"
+    assert (rules[1][1].span.file, rules[1][1].span.line, rules[1][1].span.column) == \
+        ("x.rules", 2, 13)
