@@ -52,6 +52,8 @@ def load_snapshot(target: str | os.PathLike, *, root: str | os.PathLike | None =
     ``root`` is the out dir (or the project dir) a bundle id is resolved under; ``env`` replaces
     ``os.environ`` when reading the safe modes (``POLICY_SAFE_MODE``, ``POLICY_SHADOW_MODE``).
     """
+    if isinstance(target, str) and target.startswith("mv2://"):  # dual storage: a capsule URI (docs/storage.md)
+        return _load_capsule(target, env)
     path = Path(target)
     if not path.exists() and _looks_like_id(str(target)):
         return _load_bundle(resolve_pin(str(target), root), env, head=None, pinned=str(target))
@@ -183,6 +185,14 @@ def _load_bundle(bundle: Path, env, *, head, pinned: str | None = None,
                 pointer.get("policy_id"), data["policy_id"], "POLC702")
     return _finish(data, env, source=head[0] if head else bundle, bundle=bundle, manifest=manifest,
                    pinned=pinned)
+
+
+def _load_capsule(uri: str, env) -> Snapshot:
+    """The snapshot stored under ``mv2://<workspace>/policy/<policy_id>`` in the capsule."""
+    from ..storage.capsule import read_snapshot_bytes
+
+    data = parse_json_object(read_snapshot_bytes(uri), Path(uri), "PolicySnapshot")  # hash verified by the read
+    return _finish(data, env, source=Path(uri), bundle=None, manifest=None, pinned=None)
 
 
 def _load_file(path: Path, env) -> Snapshot:

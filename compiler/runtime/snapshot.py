@@ -220,6 +220,16 @@ class Snapshot:
     # -- budgets, gates, runs: their own modules ------------------------------------------------
 
     @property
+    def surface(self):
+        """The learning surface, ``snap.surface.transform(features)`` (docs/surfaces.md); None without one."""
+        block = self.data.get("surface")
+        if block is None:
+            return None
+        from .surface import Surface
+
+        return self.derived("surface", lambda: Surface(block))
+
+    @property
     def gates(self) -> Mapping[str, Mapping[str, Any]]:
         """Gate parameter tables from model_policy.toml, ``{gate: {param: value}}``."""
         return self.data["gates"]
