@@ -26,6 +26,7 @@ import math
 
 from . import ast
 from . import functions, rt
+from . import containers
 from . import semantics as sem
 from .codegen_fast import FastEmitter
 from .codegen_generic import Function, GenericEmitter
@@ -151,12 +152,13 @@ def raise_cel_error(err: sem.CelErrorValue, spans, root_span):
 def _namespace(consts: Consts, spans, root: ast.Expr, budget: int) -> dict:
     namespace = {
         "_ident": rt.ident, "_select_path": rt.select_path, "_has_path": rt.has_path,
-        "_select": sem.select, "_has": sem.has, "_index": sem.index, "_call": functions.call,
-        "_make_map": sem.make_map, "_not": sem.not_, "_neg": sem.neg, "_eq": sem.eq,
+        "_select": containers.select, "_has": containers.has, "_index": containers.index,
+        "_call": functions.call,
+        "_make_map": containers.make_map, "_not": sem.not_, "_neg": sem.neg, "_eq": sem.eq,
         "_ne": sem.ne, "_lt": sem.lt, "_le": sem.le, "_gt": sem.gt, "_ge": sem.ge,
         "_add": sem.add, "_sub": sem.sub, "_mul": sem.mul, "_div": sem.div, "_mod": sem.mod,
-        "_in": sem.contains_in, "_truth": rt.truth, "_absorb": rt.absorb,
-        "_and_result": rt.and_result, "_or_result": rt.or_result, "_iterable": sem.iterable,
+        "_in": containers.contains_in, "_truth": rt.truth, "_absorb": rt.absorb,
+        "_and_result": rt.and_result, "_or_result": rt.or_result, "_iterable": containers.iterable,
         "_cost_exceeded": rt.cost_exceeded, "_deopt": rt.deopt, "_as_double": rt.as_double,
         "_CelErrorValue": sem.CelErrorValue, "_CelUint": CelUint, "_SPANS": spans,
         "_MIN": INT64_MIN, "_MAX": INT64_MAX, "_BUDGET": budget, "_ROOT_SPAN": root.span,

@@ -16,6 +16,7 @@ evaluator counts, so both run out of budget at the same point.
 from __future__ import annotations
 
 from . import ast
+from . import containers
 from . import semantics as sem
 from .functions import call
 from .semantics import CelErrorValue, CostExceeded
@@ -75,7 +76,7 @@ class Interpreter:
         found, value = self._qualified(node, env)
         if found:
             return value
-        return sem.select(self.eval(node.operand, env), node.field)
+        return containers.select(self.eval(node.operand, env), node.field)
 
     def _qualified(self, node: ast.Expr, env: Env) -> tuple[bool, object]:
         """``a.b.c`` may name a binding `a.b.c` or `a.b` (longest prefix wins), as in cel-go."""
@@ -87,16 +88,16 @@ class Interpreter:
             if name in env.bindings:
                 value = env.bindings[name]
                 for field in parts[cut:]:
-                    value = sem.select(value, field)
+                    value = containers.select(value, field)
                 return True, value
         return False, None
 
     def _has(self, node: ast.Has, env: Env):
         found, operand = self._qualified(node.operand, env)
-        return sem.has(operand if found else self.eval(node.operand, env), node.field)
+        return containers.has(operand if found else self.eval(node.operand, env), node.field)
 
     def _index(self, node: ast.Index, env: Env):
-        return sem.index(self.eval(node.operand, env), self.eval(node.index, env))
+        return containers.index(self.eval(node.operand, env), self.eval(node.index, env))
 
     def _call(self, node: ast.Call, env: Env):
         target = None if node.target is None else self.eval(node.target, env)
@@ -108,7 +109,8 @@ class Interpreter:
         return [self.eval(element, env) for element in node.elements]
 
     def _createmap(self, node: ast.CreateMap, env: Env):
-        return sem.make_map([(self.eval(k, env), self.eval(v, env)) for k, v in node.entries])
+        entries = [(self.eval(k, env), self.eval(v, env)) for k, v in node.entries]
+        return containers.make_map(entries)
 
     # --- operators -------------------------------------------------------------------------
     def _unary(self, node: ast.Unary, env: Env):
@@ -153,7 +155,7 @@ class Interpreter:
 
     # --- macros ----------------------------------------------------------------------------
     def _comprehension(self, node: ast.Comprehension, env: Env):
-        items = sem.iterable(self.eval(node.range, env), node.kind)
+        items = containers.iterable(self.eval(node.range, env), node.kind)
         saved = env.locals
         env.locals = dict(saved)
         try:
@@ -210,7 +212,7 @@ class Interpreter:
 
 BINARY = {"==": sem.eq, "!=": sem.ne, "<": sem.lt, "<=": sem.le, ">": sem.gt, ">=": sem.ge,
           "+": sem.add, "-": sem.sub, "*": sem.mul, "/": sem.div, "%": sem.mod,
-          "in": sem.contains_in}
+          "in": containers.contains_in}
 
 
 def resolve_ident(name: str, env: Env):

@@ -8,6 +8,7 @@ errors recovered from the generated code's line map.
 
 from __future__ import annotations
 
+from . import containers
 from . import semantics as sem
 from .values import TYPE_DENOTATIONS, CelType
 from .semantics import CelErrorValue, CostExceeded
@@ -48,16 +49,16 @@ def select_path(bindings: dict, parts: tuple[str, ...]):
         if name in bindings:
             value = bindings[name]
             for field in parts[cut:]:
-                value = sem.select(value, field)
+                value = containers.select(value, field)
             return value
     value = ident(bindings, parts[0])
     for field in parts[1:]:
-        value = sem.select(value, field)
+        value = containers.select(value, field)
     return value
 
 
 def has_path(bindings: dict, parts: tuple[str, ...], field: str) -> bool:
-    return sem.has(select_path(bindings, parts), field)
+    return containers.has(select_path(bindings, parts), field)
 
 
 def absorb(err: CelErrorValue, spans) -> CelErrorValue:
