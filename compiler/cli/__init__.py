@@ -26,6 +26,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "build": "compiler.cli.build_cmd:build_cmd",
     "fmt": "compiler.cli.fmt_cmd:fmt_cmd",
     "check": "compiler.cli.build_cmd:check_cmd",
+    "explain": "compiler.cli.explain_cmd:explain_cmd",
     "schema": "compiler.cli.inspect_cmd:schema_cmd",
     "list": "compiler.cli.inspect_cmd:list_cmd",
     "show": "compiler.cli.inspect_cmd:show_cmd",

@@ -69,10 +69,12 @@ class _Context:
 
 
 def check_rules(rules: RuleSet, gate_tables: dict[str, Any] | None, *, cost_limit: int = DEFAULT_COST_LIMIT,
-                gate_table_span: Callable[[str], Span | None] = lambda name: None) -> Checked:
+                gate_table_span: Callable[[str], Span | None] = lambda name: None,
+                include_gates: bool = True) -> Checked:
     ctx = _Context(rules, dict(gate_tables or {}), cost_limit, cel_check=_cel_checker(cost_limit))
     scopes = {f.path: _const_scope(ctx, f) for f in rules.files}
-    gates = [g for g in _pick(ctx, [(g, f) for f in rules.files for g in f.gates], "gate", "POLC260")]
+    gates = [g for g in _pick(ctx, [(g, f) for f in rules.files for g in f.gates], "gate", "POLC260")
+             if include_gates]
     drifts = [d for d in _pick(ctx, [(d, f) for f in rules.files for d in f.drifts], "drift rule", "POLC261")]
     checked_gates = []
     for gate, file in gates:
@@ -86,7 +88,7 @@ def check_rules(rules: RuleSet, gate_tables: dict[str, Any] | None, *, cost_limi
         checked_drifts.append(CheckedDrift(drift, file.path, scopes[file.path]))
         _check_drift(ctx, checked_drifts[-1])
     configured = {g.gate.name for g in checked_gates}
-    for name in ctx.gate_tables:
+    for name in ctx.gate_tables if include_gates else ():
         if name not in configured:
             ctx.found.append(Diagnostic.warning(
                 "POLC265", f"[gates.{name}] has parameters but no gate rules read them", gate_table_span(name),

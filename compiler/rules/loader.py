@@ -14,8 +14,10 @@ own file and in the files that import it directly.
 from __future__ import annotations
 
 import glob
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Mapping
 
 from ..diagnostics import Diagnostic, Span
 from ..errors import InputError
@@ -55,6 +57,7 @@ class _Loader:
     problems: list[Diagnostic] = field(default_factory=list)
     stack: list[str] = field(default_factory=list)
     explicit_stdlib: set[str] = field(default_factory=set)
+    texts: Mapping[str, str] | None = None   # project files given as text (a git revision's sources)
 
     def load(self, name: str, referenced_from: Span | None) -> None:
         if name in self.stack:
@@ -77,6 +80,8 @@ class _Loader:
         try:
             if name.startswith(STDLIB_PREFIX):
                 source = read_source(STDLIB_DIR.parent, name, referenced_from)
+            elif self.texts is not None:
+                return parse_rules(self.texts[name], name)
             else:
                 source = read_source(self.root, name, referenced_from)
                 self.sources.append(source)
@@ -96,19 +101,21 @@ class _Loader:
             if not importer.startswith(STDLIB_PREFIX):
                 self.explicit_stdlib.add(imp.path)
             return imp.path
-        base = PurePosixPath(importer).parent
         if importer.startswith(STDLIB_PREFIX):
             self.problems.append(Diagnostic.error(
                 "POLC255", f"a stdlib file can only import other stdlib files, not `{imp.path}`", imp.span))
             return None
-        target = (self.root / base / imp.path).resolve()
-        try:
-            return target.relative_to(self.root.resolve()).as_posix()
-        except ValueError:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(importer), imp.path))
+        if target.startswith("../") or target == ".." or posixpath.isabs(imp.path):
             self.problems.append(Diagnostic.error(
                 "POLC005", f"import `{imp.path}` points outside the project tree", imp.span,
                 hint="import files inside the directory of policy.toml, or `stdlib/...`"))
             return None
+        if self.texts is not None and target not in self.texts:
+            self.problems.append(Diagnostic.error("POLC255", f"import `{imp.path}`: `{target}` does not exist",
+                                                  imp.span, hint="check the path (relative to this file)"))
+            return None
+        return target
 
     def _cycle(self, name: str, referenced_from: Span | None) -> None:
         chain = self.stack[self.stack.index(name):] + [name]
@@ -154,3 +161,17 @@ def load_rules(root: Path, patterns: list[str], spans: list[Span | None] | None 
 
 def _normalize(name: str) -> str:
     return PurePosixPath(name).as_posix().removeprefix("./")
+
+
+def load_rules_from_texts(texts: Mapping[str, str], *, stdlib: bool = True) -> RuleSet:
+    """Like :func:`load_rules` for files given as ``{project-relative name: text}``; every
+    ``*.rules`` name is loaded, imports resolve inside the mapping."""
+    loader = _Loader(Path("."), texts=texts)
+    for name in sorted(n for n in texts if n.endswith(".rules")):
+        loader.load(_normalize(name), None)
+    if stdlib:
+        for path in sorted(STDLIB_DIR.glob("*.rules")):
+            loader.load(STDLIB_PREFIX + path.name, None)
+    stdlib_files = frozenset(n for n in loader.files if n.startswith(STDLIB_PREFIX))
+    return RuleSet(tuple(loader.files.values()), (), tuple(loader.problems), stdlib_files,
+                   frozenset(loader.explicit_stdlib))

@@ -64,7 +64,10 @@ class RulesTransformer(Transformer):
         from ..cel.parser import finish
 
         span = node.span
-        text = self.text[self._offset(span.line, span.column):self._offset(span.end_line, span.end_column)]
+        start, end = _balanced(self.text, self._offset(span.line, span.column),
+                               self._offset(span.end_line, span.end_column))
+        text = self.text[start:end]
+        span = Span(span.file, *self._position(start), *self._position(end))
         if len(text) > MAX_EXPR_CHARS:
             self.problems.append(Diagnostic.error(
                 "POLC203", f"expression is {len(text):,} characters; the limit is {MAX_EXPR_CHARS:,}",
@@ -75,6 +78,11 @@ class RulesTransformer(Transformer):
             except CelError as err:
                 self.problems.extend(err.diagnostics)
         return ast.Expression(node, text, span)
+
+    def _position(self, offset: int) -> tuple[int, int]:
+        from bisect import bisect_right
+        line = bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
 
     # --- declarations ----------------------------------------------------------------------
     def start(self, items):
@@ -134,6 +142,37 @@ class RulesTransformer(Transformer):
     def type_field(self, children):
         name, _colon, type_ref = children
         return (str(name), type_ref)
+
+
+def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen ``text[start:end]`` over the parentheses the CEL AST drops (``(a) || (b)``)."""
+    depth, lowest, i = 0, 0, start
+    while i < end:
+        ch = text[i]
+        if ch in "\"'":
+            close = text.find(ch, i + 1)
+            while close > 0 and text[close - 1] == "\\":
+                close = text.find(ch, close + 1)
+            i = end if close < 0 else close + 1
+            continue
+        depth += (ch == "(") - (ch == ")")
+        lowest = min(lowest, depth)
+        i += 1
+    for _ in range(-lowest):      # unmatched `)`: take in the `(` before the start
+        j = start - 1
+        while j >= 0 and text[j].isspace():
+            j -= 1
+        if j < 0 or text[j] != "(":
+            break
+        start = j
+    for _ in range(depth - lowest):  # unmatched `(`: take in the `)` after the end
+        j = end
+        while j < len(text) and text[j].isspace():
+            j += 1
+        if j >= len(text) or text[j] != ")":
+            break
+        end = j + 1
+    return start, end
 
 
 def parse_message(tok: Token, file: str, problems: list, span: Span) -> ast.Message:
