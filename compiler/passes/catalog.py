@@ -24,10 +24,13 @@ def parse_catalog_files(c: Compilation) -> StageOutput:
     templates, template_sources, found = prompts.load_templates(doc, c.project.root)
     meta, optimizer_found = optimizer.load_optimizer(doc, c.project.root)
     found += optimizer_found
-    sources = template_sources + ((meta.source,) if meta and meta.source else ())
+    sources = list(c.get("sources", ()))
+    for source in template_sources + ((meta.source,) if meta and meta.source else ()):
+        if all(source.rel != known.rel for known in sources):  # two prompts may share one file
+            sources.append(source)
     facts = {signature: prompts.analyze(template) for signature, template in templates.items()}
     return StageOutput({"prompt_templates": templates, "prompt_facts": facts, "optimizer_metadata": meta,
-                        "sources": c.get("sources", ()) + sources}, tuple(found))
+                        "sources": tuple(sources)}, tuple(found))
 
 
 def check_catalog(c: Compilation) -> StageOutput:

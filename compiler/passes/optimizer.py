@@ -129,7 +129,8 @@ def check_optimizer(meta: OptimizerMetadata) -> Iterator[Diagnostic]:
         digest = dataset["sha256"]
         if not SHA256_HEX.match(digest):
             yield Diagnostic.error(
-                "POLC533", f"dataset `{dataset['name']}` has sha256 {json.dumps(digest)}, not 64 lowercase hex characters"
+                "POLC533", f"dataset `{dataset['name']}` has sha256 {json.dumps(digest)}, "
+                           "not 64 lowercase hex characters"
                            + (f" (it has {len(digest)})" if len(digest) != 64 else ""),
                 meta.locate(("datasets", i, "sha256"), False),
                 hint="write the lowercase hex sha256 of the dataset's bytes, for example from `sha256sum FILE`")

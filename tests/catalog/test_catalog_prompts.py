@@ -224,3 +224,11 @@ def test_importing_the_runtime_does_not_import_jinja2():
             "print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_two_prompts_sharing_a_file_record_it_once(tmp_path):
+    text = BASE + FILE_PROMPT + FILE_PROMPT.replace("[prompts.plan", "[prompts.replan")
+    result = compile_ok(tmp_path, text, {"prompts/plan.j2": PLAN})
+    paths = [s["path"] for s in result.compilation["manifest"]["source_files"]]
+    assert paths.count("prompts/plan.j2") == 1
+    assert result.snapshot["prompts"]["replan"]["template"] == PLAN
