@@ -223,3 +223,18 @@ def test_ledger_verify_cli(tmp_path):
     (out / LEDGER_FILE).write_text((out / LEDGER_FILE).read_text().replace(row["manifest_sha256"], "0" * 64))
     bad = run_polc("ledger", "verify", "--out", str(out), cwd=tmp_path)
     assert bad.returncode == 4 and "POLC371" in bad.stderr
+
+
+def test_load_snapshot_accepts_an_mv2_uri(tmp_path, monkeypatch):
+    from compiler.runtime import load_snapshot
+
+    root, digest = capsule_project(tmp_path)
+    out = root / "artifacts" / "policy"
+    policy_id = json.loads((out / digest / "snapshot.json").read_bytes())["policy_id"]
+    monkeypatch.setenv("POLC_CAPSULE", str(out / "capsule.sqlite"))
+    from_capsule = load_snapshot(f"mv2://team-a/policy/{policy_id}")
+    from_disk = load_snapshot(out / "policy.json")
+    assert from_capsule.hash == from_disk.hash == digest
+    assert from_capsule.route("architect") == from_disk.route("architect")
+    with pytest.raises(InputError):
+        load_snapshot("mv2://team-a/policy/00000000-0000-0000-0000-000000000000")

@@ -81,3 +81,17 @@ def test_importing_the_runtime_surface_does_not_import_numpy():
     code = "import sys, compiler.runtime.surface; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_loaded_snapshot_exposes_its_surface(tmp_path):
+    from compiler.pipeline import build
+    from compiler.runtime import load_snapshot
+
+    from .test_surface_build import surface_project
+
+    root = surface_project(tmp_path / "p")
+    assert build(root).ok
+    snap = load_snapshot(root / "artifacts" / "policy" / "policy.json")
+    assert snap.surface.version == "policy_surface@v1"
+    assert snap.surface.transform({"atoms": 7, "depth": 3, "lean_score": 0.25}).tolist() == \
+        pytest.approx([np.log1p(7), 3.0, 0.25])
