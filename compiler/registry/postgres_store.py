@@ -12,7 +12,7 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import RegistryError, invalid
-from .store import TABLES, Store
+from .store import SCHEMA_VERSION, TABLES, Store
 
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: Serializes concurrent first-time DDL from several processes (an arbitrary fixed key).
@@ -61,15 +61,34 @@ class PostgresStore(Store):
     def _create(self) -> None:
         from psycopg import sql
 
+        if self.schema:
+            self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        # DDL such as CREATE INDEX IF NOT EXISTS locks its table even when there is nothing to do,
+        # which can deadlock with other processes' writes: run it only on a database without it.
+        if self._schema_version() == SCHEMA_VERSION:
+            return
         with self._ddl():
             if self.schema:
                 self.conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-                self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            if self._schema_version() == SCHEMA_VERSION:
+                return
             for ddl in (*TABLES, *APPEND_ONLY):
                 self.conn.execute(ddl)
             self.conn.execute("INSERT INTO polc_head (id, seq, hash) VALUES (1, 0, %s) ON CONFLICT DO NOTHING", ("0" * 64,))
-            self.conn.execute("INSERT INTO polc_registry_meta (key, value) VALUES ('schema_version', '1') "
-                              "ON CONFLICT DO NOTHING")
+            self.conn.execute("INSERT INTO polc_registry_meta (key, value) VALUES ('schema_version', %s) "
+                              "ON CONFLICT DO NOTHING", (SCHEMA_VERSION,))
+
+    def _schema_version(self) -> str | None:
+        import psycopg
+
+        try:
+            row = self.conn.execute("SELECT to_regclass('polc_registry_meta') IS NOT NULL").fetchone()
+            if not row[0]:
+                return None
+            row = self.conn.execute("SELECT value FROM polc_registry_meta WHERE key = 'schema_version'").fetchone()
+        except psycopg.Error as exc:
+            raise self._translate(exc) from None
+        return row[0] if row else None
 
     def _ddl(self):
         def begin():

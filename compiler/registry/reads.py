@@ -11,7 +11,7 @@ import json
 from .audit import decode_row, replay_states, verify_chain
 from .canon import json_hash, utc_now
 from .config import RegistryConfig
-from .contracts import require
+from .contracts import require, respond
 from .errors import RegistryError, invalid
 from .lifecycle import REGISTRY_STATE, state_or_default
 from .scope import Scope
@@ -20,10 +20,12 @@ from .store import Store
 HEX = set("0123456789abcdef")
 
 
-def as_scope(scope) -> Scope:
-    """A Scope from a Scope or a ScopeKey dict (validated)."""
+def as_scope(scope, *, checked_by_request: bool = False) -> Scope:
+    """A Scope from a Scope or a ScopeKey dict, validated (unless the caller's request
+    validation, which contains the scope, will do it)."""
     if isinstance(scope, Scope):
-        require(scope.to_json(), "ScopeKey")
+        if not checked_by_request:
+            require(scope.to_json(), "ScopeKey")
         return scope
     return Scope.from_json(require(scope, "ScopeKey"))
 
@@ -45,7 +47,7 @@ class RegistryReader:
     # --- resolution --------------------------------------------------------------------------
     def resolve(self, scope, *, pin: str | None = None) -> dict:
         """The scope's promoted bundle (or the pinned one) and the event that made it so."""
-        scope = as_scope(scope)
+        scope = as_scope(scope, checked_by_request=True)
         require({"scope": scope.to_json(), "pin": pin}, "ResolveActiveRequest")
         with self.store.read() as s:
             if pin:
@@ -61,7 +63,7 @@ class RegistryReader:
                                         hint="promote one with `polc registry promote`, or pin a bundle explicitly")
                 ref = json.loads(s.bundle(active[0])[0])["ref"]
                 event, state, selection = self._event_at(s, active[1]), "promoted", "promoted"
-        return require({"scope": scope.to_json(), "active_bundle_ref": ref, "selection": selection,
+        return respond({"scope": scope.to_json(), "active_bundle_ref": ref, "selection": selection,
                         "rollout_state": state, "event": event, "resolved_at_utc": utc_now()}, "ResolveActiveResponse")
 
     def state(self, bundle_id: str, scope) -> str:
@@ -86,7 +88,7 @@ class RegistryReader:
         scope = as_scope(scope) if scope is not None else None
         with self.store.read() as s:
             rows = s.event_rows(scope.key if scope else None, bundle_id)
-        return require({"scope": scope.to_json() if scope else None,
+        return respond({"scope": scope.to_json() if scope else None,
                         "events": [decode_row(r)[0] for r in rows]}, "HistoryResponse")
 
     def verify(self) -> dict:
@@ -102,7 +104,7 @@ class RegistryReader:
         problems.extend(verify_chain(events, head))
         problems.extend(_state_problems(events, states))
         problems.extend(_bundle_problems(events, bundles))
-        return require({"ok": not problems, "events_checked": len(events), "head_seq": head[0],
+        return respond({"ok": not problems, "events_checked": len(events), "head_seq": head[0],
                         "head_hash": head[1], "problems": problems}, "VerifyResponse")
 
     # --- inspection --------------------------------------------------------------------------
@@ -117,14 +119,14 @@ class RegistryReader:
             rec = json.loads(record)
             out.append({"ref": rec["ref"], "submitted_at_utc": rec["submitted_at_utc"],
                         "states": by_bundle.get(bundle_id, [])})
-        return require({"bundles": out}, "ListBundlesResponse")
+        return respond({"bundles": out}, "ListBundlesResponse")
 
     def show(self, bundle_id: str) -> dict:
         bundle_id = self.bundle_id_of(bundle_id)
         with self.store.read() as s:
             row = s.bundle(bundle_id)
             states = s.states_of(bundle_id)
-        return require({"record": json.loads(row[0]), "states": [_scope_state(r) for r in states]}, "ShowBundleResponse")
+        return respond({"record": json.loads(row[0]), "states": [_scope_state(r) for r in states]}, "ShowBundleResponse")
 
     def bundle_id_of(self, ref: str) -> str:
         """A registered bundle's id from its id, a unique prefix (6+ hex), or its bundle directory."""

@@ -14,7 +14,7 @@ from .audit import seal
 from .bundles import locate_bundle, read_bundle
 from .canon import canonical_bytes, json_hash, utc_now
 from .config import RegistryConfig
-from .contracts import require
+from .contracts import require, respond
 from .errors import RegistryError, invalid
 from .lifecycle import REGISTRY_STATE, state_or_default
 from .reads import RegistryReader, as_scope
@@ -87,7 +87,7 @@ class Registry(RegistryReader):
     # --- transitions -------------------------------------------------------------------------
     def transition(self, bundle_id: str, scope, to_state: str, *, actor: str, role: str, reason: str = "") -> dict:
         """Move a bundle to ``to_state`` in a scope; a TransitionResponse (changed=False: already there)."""
-        scope = as_scope(scope)
+        scope = as_scope(scope, checked_by_request=True)
         require({"bundle_id": bundle_id, "scope": scope.to_json(), "to_state": to_state,
                  "actor": {"name": actor, "role": role}, "reason": reason}, "TransitionRequest")
         if to_state == "promoted":
@@ -120,7 +120,7 @@ class Registry(RegistryReader):
         ``expect_active`` (a bundle id, or None for "no bundle is promoted") makes it a
         compare-and-set: refused as a CONFLICT if the scope's promoted bundle is not that.
         """
-        scope = as_scope(scope)
+        scope = as_scope(scope, checked_by_request=True)
         request = {"bundle_id": bundle_id, "scope": scope.to_json(), "actor": {"name": actor, "role": role},
                    "reason": reason}
         if expect_active is not UNSET:
@@ -153,7 +153,7 @@ class Registry(RegistryReader):
 
     def rollback(self, scope, *, actor: str, role: str, reason: str) -> dict:
         """Mark the promoted bundle rolled_back and re-promote the previous one (by event-log order)."""
-        scope = as_scope(scope)
+        scope = as_scope(scope, checked_by_request=True)
         require({"scope": scope.to_json(), "actor": {"name": actor, "role": role}, "reason": reason}, "RollbackRequest")
         self._authorize(actor, role, self.config.lifecycle.operation_roles["rollback"], "rollback")
         with self.store.write() as s:
@@ -172,7 +172,7 @@ class Registry(RegistryReader):
             second = self._emit(s, op, restored_ref, scope, "bundle_restored", prev_state, "promoted", who, reason,
                                 {"rolled_back": active[0]})
             s.set_state(scope.key, previous, "promoted", second["seq"], True)
-            return require({"scope": scope.to_json(), "rolled_back": active[0], "restored": previous,
+            return respond({"scope": scope.to_json(), "rolled_back": active[0], "restored": previous,
                             "events": [first, second], "active_bundle_ref": restored_ref}, "RollbackResponse")
 
     # --- helpers -----------------------------------------------------------------------------
@@ -238,7 +238,7 @@ class Registry(RegistryReader):
                "registry_state": REGISTRY_STATE[target], "changed": changed, "events": events}
         if warnings:
             out["warnings"] = list(warnings)
-        return require(out, "TransitionResponse")
+        return respond(out, "TransitionResponse")
 
     def _as_transition(self, response: dict, target: str) -> dict:
         events = response["events"]
@@ -254,4 +254,4 @@ class Registry(RegistryReader):
                "events": events, "active_bundle_ref": ref}
         if warnings:
             out["warnings"] = warnings
-        return require(out, "PromoteResponse")
+        return respond(out, "PromoteResponse")

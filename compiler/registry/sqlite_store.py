@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from .errors import RegistryError
-from .store import TABLES, Store
+from .store import SCHEMA_VERSION, TABLES, Store
 
 #: A writer waits this long for another writer's lock before the request fails as retryable.
 BUSY_TIMEOUT_S = 60.0
@@ -40,11 +40,17 @@ class SqliteStore(Store):
         self._create()
 
     def _create(self) -> None:
+        try:
+            row = self.conn.execute("SELECT value FROM polc_registry_meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.OperationalError:  # no such table: a new database
+            row = None
+        if row and row[0] == SCHEMA_VERSION:
+            return
         with self.write():
             for ddl in (*TABLES, *APPEND_ONLY_TRIGGERS):
                 self.conn.execute(ddl)
             self.conn.execute("INSERT OR IGNORE INTO polc_head (id, seq, hash) VALUES (1, 0, ?)", ("0" * 64,))
-            self.conn.execute("INSERT OR IGNORE INTO polc_registry_meta (key, value) VALUES ('schema_version', '1')")
+            self.conn.execute("INSERT OR IGNORE INTO polc_registry_meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
 
     def _execute(self, sql: str, params: tuple = ()):
         return self.conn.execute(sql, params)

@@ -20,6 +20,9 @@ from .audit import GENESIS
 #: A stored rollout row may lack a state (an older record); it reads as candidate (spec 002).
 STATE_CHECK = "state IS NULL OR state IN ('candidate','staged','shadow','promoted','rolled_back','retired')"
 
+#: The version of the tables below; a database at this version needs no DDL on open.
+SCHEMA_VERSION = "1"
+
 EVENT_COLUMNS = ("seq, event_id, bundle_id, environment, tenant, policy_name, event_type, to_state, "
                  "body, prev_hash, hash")
 

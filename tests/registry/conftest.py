@@ -49,3 +49,9 @@ def registry(registry_url, out_dir):
     reg = open_test_registry(registry_url, out_dir)
     yield reg
     reg.close()
+
+
+@pytest.fixture(autouse=True)
+def check_every_response(monkeypatch):
+    """Every response the registry builds in these tests is validated against the contracts."""
+    monkeypatch.setenv("POLC_REGISTRY_CHECK_RESPONSES", "1")
