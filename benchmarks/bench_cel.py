@@ -1,6 +1,6 @@
 """CEL evaluation speed (E1-E4) and compile-time growth (1,000 -> 10,000 expressions).
 
-Run: .venv/bin/python benchmarks/bench_cel.py [--quick]
+Run: .venv/bin/python benchmarks/bench_cel.py [--quick] [--decisions-only | --compile-only]
 
 Each decision is evaluated from a fresh Python dict per call (the dict is built inside every
 candidate, so all pay the same). Candidates, measured round-robin in one run:
@@ -170,8 +170,10 @@ def bench_compile(sizes: tuple[int, ...]) -> None:
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     polc_cel.compile("1")  # build the parser outside the timings
-    bench_decisions(rounds=7 if quick else 15, number=200 if quick else 2000)
-    bench_compile((100, 1000) if quick else (1000, 10000))
+    if "--compile-only" not in argv:
+        bench_decisions(rounds=7 if quick else 15, number=200 if quick else 2000)
+    if "--decisions-only" not in argv:
+        bench_compile((100, 1000) if quick else (1000, 10000))
     return 0
 
 
