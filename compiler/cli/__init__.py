@@ -33,6 +33,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "current": "compiler.cli.inspect_cmd:current_cmd",
     "diff": "compiler.cli.diff_cmd:diff_cmd",
     "registry": "compiler.cli.registry_cmd:registry",
+    "gate": "compiler.cli.registry_cmd:gate",
     "route": "compiler.cli.runtime_cmd:route_cmd",
     "trace": "compiler.cli.runtime_cmd:trace_cmd",
 }

@@ -369,3 +369,92 @@ def keygen_cmd(prefix):
 
     private, public = generate_keypair(Path(prefix))
     click.echo(f"wrote {private} (keep secret) and {public} (keyid {keyid(load_public_key(public))[:16]})")
+
+
+# --- polc gate run: the receipt side of promotion gates -----------------------------------------
+
+MAX_METRICS_BYTES = 16 * 1024 * 1024
+
+
+@click.group("gate")
+def gate():
+    """Evaluate promotion gates and write signed gate receipts."""
+
+
+@gate.command("run")
+@click.argument("gate_name", metavar="GATE")
+@click.option("--bundle", required=True, metavar="B", help="Bundle directory, head pointer (policy.json) or bundle id.")
+@click.option("--metrics", "metrics_path", required=True, metavar="FILE", help="Observed metrics (JSON or YAML mapping).")
+@click.option("--key", "key_path", metavar="FILE", help="Ed25519 private key (PEM); else $POLC_GATE_KEY or "
+              "$POLC_GATE_KEY_FILE.")
+@click.option("--unsigned", is_flag=True, help="Write an unsigned receipt (refused where trusted_keys are configured).")
+@click.option("--out", "out_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write the receipt here (default: print it).")
+@click.option("--project", "project_dir", metavar="DIR", help="Where bundle ids are looked up (default: the current project).")
+def gate_run_cmd(gate_name, bundle, metrics_path, key_path, unsigned, out_file, project_dir):
+    """Evaluate GATE of a bundle against metrics and write its GateReceipt (an in-toto Statement,
+    DSSE-signed with Ed25519). Exit 0 on PASS, 1 on FAIL (the receipt is written either way)."""
+    from ..registry.canon import sha256_hex, utc_now
+    from ..registry.receipts import load_private_key, sign, statement
+    from ..runtime import load_snapshot
+    from ..version import __version__
+
+    key = None if unsigned else load_private_key(key_path)
+    if key is None and not unsigned:
+        raise click.UsageError("no signing key: pass --key FILE, set POLC_GATE_KEY_FILE or POLC_GATE_KEY, "
+                               "or --unsigned (polc registry keygen makes a key pair)")
+    raw, metrics = _read_metrics(metrics_path)
+    snap = load_snapshot(bundle, root=_out_dir(project_dir))
+    result = snap.gate(gate_name).evaluate(metrics)
+    verdict = "PASS" if result.passed else "FAIL"
+    st = statement(gate_name, verdict, snap.policy_bundle_id, evaluated_at=utc_now(), metrics_sha256=sha256_hex(raw),
+                   failing=[f.message for f in result.failures], evaluator={"name": "polc", "version": __version__})
+    receipt = sign(st, key) if key is not None else st
+    text = json.dumps(receipt, indent=2) + "\n"
+    if out_file:
+        from ..fsutil import atomic_write_text
+
+        atomic_write_text(out_file, text)
+    else:
+        click.echo(text, nl=False)
+    signer = f"signed, keyid {receipt['signatures'][0]['keyid'][:16]}" if key is not None else "unsigned"
+    click.echo(f"gate {gate_name} on {snap.policy_bundle_id[:12]}: {verdict} ({result.conditions} conditions, "
+               f"{signer}){' -> ' + out_file if out_file else ''}", err=True)
+    for failure in result.failures:
+        click.echo(f"  failed: {failure.span}: {failure.message}", err=True)
+    _exit(0 if result.passed else int(ExitCode.FINDINGS))
+
+
+def _out_dir(project_dir):
+    from ..project import load_project
+
+    try:
+        return load_project(project_dir).out_dir
+    except PolcError:
+        return None  # no project: bundle ids cannot be looked up, paths still work
+
+
+def _read_metrics(path: str) -> tuple[bytes, dict]:
+    from ..registry.errors import invalid
+
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_METRICS_BYTES + 1)
+    except OSError as exc:
+        raise invalid("POLC650", f"cannot read the metrics file {path}: {exc.strerror}", unreadable=True) from None
+    if len(raw) > MAX_METRICS_BYTES:
+        raise invalid("POLC650", f"{path} is larger than {MAX_METRICS_BYTES:,} bytes", unreadable=True)
+    try:
+        text = raw.decode("utf-8")
+        if path.endswith((".yaml", ".yml")):
+            import yaml
+
+            value = yaml.safe_load(text)
+        else:
+            value = json.loads(text)
+    except Exception as exc:  # UnicodeDecodeError, JSONDecodeError, yaml.YAMLError
+        raise invalid("POLC650", f"{path} is not valid {'YAML' if path.endswith(('.yaml', '.yml')) else 'JSON'}: "
+                      f"{exc}", unreadable=True) from None
+    if not isinstance(value, dict):
+        raise invalid("POLC650", f"{path} must hold a mapping of metric names to values", unreadable=True)
+    return raw, value
