@@ -118,6 +118,12 @@ def analyze(template: TemplateText) -> TemplateFacts:
     env = SandboxedEnvironment()
     try:
         ast = env.parse(template.text)
+        names = meta.find_undeclared_variables(ast) - set(env.globals)
+        used: dict[str, int] = {}
+        for node in ast.find_all(nodes.Name):
+            if node.ctx == "load" and node.name in names:
+                used[node.name] = min(used.get(node.name, node.lineno), node.lineno)
+        return TemplateFacts(used, tuple(_forbidden_accesses(ast, nodes)), tuple(_imports(ast, nodes)))
     except TemplateSyntaxError as exc:
         return TemplateFacts(errors=(Diagnostic.error(
             "POLC500", f"prompt `{template.signature}`: template syntax error: {exc.message}",
@@ -127,12 +133,6 @@ def analyze(template: TemplateText) -> TemplateFacts:
         return TemplateFacts(errors=(Diagnostic.error(
             "POLC500", f"prompt `{template.signature}`: template is nested too deeply to parse",
             template.span(1), hint="flatten the template"),))
-    names = meta.find_undeclared_variables(ast) - set(env.globals)
-    used: dict[str, int] = {}
-    for node in ast.find_all(nodes.Name):
-        if node.ctx == "load" and node.name in names:
-            used[node.name] = min(used.get(node.name, node.lineno), node.lineno)
-    return TemplateFacts(used, tuple(_forbidden_accesses(ast, nodes)), tuple(_imports(ast, nodes)))
 
 
 def _forbidden_accesses(ast, nodes) -> Iterator[tuple[int, str]]:

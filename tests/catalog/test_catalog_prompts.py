@@ -7,9 +7,12 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jinja2.sandbox import SecurityError
 
 from compiler.codes import exit_code_for
+from compiler.passes.prompts import TemplateText, analyze
 from compiler.runtime.prompts import Prompt, PromptError, PromptSecurityError, PromptVariableError, prompt_for
 
 from .helpers import BASE, compile_ok, diagnose, findings, project
@@ -232,3 +235,21 @@ def test_two_prompts_sharing_a_file_record_it_once(tmp_path):
     paths = [s["path"] for s in result.compilation["manifest"]["source_files"]]
     assert paths.count("prompts/plan.j2") == 1
     assert result.snapshot["prompts"]["replan"]["template"] == PLAN
+
+
+_PIECES = list("{}%#-|.[]()'\" \n_=<>!ax1") + ["{{", "}}", "{%", "%}", "{#", "#}", "if ", "endif", "for ",
+                                             " in ", "endfor", "set ", "raw", "endraw", "include", "__class__"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_any_template_text_gives_facts_or_diagnostics_never_an_exception(text):
+    template = TemplateText("p", text, "p.j2", text, 1, 1, False, "p.j2")
+    facts = analyze(template)
+    assert all(d.code == "POLC500" and d.span.file == "p.j2" for d in facts.errors)
+
+
+def test_absurdly_nested_templates_are_a_diagnostic():
+    deep = "{% if a %}" * 3000 + "x" + "{% endif %}" * 3000
+    (error,) = analyze(TemplateText("p", deep, "p.j2", deep, 1, 1, False)).errors
+    assert error.code == "POLC500" and "nested too deeply" in error.message
