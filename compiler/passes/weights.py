@@ -61,6 +61,8 @@ def lower_weights(data: dict) -> dict[str, dict]:
     roles = data.get("routing", {}).get("cloud", {})
     out = {}
     for role, shares in data.get("weights", {}).items():
-        total = sum(shares.values())
-        out[role] = {model: shares[model] / total for model in roles.get(role, ()) if model in shares}
+        largest = max(shares.values())
+        scaled = {model: share / largest for model, share in shares.items()}  # 1e308 + 1e308 must not overflow
+        total = sum(scaled.values())
+        out[role] = {model: scaled[model] / total for model in roles.get(role, ()) if model in shares}
     return out

@@ -26,6 +26,14 @@ def test_valid_weights_lower_as_fractions_in_candidate_order(tmp_path):
     assert same.hash == result.hash
 
 
+def test_huge_and_tiny_weights_normalize_without_overflow(tmp_path):
+    text = BASE + '\n[weights.architect]\n"claude-sonnet-4-20250514" = 1e308\ngpt-4o = 1e308\n'
+    assert compile_ok(tmp_path / "a", text).snapshot["weights"]["architect"]["gpt-4o"] == 0.5
+    text = BASE + '\n[weights.architect]\n"claude-sonnet-4-20250514" = 5e-324\ngpt-4o = 0\n'
+    assert compile_ok(tmp_path / "b", text).snapshot["weights"]["architect"] == {
+        "claude-sonnet-4-20250514": 1.0, "gpt-4o": 0.0}
+
+
 @pytest.mark.parametrize("text, expected", [
     # a model that is not a candidate of the role: at its key
     (WEIGHTS.replace("gpt-4o = 10", "gpt-4o-mini = 10"), [("POLC524", 11, 1), ("POLC521", 13, 1)]),
