@@ -9,7 +9,7 @@ catalogue of common mistakes below (a missing brace, a condition without an expr
 ...     parse_rules('gate g {\\n  require x > 1\\n', "g.rules")
 ... except InputError as e:
 ...     print(e.diagnostics[0].code, e.diagnostics[0].location(), e.diagnostics[0].hint)
-POLC252 g.rules:2:15 a `{` block is never closed; add `}` after its last statement
+POLC252 g.rules:2:16 a `{` block is never closed; add `}` after its last statement
 """
 
 from __future__ import annotations
@@ -130,6 +130,12 @@ def _classify(err: UnexpectedInput) -> str | None:
 
 
 def _span(err: UnexpectedInput, text: str, file: str) -> Span:
+    token = getattr(err, "token", None)
+    if isinstance(err, UnexpectedEOF) or (token is not None and token.type == "$END"):
+        stripped = text.rstrip()  # point just after the last thing written: where `}` goes
+        line = stripped.count("\n") + 1
+        column = len(stripped) - (stripped.rfind("\n") + 1) + 1
+        return Span(file, line, column, line, column + 1)
     line, column = getattr(err, "line", None), getattr(err, "column", None)
     if not isinstance(line, int) or line < 1:  # at the end of input lark gives -1
         lines = text.split("\n")
