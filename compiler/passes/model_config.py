@@ -87,7 +87,9 @@ def _suggest_routed(model: str, data: dict) -> str:
 
 
 def _check_numbers(doc, model, entry, default) -> Iterator[Diagnostic]:
-    at = lambda key: doc.index.value(("model_config", model, key))  # noqa: E731 - a local shorthand
+    def at(key: str):
+        return doc.index.value(("model_config", model, key))
+
     for key in ("input_price_per_mtok", "output_price_per_mtok"):
         if _number(entry.get(key)) and entry[key] < 0:
             yield Diagnostic.error("POLC512", f"model_config.{model}.{key} is {entry[key]}; a price cannot be "
@@ -101,12 +103,16 @@ def _check_numbers(doc, model, entry, default) -> Iterator[Diagnostic]:
         yield Diagnostic.error("POLC513", f"model_config.{model}.temperature is {temperature}; expected a value "
                                f"from 0 to {MAX_TEMPERATURE:g}", at("temperature"),
                                hint="0 is deterministic; providers accept at most 2 (some at most 1)")
+    # Either limit may come from the default; report where the entry set one (the default's own
+    # check reports a default that contradicts itself).
     window = entry.get("context_window", default.get("context_window"))
-    output = entry.get("max_output_tokens")
-    if _number(window) and _number(output) and output > window > 0:
-        yield Diagnostic.error("POLC513", f"model_config.{model}.max_output_tokens ({output}) is above its "
-                               f"context_window ({window})", at("max_output_tokens"),
-                               hint="the output must fit in the context window: lower max_output_tokens")
+    output = entry.get("max_output_tokens", default.get("max_output_tokens"))
+    own = [key for key in ("max_output_tokens", "context_window") if key in entry]
+    if _number(window) and _number(output) and output > window > 0 and own:
+        yield Diagnostic.error("POLC513", f"model_config.{model}: max_output_tokens ({output}) is above "
+                               f"context_window ({window})", at(own[0]),
+                               hint="the output must fit in the context window: lower max_output_tokens"
+                                    + ("" if len(own) == 2 else " (one of the two comes from [model_config.default])"))
 
 
 def parse_date(value: Any) -> _dt.date | None:

@@ -123,3 +123,11 @@ def test_snapshot_block_and_runtime_lookup(tmp_path):
         model_config(block, "gpt-4")
     assert "did you mean `gpt-4o`" in info.value.diagnostics[0].hint and info.value.exit_code == 2
     assert model_config({"default": {"provider": "x"}}, "anything").from_default
+
+
+def test_output_limit_from_the_default_is_checked_against_the_entry(tmp_path):
+    text = BASE + '\n[model_config.default]\nprovider = "openai"\nmax_output_tokens = 8192\n' \
+                  '\n[model_config.gpt-4o]\ncontext_window = 4096\n'
+    found = diagnose(tmp_path, text)
+    assert findings(found) == [("POLC513", "model_policy.toml", 16, 18)]
+    assert "[model_config.default]" in found[0].hint
