@@ -121,9 +121,12 @@ def _runner(fast_code, uses_budget: bool) -> Function:
         fn.add("except Exception:  # not the case the fast path is specialised for", None)
         fn.add("    pass", None)
     fn.add("try:", None)
-    fn.add("    return _polc_generic({} if bindings is None else bindings, [_BUDGET])", None)
+    fn.add("    return _polc_generic(_check_bindings(bindings), [_BUDGET])", None)
     fn.add("except _CelErrorValue as _e:", None)
     fn.add("    _raise_cel_error(_e, _SPANS, _ROOT_SPAN)", None)
+    fn.add("except RecursionError:  # a cyclic binding compared or printed", None)
+    fn.add("    _raise_cel_error(_CelErrorValue('value nested too deeply'), _SPANS, _ROOT_SPAN)",
+           None)
     return fn
 
 
@@ -162,7 +165,7 @@ def _namespace(consts: Consts, spans, root: ast.Expr, budget: int) -> dict:
         "_cost_exceeded": rt.cost_exceeded, "_deopt": rt.deopt, "_as_double": rt.as_double,
         "_CelErrorValue": sem.CelErrorValue, "_CelUint": CelUint, "_SPANS": spans,
         "_MIN": INT64_MIN, "_MAX": INT64_MAX, "_BUDGET": budget, "_ROOT_SPAN": root.span,
-        "_raise_cel_error": raise_cel_error, "__name__": "polc_generated",
+        "_raise_cel_error": raise_cel_error, "_check_bindings": rt.check_bindings, "__name__": "polc_generated",
     }
     namespace.update(consts.values)
     return namespace

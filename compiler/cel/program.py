@@ -50,8 +50,9 @@ class Program:
     def evaluate(self, bindings: dict | None = None):
         """The CEL value for ``bindings``: int, CelUint, float, str, bytes, bool, None, list,
         dict (or CelType, Timestamp, Duration); raises CelError on a runtime error."""
+        from .rt import check_bindings
         try:
-            return self._evaluate(bindings if bindings is not None else {})
+            return self._evaluate(check_bindings(bindings))
         except CostExceeded as err:
             raise CelError("POLC231", err.message, err.span or self.ast.span,
                            hint="the expression iterates over too much data; raise the runtime "

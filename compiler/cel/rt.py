@@ -22,6 +22,19 @@ def deopt():
     raise Deopt()
 
 
+def check_bindings(bindings) -> dict:
+    """The bindings as a dict: None is empty, any Mapping is copied, anything else refused."""
+    if type(bindings) is dict:
+        return bindings
+    if bindings is None:
+        return {}
+    from collections.abc import Mapping
+    if isinstance(bindings, Mapping):
+        return dict(bindings)
+    raise CelErrorValue(f"bindings must be a dict of name -> value, got "
+                        f"{type(bindings).__name__}")
+
+
 def as_double(value) -> float:
     """A double-declared comparison operand: an int compares as CEL does (as a double)."""
     if type(value) is int:

@@ -111,3 +111,21 @@ def test_expected_result_type_option():
         cel.compile("x + 1", {"x": "int"}, expect="bool")
     assert caught.value.code == "POLC217"
     assert cel.compile("x > 1", {"x": "int"}, expect="bool").evaluate({"x": 2}) is True
+
+
+@pytest.mark.parametrize("backend", ["interp", "compiled"])
+def test_bad_bindings_are_cel_errors(backend):
+    program = cel.compile("x == x", {"x": "list(dyn)"}, backend=backend)
+    cyclic: list = []
+    cyclic.append(cyclic)
+    for bindings in ([("x", 1)], "x", 3):
+        with pytest.raises(CelError) as caught:
+            program.evaluate(bindings)
+        assert caught.value.code == "POLC230"
+    with pytest.raises(CelError) as caught:
+        program.evaluate({"x": cyclic})
+    assert caught.value.code == "POLC230"
+    from types import MappingProxyType
+    assert program.evaluate(MappingProxyType({"x": [1]})) is True
+    with pytest.raises(CelError):  # a value CEL has no type for (a set)
+        cel.compile("x == x", backend=backend).evaluate({"x": {1, 2}})
