@@ -145,6 +145,9 @@ def _unsafe_integer(token: bytes) -> bool:
 
 
 def _long_integer_candidates(shape: bytes):
+    """Positions just before a run of 16+ digits that starts a number (the whole text may be one)."""
+    if shape.startswith(_SIXTEEN):
+        yield -1
     for lead in (b":", b"\x03"):
         needle = lead + _SIXTEEN
         position = shape.find(needle)

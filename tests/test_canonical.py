@@ -103,8 +103,9 @@ def test_integer_limits():
     assert both([2 ** 53 - 1, -(2 ** 53) + 1]) == b"[9007199254740991,-9007199254740991]"
     assert both({"s": 10 ** 15, "f": 2.0 ** 53}) == b'{"f":9007199254740992,"s":1000000000000000}'
     for big in (2 ** 53, -(2 ** 53), 2 ** 53 + 1, 2 ** 60, 10 ** 30):
-        with pytest.raises(CanonicalError, match="outside"):
-            canonical_json({"budgets": {"tokens": {"plan": big}}})
+        for where in ({"budgets": {"tokens": {"plan": big}}}, big, [big], [1, big], {"a": 1, "b": big}):
+            with pytest.raises(CanonicalError, match="outside"):
+                canonical_json(where)
 
 
 @pytest.mark.parametrize("obj,path", [
@@ -229,5 +230,30 @@ def test_any_float_round_trips_and_matches_reference(value):
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(st.integers(min_value=2 ** 53), st.integers(max_value=-(2 ** 53))), STRINGS)
 def test_big_integers_are_always_refused(big, key):
-    with pytest.raises(CanonicalError):
-        canonical_json({key: [1.0, big]})
+    for where in ({key: [1.0, big]}, big, [big]):
+        with pytest.raises(CanonicalError):
+            canonical_json(where)
+
+
+ANY_KEY = st.one_of(STRINGS, st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False),
+                    st.booleans(), st.none())
+WITH_ODD_KEYS = st.recursive(SCALARS, lambda children: st.one_of(
+    st.lists(children, max_size=4), st.dictionaries(ANY_KEY, children, max_size=4)), max_leaves=25)
+
+
+def has_non_str_key(obj) -> bool:
+    if isinstance(obj, dict):
+        return any(not isinstance(k, str) for k in obj) or any(has_non_str_key(v) for v in obj.values())
+    if isinstance(obj, list):
+        return any(has_non_str_key(v) for v in obj)
+    return False
+
+
+@PROPERTY
+@given(WITH_ODD_KEYS)
+def test_non_string_keys_are_never_silently_coerced(obj):
+    if has_non_str_key(obj):
+        with pytest.raises(CanonicalError, match="not a string"):
+            canonical_json(obj)
+    else:
+        assert canonical_json(obj) == reference_json(obj)
