@@ -13,6 +13,7 @@ not depend on the PyYAML version.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .checks import format_operator, parse_operator
@@ -105,12 +106,16 @@ def scalar(value: Any) -> str:
     if isinstance(value, float):
         return _float(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _NOT_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
     if isinstance(value, list):
         return "[" + ", ".join(scalar(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{json.dumps(k)}: {scalar(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {type(value).__name__} as YAML")
+
+
+#: Characters a YAML reader refuses raw (or reads as line breaks); escaped as \uXXXX instead.
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
 
 
 def _float(value: float) -> str:

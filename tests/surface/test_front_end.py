@@ -147,3 +147,15 @@ def test_descriptions_are_cosmetic_but_bounds_are_not():
     assert meaning(described) == meaning(base)
     assert meaning(widened) != meaning(base)
     assert not math.isnan(base["curvature_controls"]["damping_factor"])
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(), number=st.floats(allow_nan=False, allow_infinity=False))
+def test_any_string_and_finite_number_round_trip_through_the_yaml_writer(text, number):
+    from compiler.surface.normalize import scalar
+
+    assert yaml.safe_load("x: " + scalar(text))["x"] == text
+    assert yaml.safe_load("x: " + scalar(number))["x"] == number
