@@ -17,10 +17,11 @@ from pathlib import Path
 import click
 
 from ..errors import ExitCode, PolcError
+from ..registry import render
+from ..registry.gate_receipt import read_receipt
 
 STATES = ("candidate", "staged", "shadow", "promoted", "rolled_back", "retired")
 ROLES = ("submitter", "approver", "operator")
-MAX_RECEIPT_BYTES = 1024 * 1024
 
 
 def _common(fn):
@@ -105,7 +106,7 @@ def _run(as_json: bool, project_dir, registry_url, operation, text, exit_of=lamb
     if as_json:
         click.echo(json.dumps(response, indent=2, ensure_ascii=False))
         return exit_of(response)
-    text(response)
+    text(response, click.echo)
     return exit_of(response)
 
 
@@ -117,41 +118,6 @@ def _as_registry_error(exc: PolcError):
     message = f"{first.location()}: {first.message}" if first else exc.message
     return RegistryError(category, first.code if first else "POLC601", message, hint=first.hint if first else exc.hint,
                          exit_code=int(exc.exit_code))
-
-
-def _read_receipt(path: str) -> dict:
-    from ..registry.errors import invalid
-
-    try:
-        data = Path(path).read_bytes()[: MAX_RECEIPT_BYTES + 1]
-        if len(data) > MAX_RECEIPT_BYTES:
-            raise invalid("POLC620", f"{path} is larger than {MAX_RECEIPT_BYTES:,} bytes", unreadable=True)
-        value = json.loads(data.decode("utf-8"))
-    except OSError as exc:
-        raise invalid("POLC620", f"cannot read the gate receipt {path}: {exc.strerror}", unreadable=True,
-                      hint="polc gate run writes one; pass its path with --receipt") from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise invalid("POLC620", f"{path} is not a JSON gate receipt: {exc}", unreadable=True) from None
-    if not isinstance(value, dict):
-        raise invalid("POLC620", f"{path} is not a JSON object", unreadable=True)
-    return value
-
-
-def _short(bundle_id: str | None) -> str:
-    return bundle_id[:12] if bundle_id else "none"
-
-
-def _scope_text(scope: dict) -> str:
-    return f"{scope['environment']}/{scope.get('tenant') or '-'}/{scope['policy_name']}"
-
-
-def _print_events(events) -> None:
-    for e in events:
-        scope = _scope_text(e["scope"]) if e["scope"] else "(all scopes)"
-        move = f"{e['from_state'] or '-'} -> {e['to_state'] or '-'}"
-        reason = f"  \"{e['reason']}\"" if e["reason"] else ""
-        click.echo(f"{e['seq']:>6}  {e['observed_at_utc']}  {e['event_type']:<18} {_short(e['bundle_id'])}  "
-                   f"{scope:<24} {move:<26} {e['actor']['name']} ({e['actor']['role']}){reason}")
 
 
 def _exit(code: int) -> None:
@@ -177,16 +143,9 @@ def publish_cmd(bundle, receipt_path, bundle_version, policy_name, training_run,
                   "dataset_manifest_refs": list(dataset_manifest)}
 
     def op(reg, config):
-        return reg.publish(bundle, _read_receipt(receipt_path), provenance=provenance, submitted_by=submitter,
+        return reg.publish(bundle, read_receipt(receipt_path), provenance=provenance, submitted_by=submitter,
                            bundle_version=bundle_version, policy_name=policy_name)
-
-    def text(r):
-        check = r["record"]["receipt_check"]
-        signer = f" by key {check['keyid'][:16]}" if check.get("keyid") else ""
-        click.echo(f"{r['status']}  {r['bundle_id']}  version {r['bundle_version']}  policy "
-                   f"{r['record']['ref']['policy_name']}")
-        click.echo(f"  gate {check['gate']}: {check['verdict']}, signature {check['signature']}{signer}")
-    _exit(_run(as_json, project_dir, registry_url, op, text))
+    _exit(_run(as_json, project_dir, registry_url, op, render.publish))
 
 
 @registry.command("transition")
@@ -201,18 +160,7 @@ def transition_cmd(bundle, to_state, environment, tenant, policy_name, actor, ro
     def op(reg, config):
         return reg.transition(reg.bundle_id_of(bundle), _scope(config, environment, tenant, policy_name), to_state,
                               actor=actor, role=role, reason=reason)
-
-    def text(r):
-        where = _scope_text(r["scope"])
-        if not r["changed"]:
-            click.echo(f"{_short(r['bundle_id'])} is already {r['to_state']} in {where} (no change)")
-        else:
-            seqs = ", ".join(str(e["seq"]) for e in r["events"])
-            click.echo(f"{_short(r['bundle_id'])} in {where}: {r['from_state']} -> {r['to_state']} "
-                       f"({r['registry_state']}); event {seqs}")
-        for w in r.get("warnings", []):
-            click.echo(f"warning: {w}", err=True)
-    _exit(_run(as_json, project_dir, registry_url, op, text))
+    _exit(_run(as_json, project_dir, registry_url, op, render.transition))
 
 
 @registry.command("promote")
@@ -232,16 +180,7 @@ def promote_cmd(bundle, expect_active, environment, tenant, policy_name, actor, 
         return reg.promote(reg.bundle_id_of(bundle), _scope(config, environment, tenant, policy_name),
                            actor=actor, role=role, reason=reason, expect_active=expected)
 
-    def text(r):
-        where = _scope_text(r["scope"])
-        if not r["changed"]:
-            click.echo(f"{_short(r['bundle_id'])} is already promoted in {where} (no change)")
-        else:
-            click.echo(f"promoted {_short(r['bundle_id'])} in {where} (previous: {_short(r['previous_active'])}); "
-                       f"event {r['events'][-1]['seq']}")
-        for w in r.get("warnings", []):
-            click.echo(f"warning: {w}", err=True)
-    _exit(_run(as_json, project_dir, registry_url, op, text))
+    _exit(_run(as_json, project_dir, registry_url, op, render.promote))
 
 
 @registry.command("rollback")
@@ -256,18 +195,7 @@ def rollback_cmd(environment, tenant, policy_name, actor, role, reason, registry
     def op(reg, config):
         return reg.rollback(_scope(config, environment, tenant, policy_name), actor=actor, role=role, reason=reason)
 
-    def text(r):
-        click.echo(f"rolled back {_short(r['rolled_back'])} in {_scope_text(r['scope'])}; restored "
-                   f"{_short(r['restored'])}; events {', '.join(str(e['seq']) for e in r['events'])}")
-    _exit(_run(as_json, project_dir, registry_url, op, text))
-
-
-def _resolve_text(r):
-    ref, event = r["active_bundle_ref"], r["event"]
-    how = (f"by event {event['seq']} ({event['event_type']}, {event['actor']['name']}, {event['observed_at_utc']})"
-           if event else "")
-    click.echo(ref["bundle_id"])
-    click.echo(f"  version {ref['bundle_version']}  {r['selection']}  state {r['rollout_state']}  {how}".rstrip())
+    _exit(_run(as_json, project_dir, registry_url, op, render.rollback))
 
 
 @registry.command("resolve")
@@ -279,7 +207,7 @@ def resolve_cmd(pin, environment, tenant, policy_name, registry_url, project_dir
     def op(reg, config):
         scope = _scope(config, environment, tenant, policy_name)
         return reg.pin(pin, scope) if pin else reg.resolve(scope)
-    _exit(_run(as_json, project_dir, registry_url, op, _resolve_text))
+    _exit(_run(as_json, project_dir, registry_url, op, render.resolve))
 
 
 @registry.command("pin")
@@ -296,7 +224,7 @@ def pin_cmd(bundle, out_file, environment, tenant, policy_name, registry_url, pr
 
             atomic_write_text(out_file, json.dumps(response, indent=2) + "\n")
         return response
-    _exit(_run(as_json, project_dir, registry_url, op, _resolve_text))
+    _exit(_run(as_json, project_dir, registry_url, op, render.resolve))
 
 
 @registry.command("history")
@@ -308,7 +236,7 @@ def history_cmd(bundle, environment, tenant, policy_name, registry_url, project_
     def op(reg, config):
         scope = _scope(config, environment, tenant, policy_name) if environment else None
         return reg.history(scope, bundle_id=reg.bundle_id_of(bundle) if bundle else None)
-    _exit(_run(as_json, project_dir, registry_url, op, lambda r: _print_events(r["events"])))
+    _exit(_run(as_json, project_dir, registry_url, op, render.events))
 
 
 @registry.command("verify")
@@ -318,16 +246,7 @@ def verify_cmd(registry_url, project_dir, as_json):
     def op(reg, config):
         return reg.verify()
 
-    def text(r):
-        if r["ok"]:
-            click.echo(f"ok: {r['events_checked']} events, chain intact, head {r['head_seq']} {r['head_hash'][:16]}")
-            return
-        for p in r["problems"]:
-            click.echo(f"error[{p['code']}]: {p['message']}", err=True)
-        click.echo(f"audit log verification FAILED: {len(r['problems'])} problems in {r['events_checked']} events",
-                   err=True)
-
-    _exit(_run(as_json, project_dir, registry_url, op, text,
+    _exit(_run(as_json, project_dir, registry_url, op, render.verify,
                exit_of=lambda r: 0 if r["ok"] else int(ExitCode.INTEGRITY)))
 
 
@@ -335,13 +254,7 @@ def verify_cmd(registry_url, project_dir, as_json):
 @_common
 def list_cmd(registry_url, project_dir, as_json):
     """List registered bundles and their state in every scope."""
-    def text(r):
-        for b in r["bundles"]:
-            ref = b["ref"]
-            states = ", ".join(f"{_scope_text(s['scope'])}={s['state']}" for s in b["states"]) or "candidate everywhere"
-            click.echo(f"{_short(ref['bundle_id'])}  {ref['bundle_version']:<14} {ref['policy_name']:<16} "
-                       f"{b['submitted_at_utc']}  {states}")
-    _exit(_run(as_json, project_dir, registry_url, lambda reg, config: reg.list(), text))
+    _exit(_run(as_json, project_dir, registry_url, lambda reg, config: reg.list(), render.listing))
 
 
 @registry.command("show")
@@ -349,16 +262,7 @@ def list_cmd(registry_url, project_dir, as_json):
 @_common
 def show_cmd(bundle, registry_url, project_dir, as_json):
     """Show a bundle's record: digest, receipt check, provenance and states."""
-    def text(r):
-        rec = r["record"]
-        ref, check = rec["ref"], rec["receipt_check"]
-        click.echo(f"bundle     {ref['bundle_id']}\nversion    {ref['bundle_version']}\npolicy     {ref['policy_name']}")
-        click.echo(f"uri        {ref['uri']}\nsubmitted  {rec['submitted_at_utc']} by {rec['submitted_by']}")
-        click.echo(f"gate       {check['gate']} {check['verdict']} (signature {check['signature']})")
-        click.echo(f"provenance {json.dumps(rec['provenance'], sort_keys=True)}")
-        for s in r["states"]:
-            click.echo(f"state      {_scope_text(s['scope'])}: {s['state']} ({s['registry_state']})")
-    _exit(_run(as_json, project_dir, registry_url, lambda reg, config: reg.show(bundle), text))
+    _exit(_run(as_json, project_dir, registry_url, lambda reg, config: reg.show(bundle), render.show))
 
 
 @registry.command("keygen")
@@ -372,9 +276,6 @@ def keygen_cmd(prefix):
 
 
 # --- polc gate run: the receipt side of promotion gates -----------------------------------------
-
-MAX_METRICS_BYTES = 16 * 1024 * 1024
-
 
 @click.group("gate")
 def gate():
@@ -394,35 +295,28 @@ def gate():
 def gate_run_cmd(gate_name, bundle, metrics_path, key_path, unsigned, out_file, project_dir):
     """Evaluate GATE of a bundle against metrics and write its GateReceipt (an in-toto Statement,
     DSSE-signed with Ed25519). Exit 0 on PASS, 1 on FAIL (the receipt is written either way)."""
-    from ..registry.canon import sha256_hex, utc_now
-    from ..registry.receipts import load_private_key, sign, statement
-    from ..runtime import load_snapshot
-    from ..version import __version__
+    from ..registry.gate_receipt import run_gate
+    from ..registry.receipts import load_private_key
 
     key = None if unsigned else load_private_key(key_path)
     if key is None and not unsigned:
         raise click.UsageError("no signing key: pass --key FILE, set POLC_GATE_KEY_FILE or POLC_GATE_KEY, "
                                "or --unsigned (polc registry keygen makes a key pair)")
-    raw, metrics = _read_metrics(metrics_path)
-    snap = load_snapshot(bundle, root=_out_dir(project_dir))
-    result = snap.gate(gate_name).evaluate(metrics)
-    verdict = "PASS" if result.passed else "FAIL"
-    st = statement(gate_name, verdict, snap.policy_bundle_id, evaluated_at=utc_now(), metrics_sha256=sha256_hex(raw),
-                   failing=[f.message for f in result.failures], evaluator={"name": "polc", "version": __version__})
-    receipt = sign(st, key) if key is not None else st
-    text = json.dumps(receipt, indent=2) + "\n"
+    run = run_gate(bundle, gate_name, metrics_path, key, _out_dir(project_dir))
+    text = json.dumps(run.receipt, indent=2) + "\n"
     if out_file:
         from ..fsutil import atomic_write_text
 
         atomic_write_text(out_file, text)
     else:
         click.echo(text, nl=False)
-    signer = f"signed, keyid {receipt['signatures'][0]['keyid'][:16]}" if key is not None else "unsigned"
-    click.echo(f"gate {gate_name} on {snap.policy_bundle_id[:12]}: {verdict} ({result.conditions} conditions, "
+    verdict = "PASS" if run.result.passed else "FAIL"
+    signer = f"signed, keyid {run.receipt['signatures'][0]['keyid'][:16]}" if key is not None else "unsigned"
+    click.echo(f"gate {gate_name} on {run.bundle_id[:12]}: {verdict} ({run.result.conditions} conditions, "
                f"{signer}){' -> ' + out_file if out_file else ''}", err=True)
-    for failure in result.failures:
+    for failure in run.result.failures:
         click.echo(f"  failed: {failure.span}: {failure.message}", err=True)
-    _exit(0 if result.passed else int(ExitCode.FINDINGS))
+    _exit(0 if run.result.passed else int(ExitCode.FINDINGS))
 
 
 def _out_dir(project_dir):
@@ -432,29 +326,3 @@ def _out_dir(project_dir):
         return load_project(project_dir).out_dir
     except PolcError:
         return None  # no project: bundle ids cannot be looked up, paths still work
-
-
-def _read_metrics(path: str) -> tuple[bytes, dict]:
-    from ..registry.errors import invalid
-
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_METRICS_BYTES + 1)
-    except OSError as exc:
-        raise invalid("POLC650", f"cannot read the metrics file {path}: {exc.strerror}", unreadable=True) from None
-    if len(raw) > MAX_METRICS_BYTES:
-        raise invalid("POLC650", f"{path} is larger than {MAX_METRICS_BYTES:,} bytes", unreadable=True)
-    try:
-        text = raw.decode("utf-8")
-        if path.endswith((".yaml", ".yml")):
-            import yaml
-
-            value = yaml.safe_load(text)
-        else:
-            value = json.loads(text)
-    except Exception as exc:  # UnicodeDecodeError, JSONDecodeError, yaml.YAMLError
-        raise invalid("POLC650", f"{path} is not valid {'YAML' if path.endswith(('.yaml', '.yml')) else 'JSON'}: "
-                      f"{exc}", unreadable=True) from None
-    if not isinstance(value, dict):
-        raise invalid("POLC650", f"{path} must hold a mapping of metric names to values", unreadable=True)
-    return raw, value
