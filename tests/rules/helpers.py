@@ -27,7 +27,7 @@ def base_snapshot(*, surface: bool = True) -> dict:
     from compiler.passes.snapshot import normalize_model_policy
 
     snap = normalize_model_policy(tomllib.loads(EXAMPLE_POLICY))
-    snap["schema_version"] = "1.0"
+    snap.update(schema_version="1.0", model_config={}, weights={}, prompts={})
     if surface:
         snap["surface"] = copy.deepcopy(SURFACE)
     return snap
