@@ -77,9 +77,14 @@ class RegistryConfig:
 
     def registry_url(self, override: str | None = None) -> str | None:
         """--registry, then POLC_REGISTRY_URL, then [registry] url, then .polc/registry.db."""
-        url = override or os.environ.get("POLC_REGISTRY_URL") or self.url
+        url = override or os.environ.get("POLC_REGISTRY_URL")
         if url:
             return url
+        if self.url and self.root and "://" not in self.url:
+            # A path in policy.toml is relative to policy.toml, not to where polc runs.
+            return str(self.root / self.url.removeprefix("sqlite:"))
+        if self.url:
+            return self.url
         return str(self.root / DEFAULT_DB) if self.root else None
 
     def scope_features(self, scope) -> ScopeFeatures | None:

@@ -144,3 +144,15 @@ def test_cli_verify_exits_4_on_tampering(project, capsys):
     code, _, err = polc(capsys, "registry", "verify")
     assert code == 4 and "POLC641" in err
     assert polc_json(capsys, "VerifyResponse", "registry", "verify", expect=4)["ok"] is False
+
+
+def test_registry_path_in_policy_toml_is_relative_to_the_project(tmp_path, monkeypatch, capsys):
+    shutil.copy(REPO / "policy.toml", tmp_path / "policy.toml")
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    with open(tmp_path / "policy.toml", "a") as fh:
+        fh.write('\n[registry]\nurl = "state/reg.db"\n')
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    monkeypatch.delenv("POLC_REGISTRY_URL", raising=False)
+    assert polc(capsys, "registry", "verify")[0] == 0
+    assert (tmp_path / "state" / "reg.db").exists() and not (tmp_path / "sub" / "state").exists()
