@@ -111,8 +111,8 @@ class Registry(RegistryReader):
                 s.set_state(scope.key, bundle_id, to_state, event["seq"], exists)
                 return self._transition_response(bundle_id, scope, current, to_state, [event])
         # Rolling back the promoted bundle is the rollback operation: it also restores the previous one.
-        return self._as_transition(self.rollback(scope, actor=actor, role=role, reason=reason or "rolled back"),
-                                   "rolled_back")
+        return self._as_transition(self.rollback(scope, actor=actor, role=role, reason=reason or "rolled back",
+                                                 expect_active=bundle_id), "rolled_back")
 
     def promote(self, bundle_id: str, scope, *, actor: str, role: str, reason: str = "", expect_active=UNSET) -> dict:
         """Make a bundle the scope's promoted one; the previous one goes to shadow. A PromoteResponse.
@@ -151,8 +151,11 @@ class Registry(RegistryReader):
             s.set_state(scope.key, bundle_id, "promoted", events[-1]["seq"], exists)
             return self._promote_response(bundle_id, scope, active[0] if active else None, events, ref, warnings)
 
-    def rollback(self, scope, *, actor: str, role: str, reason: str) -> dict:
-        """Mark the promoted bundle rolled_back and re-promote the previous one (by event-log order)."""
+    def rollback(self, scope, *, actor: str, role: str, reason: str, expect_active: str | None = None) -> dict:
+        """Mark the promoted bundle rolled_back and re-promote the previous one (by event-log order).
+
+        ``expect_active``: refuse (CONFLICT) unless that bundle is the one promoted now.
+        """
         scope = as_scope(scope, checked_by_request=True)
         require({"scope": scope.to_json(), "actor": {"name": actor, "role": role}, "reason": reason}, "RollbackRequest")
         self._authorize(actor, role, self.config.lifecycle.operation_roles["rollback"], "rollback")
@@ -161,6 +164,11 @@ class Registry(RegistryReader):
             if not active:
                 raise RegistryError("CONFLICT", "POLC634", f"scope {scope} has no promoted bundle to roll back",
                                     hint="`polc registry history` shows what happened in this scope")
+            if expect_active is not None and active[0] != expect_active:
+                raise RegistryError("CONFLICT", "POLC632", f"bundle {expect_active[:12]} is no longer the promoted "
+                                    f"bundle of {scope} ({active[0][:12]} is)", retryable=True,
+                                    hint="resolve the scope again and decide",
+                                    details={"expected": expect_active, "actual": active[0]})
             previous = self._previous_promoted(s, scope, active[0])
             op, who = str(uuid.uuid4()), {"name": actor, "role": role}
             current_ref = json.loads(s.bundle(active[0])[0])["ref"]

@@ -216,3 +216,18 @@ def test_missing_rollout_state_reads_as_candidate(registry, out_dir):
     assert registry.show(a)["states"][0]["state"] == "candidate"
     assert registry.transition(a, PROD, "staged", actor="x", role="approver")["from_state"] == "candidate"
     assert registry.verify()["ok"]
+
+
+def test_rolling_back_a_bundle_by_transition_checks_it_is_still_the_promoted_one(registry, out_dir):
+    a, b = publish(registry, out_dir, 1), publish(registry, out_dir, 2)
+    walk_to(registry, a, "promoted")
+    walk_to(registry, b, "promoted")
+    with pytest.raises(RegistryError) as err:
+        registry.rollback(PROD, actor="x", role="operator", reason="r", expect_active=a)
+    assert err.value.code == "POLC632"
+    response = registry.transition(b, PROD, "rolled_back", actor="x", role="operator", reason="bad")
+    assert response["changed"] and response["from_state"] == "promoted"
+    assert registry.resolve(PROD)["active_bundle_ref"]["bundle_id"] == a
+    with pytest.raises(RegistryError) as err:
+        registry.transition(a, PROD, "retired", actor="x", role="operator")
+    assert err.value.code == "POLC630" and "leaves `promoted` only" in err.value.message
