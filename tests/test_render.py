@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 import compiler.canonical
+import compiler.canonical_reference
 import compiler.render
 import compiler.render_sarif
 import compiler.snippet
@@ -33,7 +34,8 @@ INFO = Diagnostic.info("POLC000", "3 more diagnostics not shown")
 ALL = [ERROR, WARNING, NO_SPAN, INFO]
 
 
-@pytest.mark.parametrize("module", [compiler.render, compiler.render_sarif, compiler.snippet, compiler.canonical])
+@pytest.mark.parametrize("module", [compiler.render, compiler.render_sarif, compiler.snippet, compiler.canonical,
+                                    compiler.canonical_reference])
 def test_doctests(module):
     assert doctest.testmod(module).failed == 0
 
