@@ -276,8 +276,13 @@ def test_unknown_schema_is_a_usage_error_with_a_suggestion(polc):
 
 def test_inspecting_a_real_build(polc, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    project = tmp_path / "project"
+    project.mkdir()
+    # Spec 001's example policy, as the repository keeps it.
+    (project / "model_policy.toml").write_bytes((PACKAGE_ROOT / "examples" / "model_policy.toml").read_bytes())
+    (project / "policy.toml").write_text('[sources]\nmodel_policy = "model_policy.toml"\n')
     out = tmp_path / "artifacts"
-    code, stdout, stderr = polc("build", str(PACKAGE_ROOT), "--out", str(out))
+    code, stdout, stderr = polc("build", str(project), "--out", str(out))
     assert code == 0, stderr
     digest = stdout.strip().splitlines()[-1]
     code, stdout, _ = polc("list", "--out", str(out), "--json")
