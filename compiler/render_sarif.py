@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import quote
 
-from .codes import CODES
+from .codes import CODES, is_input_code
 from .diagnostics import Diagnostic, Severity
 from .paths import PACKAGE_ROOT
 from .version import __version__
@@ -49,7 +49,8 @@ def render_sarif(diagnostics: Iterable[Diagnostic], *, root: str | os.PathLike |
         }},
         "columnKind": "unicodeCodePoints",
         "results": [_result(d, index[d.code]) for d in diagnostics],
-        "invocations": [{"executionSuccessful": not any(d.is_error for d in diagnostics)}],
+        # Findings are the analysis succeeding; only an input polc could not read is a failed run.
+        "invocations": [{"executionSuccessful": not any(d.is_error and is_input_code(d.code) for d in diagnostics)}],
     }
     if root is not None:
         # Lets a viewer turn the project-relative URIs into real files.

@@ -113,10 +113,12 @@ def test_show_json_has_the_stored_snapshot_and_manifest(polc, store):
     assert payload["manifest"]["policy"]["hash"] == new
 
 
-def test_show_a_bundle_directory_by_path(polc, store):
-    out, old, _ = store
-    code, stdout, _ = polc("show", str(out / old))
-    assert code == 0 and stdout.startswith(f"bundle      {old}")
+def test_show_by_path(polc, store):
+    out, old, new = store
+    for path, digest in ((out / old, old), (out / old / "snapshot.json", old), (out / "policy.json", new), (out, new)):
+        code, stdout, _ = polc("show", str(path))
+        assert code == 0 and stdout.startswith(f"bundle      {digest}"), path
+    assert "(active)" in polc("show", str(out / "policy.json"))[1]
 
 
 def test_unknown_prefix_is_a_usage_error_listing_candidates(polc, store):

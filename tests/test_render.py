@@ -197,6 +197,14 @@ def test_sarif_content():
     assert "locations" not in results[2]
 
 
+def test_sarif_run_fails_only_when_an_input_could_not_be_read():
+    def successful(diagnostics):
+        return json.loads(render(diagnostics, "sarif"))["runs"][0]["invocations"][0]["executionSuccessful"]
+
+    assert successful([ERROR, WARNING]) is True  # findings are a successful analysis
+    assert successful([NO_SPAN]) is False        # POLC001: no policy.toml, nothing was analysed
+
+
 def test_sarif_help_uri_follows_polc_docs_url(monkeypatch):
     monkeypatch.setenv("POLC_DOCS_URL", "https://example.org/polc/docs/")
     log = json.loads(render([ERROR], "sarif"))

@@ -106,12 +106,19 @@ def show_cmd(id_or_hash_prefix, out, project, as_json):
     from .. import inspection
 
     target = Path(id_or_hash_prefix)
-    if target.exists() and (target.is_dir() or target.is_file()) and not inspection.is_bundle_name(id_or_hash_prefix):
-        out_dir = target.parent if target.is_dir() else target.parent.parent
+    if target.exists() and not inspection.is_bundle_name(id_or_hash_prefix):
+        out_dir = _out_dir_of_path(target)
     else:
         out_dir = out_dir_for(out, project)
         target = inspection.resolve_prefix(id_or_hash_prefix, out_dir)
     _show(target, out_dir, as_json)
+
+
+def _out_dir_of_path(target: Path) -> Path:
+    """The out dir around a bundle dir, a snapshot.json, a head pointer or an out dir itself."""
+    if target.is_dir():
+        return target.parent if (target / "snapshot.json").exists() else target
+    return target.parent if target.name == "policy.json" else target.parent.parent
 
 
 @click.command("current")
