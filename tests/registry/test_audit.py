@@ -108,3 +108,10 @@ def test_emptying_the_event_table_is_refused(populated):
         with populated.store.write() as s:
             s._execute(statement)
     assert populated.verify()["ok"]
+
+
+def test_edited_bundle_record_is_caught(populated):
+    with populated.store.write() as s:  # e.g. someone re-pointing a bundle at another artifact
+        s._q("UPDATE polc_bundles SET record = replace(record, 'file://', 'file:///elsewhere') "
+             "WHERE registered_seq = 1")
+    assert codes(populated) == {"POLC645"}
