@@ -62,6 +62,7 @@ class CelTransformer(Transformer):
 
     def locate(self, file: str, line: int, column: int) -> None:
         self.file, self.line_offset, self.column_offset = file, line - 1, column - 1
+        self._parens: dict[int, int] = {}  # id(node) -> parentheses directly around it
 
     # --- spans -----------------------------------------------------------------------------
     def _pos(self, line: int, column: int) -> tuple[int, int]:
@@ -143,7 +144,15 @@ class CelTransformer(Transformer):
         return ast.Call(("." if dot else "") + str(name_tok), args, None, span)
 
     def paren(self, children):
-        return children[1]
+        # Parentheses add no node, so the tree-depth check cannot see `((((x))))`; count
+        # them per node (nodes live for the whole parse, so ids are stable).
+        inner = children[1]
+        count = self._parens.get(id(inner), 0) + 1
+        if count > MAX_DEPTH:
+            raise CelError("POLC203", f"more than {MAX_DEPTH} nested parentheses", self.span(
+                children[0], children[-1]), hint="remove the redundant parentheses")
+        self._parens[id(inner)] = count
+        return inner
 
     def create_list(self, children):
         open_, elements, close = children[0], children[1], children[-1]

