@@ -4,6 +4,7 @@
 >>> from compiler.rules.drift import evaluate_drift, load_drift_rules
 >>> rules, problems = load_drift_rules({}, {})
 >>> old = {"capture": {"mode": "prompts_only", "store_embeddings": False}, "gates": {},
+...        "model_config": {}, "weights": {}, "prompts": {},
 ...        "routing": {"cloud": {}, "reflex": {"enabled": False, "endpoint": None}}, "budgets": {"tokens": {}, "cost": None}}
 >>> new = copy.deepcopy(old); new["capture"]["mode"] = "full_io"
 >>> [(f.rule_id, f.severity.value, f.message) for f in evaluate_drift(old, new, rules)]

@@ -28,6 +28,7 @@ from ..errors import InputError
 from . import ast
 
 GRAMMAR_PATH = Path(__file__).with_name("rules.lark")
+CEL_GRAMMAR = GRAMMAR_PATH.parent.parent / "cel" / "cel.lark"
 #: Longest expression accepted, in characters (the CEL engine's own limit for one expression).
 MAX_EXPR_CHARS = 100_000
 
@@ -180,8 +181,9 @@ def parse_message(tok: Token, file: str, problems: list, span: Span) -> ast.Mess
 
     ``{{`` and ``}}`` are literal braces; ``\\"``, ``\\\\``, ``\\n``, ``\\t`` are escapes.
     """
-    from ..cel import CelError, parse
+    from ..cel import CelError
 
+    parse = parse_expression
     raw = str(tok)[1:-1]
     parts: list = []
     buf: list[str] = []
@@ -260,9 +262,50 @@ def _parser():
         rules, cel = RulesTransformer(), CelTransformer()
         merged = merge_transformers(rules, cel=cel)
         lark = Lark(GRAMMAR_PATH.read_text(encoding="utf-8"), parser="lalr", transformer=merged,
-                    import_paths=[GRAMMAR_PATH.parent.parent / "cel"], maybe_placeholders=True)
+                    import_paths=[CEL_GRAMMAR.parent], maybe_placeholders=True, start=["start", "expr"],
+                    cache=_cache_file())
         state = _local.state = (lark, rules, cel)
     return state
+
+
+def _cache_file() -> str:
+    """Lark's parse-table cache, keyed by both grammars and lark's version (never in the source tree).
+
+    Building the LALR tables costs ~0.8 s; loading them ~0.05 s. Lark's own key ignores
+    imported grammars, so the key here covers cel.lark too.
+    """
+    import hashlib
+    import tempfile
+
+    import lark
+
+    digest = hashlib.sha256(GRAMMAR_PATH.read_bytes() + CEL_GRAMMAR.read_bytes() + lark.__version__.encode())
+    return str(Path(tempfile.gettempdir()) / f"polc-rules-{digest.hexdigest()[:16]}.lark-cache")
+
+
+def parse_expression(text: str, *, file: str, line: int = 1, column: int = 1):
+    """Parse one CEL expression with the rules parser (no second parser to build).
+
+    On a syntax error the CEL engine's own parser reports it (its messages are the reference).
+    """
+    from lark.exceptions import UnexpectedInput
+
+    from ..cel import parse
+    from ..cel.parser import finish
+
+    lark, rules, cel = _parser()
+    # May run inside a file parse (a message's interpolations): keep the outer state.
+    saved = (rules.__dict__.copy(), (cel.file, cel.line_offset, cel.column_offset))
+    rules.reset(file, text)
+    cel.locate(file, line, column)
+    try:
+        return finish(lark.parse(text, start="expr"))
+    except (UnexpectedInput, RecursionError):
+        pass
+    finally:
+        rules.__dict__.update(saved[0])
+        cel.file, cel.line_offset, cel.column_offset = saved[1]
+    return parse(text, file=file, line=line, column=column)  # raises the engine's CelError
 
 
 def parse_rules(text: str, file: str) -> ast.RulesFile:
@@ -275,7 +318,7 @@ def parse_rules(text: str, file: str) -> ast.RulesFile:
     rules.reset(file, text)
     cel.locate(file, 1, 1)
     try:
-        tree = lark.parse(text)
+        tree = lark.parse(text, start="start")
     except UnexpectedInput as err:
         from .syntax import describe
         raise InputError(f"{file}: syntax error", [describe(err, text, file)]) from None

@@ -80,8 +80,9 @@ class Expr:
 
     def parse(self):
         if self.node is None:
-            from ..cel import parse
-            self.node = parse(self.text, file=self.span.file, line=self.span.line, column=self.span.column)
+            from .parser import parse_expression
+            self.node = parse_expression(self.text, file=self.span.file, line=self.span.line,
+                                         column=self.span.column)
         return self.node
 
     def sub_text(self, span: Span) -> str:
@@ -226,11 +227,13 @@ class CompiledGate(_Compiled):
 def _error_text(err, expr: Expr) -> str:
     where = ""
     span = getattr(err, "span", None)
-    if span is not None and span.file == expr.span.file and span != expr.span:
-        try:
-            where = f" in `{expr.sub_text(span)}`"
-        except (IndexError, ValueError):
-            where = ""
+    inside = span is not None and span.file == expr.span.file and \
+        (expr.span.line, expr.span.column) <= (span.line, span.column) and \
+        (span.end_line, span.end_column) <= (expr.span.end_line, expr.span.end_column)
+    if inside and span != expr.span:
+        where = f" in `{expr.sub_text(span)}`"
+    elif span is not None and not inside:
+        where = f" at {span}"  # inside a `let` the condition uses
     return f"{err.message}{where}"
 
 

@@ -124,7 +124,7 @@ def _classify(err: UnexpectedInput) -> str | None:
     lark, rules, _cel = _parser()
     try:
         rules.reset("<example>", "")
-        return err.match_examples(lark.parse, EXAMPLES, use_accepts=True)
+        return err.match_examples(lambda text: lark.parse(text, start="start"), EXAMPLES, use_accepts=True)
     except Exception:  # classification is a nicety; the error itself must still be reported
         return None
 
