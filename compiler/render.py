@@ -212,7 +212,8 @@ def render_markdown(diagnostics: list[Diagnostic]) -> str:
     rows = ["| | code | location | message |", "| --- | --- | --- | --- |"]
     for d in diagnostics:
         parts = [_md(d.message)] + [f"*{title}:* {_md(text)}" for title, text in details(d)]
-        rows.append(f"| {_MARK[d.severity]} | `{d.code}` | {_md(d.location())} | {'<br>'.join(parts)} |")
+        where = _md(d.location()) if d.span else ""
+        rows.append(f"| {_MARK[d.severity]} | `{d.code}` | {where} | {'<br>'.join(parts)} |")
     return f"**polc**: {summary_line(diagnostics)}\n\n" + "\n".join(rows) + "\n"
 
 

@@ -246,3 +246,23 @@ def test_markdown_table_escapes_cells():
     assert out.startswith("**polc**: 1 error, 1 warning\n")
     assert "| error | `POLC101` | m.toml:1:1 | a \\| b &lt;script&gt;<br>*hint:* do x<br>then y |" in out
     assert render([], "markdown") == "**polc**: no problems\n"
+
+
+# --- golden fixtures (`make fixtures` regenerates them for review) --------------------------------
+
+GOLDEN = Path(__file__).parent / "fixtures" / "render"
+GOLDEN_FILES = {"text": "diagnostics.txt", "json": "diagnostics.json", "sarif": "diagnostics.sarif",
+                "github": "diagnostics.github", "markdown": "diagnostics.md"}
+
+
+@pytest.mark.parametrize("fmt", sorted(GOLDEN_FILES))
+def test_golden_renderings(fmt, monkeypatch):
+    import os
+
+    monkeypatch.setenv("POLC_DOCS_URL", "https://docs.example/polc")  # keep machine paths out
+    rendered = render(ALL, fmt, sources=SOURCES) + "\n"
+    path = GOLDEN / GOLDEN_FILES[fmt]
+    if os.environ.get("POLC_REGEN_FIXTURES"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8")
