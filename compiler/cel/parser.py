@@ -268,6 +268,9 @@ def finish(root: ast.Expr) -> ast.Expr:
 
 
 def _checked_text(text: str | bytes, origin: Span) -> str:
+    if not isinstance(text, (str, bytes)):
+        raise CelError("POLC200", f"an expression must be text, got {type(text).__name__}",
+                       origin, hint="write the expression as a string")
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")

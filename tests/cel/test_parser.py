@@ -177,6 +177,13 @@ def test_huge_and_invalid_text():
     assert len(parse(big).value) == MAX_EXPR_CHARS - 2
 
 
+def test_non_text_is_refused():
+    for value in (None, 12, ["a"]):
+        with pytest.raises(CelError) as caught:
+            parse(value)
+        assert caught.value.code == "POLC200"
+
+
 def test_utf8_bytes_are_accepted():
     assert parse("'é' + x".encode()).left.value == "é"
 
