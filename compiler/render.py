@@ -131,7 +131,9 @@ class SourceLines:
             text = self._sources.get(name)
             self._lines[name] = (text if text is not None else self._read(name))
             if self._lines[name] is not None:
-                self._lines[name] = self._lines[name].splitlines()
+                # Only "\n" ends a line in TOML, YAML and .rules; str.splitlines would also split
+                # on U+2028, form feed and others, and shift every line number after them.
+                self._lines[name] = self._lines[name].split("\n")
         lines = self._lines[name]
         return lines[number - 1] if lines is not None and 0 < number <= len(lines) else None
 

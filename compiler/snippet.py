@@ -80,9 +80,14 @@ def snippet(span: Span, line: str, paint: Painter, palette: Palette) -> list[str
     return [gutter, f"{palette.bold(number + ' |')} {_expand(shown)}", f"{gutter} {' ' * before}{paint('^' * width)}"]
 
 
+_UNSHOWN = frozenset({"Cc", "Zl", "Zp"})  # C0/C1 controls, line and paragraph separators
+
+
 def _visible(line: str) -> str:
     """Control characters (an escape sequence could rewrite the terminal) shown as U+FFFD."""
-    return "".join(c if c == "\t" or (ord(c) >= 0x20 and ord(c) != 0x7F) else "\ufffd" for c in line)
+    if line.isascii() and line.isprintable():
+        return line
+    return "".join(c if c == "\t" or unicodedata.category(c) not in _UNSHOWN else "\ufffd" for c in line)
 
 
 def _expand(text: str) -> str:

@@ -99,6 +99,15 @@ def test_control_characters_in_sources_cannot_reach_the_terminal():
     assert "\x1b" not in out and "a\ufffd[2J = 1" in out
 
 
+def test_only_newline_ends_a_line_and_separators_are_not_shown():
+    d = Diagnostic.error("POLC101", "x", Span("a.toml", 2, 1, 2, 2))
+    out = render([d], "text", sources={"a.toml": 'a = "x\u2028y\x0cz\x9b"\nb = 1\n'})
+    assert "2 | b = 1\n  | ^" in out
+    d1 = Diagnostic.error("POLC101", "x", Span("a.toml", 1, 1, 1, 2))
+    out = render([d1], "text", sources={"a.toml": 'a = "x\u2028y\x0cz\x9b"\nb = 1\n'})
+    assert '1 | a = "x\ufffdy\ufffdz\ufffd"' in out
+
+
 def test_sources_are_read_from_root_and_unreadable_files_lose_only_the_snippet(tmp_path):
     (tmp_path / "model_policy.toml").write_text(SOURCE, encoding="utf-8")
     (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00 bad utf-8")
