@@ -27,7 +27,7 @@ from typing import IO, Iterable, Mapping
 
 from .diagnostics import Diagnostic, Severity
 from .sources import MAX_SOURCE_BYTES
-from .snippet import Palette, snippet
+from .snippet import Palette, safe_text, snippet
 
 FORMATS = ("text", "json", "sarif", "github", "markdown")
 #: Formats meant for a person; the others are read by programs and never colored.
@@ -80,13 +80,13 @@ def render_text(diagnostics: list[Diagnostic], lines: "SourceLines", palette: Pa
 
 def _text_block(d: Diagnostic, lines: "SourceLines", palette: Palette) -> str:
     label = palette.severity(d.severity, f"{_severity_word(d.severity)}[{d.code}]")
-    out = [f"{palette.bold(d.location())}: {label}: {palette.bold(d.message)}"]
+    out = [f"{palette.bold(safe_text(d.location()))}: {label}: {palette.bold(safe_text(d.message))}"]
     if d.span is not None:
         line = lines.get(d.span.file, d.span.line)
         if line is not None:
             out.extend(snippet(d.span, line, palette.severity_painter(d.severity), palette))
     for title, text in details(d):
-        out.append(f"  {palette.bold(f'= {title}:')} {text}")
+        out.append(f"  {palette.bold(f'= {title}:')} {safe_text(text)}")
     return "\n".join(out)
 
 

@@ -90,6 +90,11 @@ def _visible(line: str) -> str:
     return "".join(c if c == "\t" or unicodedata.category(c) not in _UNSHOWN else "\ufffd" for c in line)
 
 
+def safe_text(text: str) -> str:
+    """``text`` (a message that may quote the policy) without terminal controls; newlines stay."""
+    return "\n".join(_visible(part) for part in text.split("\n"))
+
+
 def _expand(text: str) -> str:
     return text.replace("\t", " " * TAB_WIDTH)
 

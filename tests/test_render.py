@@ -99,6 +99,13 @@ def test_control_characters_in_sources_cannot_reach_the_terminal():
     assert "\x1b" not in out and "a\ufffd[2J = 1" in out
 
 
+def test_control_characters_in_messages_cannot_reach_the_terminal():
+    d = Diagnostic.error("POLC102", "unknown key `a\x1b]0;pwned\x07`", Span("a\x1b.toml", 1, 1, 1, 2),
+                         hint="rename `\x1b[31m`", notes=["two\nlines"])
+    out = render([d], "text")
+    assert "\x1b" not in out and "\x07" not in out and "two\nlines" in out
+
+
 def test_only_newline_ends_a_line_and_separators_are_not_shown():
     d = Diagnostic.error("POLC101", "x", Span("a.toml", 2, 1, 2, 2))
     out = render([d], "text", sources={"a.toml": 'a = "x\u2028y\x0cz\x9b"\nb = 1\n'})
