@@ -16,6 +16,7 @@ shifts directly as shares of traffic.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Iterator
 
 from ..diagnostics import Diagnostic, did_you_mean
@@ -61,8 +62,8 @@ def lower_weights(data: dict) -> dict[str, dict]:
     roles = data.get("routing", {}).get("cloud", {})
     out = {}
     for role, shares in data.get("weights", {}).items():
-        largest = max(shares.values())
-        scaled = {model: share / largest for model, share in shares.items()}  # 1e308 + 1e308 must not overflow
-        total = sum(scaled.values())
-        out[role] = {model: scaled[model] / total for model in roles.get(role, ()) if model in shares}
+        # Exact rationals: 90/100 is the double nearest 0.9, and 1e308 + 1e308 does not overflow.
+        exact = {model: Fraction(share) for model, share in shares.items()}
+        total = sum(exact.values())
+        out[role] = {model: float(exact[model] / total) for model in roles.get(role, ()) if model in shares}
     return out
