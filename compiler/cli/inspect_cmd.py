@@ -73,7 +73,9 @@ def list_cmd(out, project, as_json):
     elif not reports:
         click.echo(f"no bundles in `{out_dir}` (run `polc build` to make one)", err=True)
     else:
-        click.echo(_list_table(reports))
+        from ..snippet import safe_text
+
+        click.echo(safe_text(_list_table(reports)))
     if head_problem:
         click.echo(f"polc: head pointer: {head_problem}", err=True)
     _print_problems([r.error for r in reports if r.error is not None])
@@ -145,6 +147,7 @@ def _show(target: Path, out_dir: Path, as_json: bool) -> None:
     from ..runtime import load_snapshot
     from ..runtime.frozen import thaw
     from .. import inspection
+    from ..snippet import safe_text
     from .show_text import describe
 
     snapshot = load_snapshot(target)  # verifies; IntegrityError exits 4
@@ -155,7 +158,8 @@ def _show(target: Path, out_dir: Path, as_json: bool) -> None:
         _emit_json({"bundle": {**facts, "verified": True}, "manifest": thaw(snapshot.manifest),
                     "snapshot": thaw(snapshot.stored)})
     else:
-        click.echo(describe(facts, thaw(snapshot.stored), thaw(snapshot.manifest)))
+        # A snapshot is verified, not trusted: its strings reach the terminal without controls.
+        click.echo(safe_text(describe(facts, thaw(snapshot.stored), thaw(snapshot.manifest))))
 
 
 # --- schema --------------------------------------------------------------------------------------
