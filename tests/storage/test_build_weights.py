@@ -48,13 +48,23 @@ def test_weights_go_into_the_bundle_snapshot_and_manifest(tmp_path):
     (lambda p: np.save(p, np.array([1.0, np.nan])), "POLC332", 1),
 ])
 def test_bad_weights_are_refused_with_the_policy_toml_position(tmp_path, make, code, exit_code):
+    from compiler.codes import exit_code_for
+
     root = weights_project(tmp_path)
     make(root / "w.npy")
+    result = build(root)
+    assert [(d.code, str(d.span)) for d in result.diagnostics] == [(code, "policy.toml:3:11")]
+    assert exit_code_for(result.diagnostics) == exit_code
+    assert not (root / "artifacts" / "policy" / "policy.json").exists()
+
+
+def test_pickled_weights_through_the_cli(tmp_path):
+    root = weights_project(tmp_path)
+    np.save(root / "w.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     result = run_polc("build", cwd=root)
     output = result.stdout + result.stderr
-    assert result.returncode == exit_code, output
-    assert code in output and "policy.toml:3:11" in output and "Traceback" not in output
-    assert not (root / "artifacts" / "policy" / "policy.json").exists()
+    assert result.returncode == 3 and "POLC330" in output and "policy.toml:3:11" in output
+    assert "Traceback" not in output
 
 
 def open_npy_bytes() -> bytes:

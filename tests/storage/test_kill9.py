@@ -31,7 +31,7 @@ from ..conftest import REPO
 from .helpers import seeded
 from .test_migrate_backfill import legacy
 
-ROUNDS = 4
+ROUNDS = 3
 
 
 def run_and_kill(mode: str, out: Path, rng: random.Random, source: Path | None = None) -> None:
