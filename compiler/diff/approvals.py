@@ -1,9 +1,10 @@
 """The ``[drift]`` section of policy.toml: severity overrides, disabled rules, accepted findings.
 
 A finding is accepted by its *fingerprint*: the first 16 hex digits of the sha256 of the
-canonical JSON of ``[rule_id, path, old, new]``. It names what changed and how, not when,
-so it is stable across commits and rebases, and any further change to the same value
-makes a new fingerprint that needs its own approval.
+canonical JSON of ``[rule_id, path, old, new]`` when the rule names the path and values,
+else of ``[rule_id, null, message]`` (rule messages interpolate the values they compare).
+It names what changed and how, not when or where in the file, so it is stable across
+commits and rebases, and any further change to the same value needs its own approval.
 
     [drift]
     fail_on = "block"                      # default of --fail-on
@@ -38,11 +39,13 @@ FINGERPRINT_RE = re.compile(r"^[0-9a-f]{16}$")
 def fingerprint(finding: Finding) -> str:
     from ..canonical import canonical_json
 
-    path = dotted(finding.path) if finding.path else None
-    try:
-        data = canonical_json([finding.rule_id, path, finding.old, finding.new])
-    except ValueError:  # a value canonical JSON cannot hold: fall back to the message
-        data = canonical_json([finding.rule_id, path, finding.message])
+    if finding.path:
+        try:
+            data = canonical_json([finding.rule_id, dotted(tuple(finding.path)), finding.old, finding.new])
+        except ValueError:  # a value canonical JSON cannot hold: fall back to the message
+            data = canonical_json([finding.rule_id, dotted(tuple(finding.path)), finding.message])
+    else:
+        data = canonical_json([finding.rule_id, None, finding.message])
     return hashlib.sha256(data).hexdigest()[:16]
 
 

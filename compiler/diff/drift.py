@@ -3,7 +3,7 @@
 A :class:`DriftRule` has a stable id, a severity, the span where it is written, and a
 ``check(old, new)`` that returns the hits (zero or more) or raises. Rules come from the
 gate/rule language (``compiler.rules``: stdlib/*.rules plus the project's ``.rules`` files);
-:func:`load_drift_rules` adapts them. A rule that raises is never silently passed: it
+:mod:`compiler.diff.rule_source` adapts them. A rule that raises is never silently passed: it
 becomes a finding (POLC402) naming the rule and its span, at the rule's severity but at
 least WARN, so an erroring BLOCK rule still blocks.
 
@@ -15,7 +15,7 @@ least WARN, so an erroring BLOCK rule still blocks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ..diagnostics import Diagnostic, Span
 from .model import Finding, Severity
@@ -41,6 +41,7 @@ class DriftRule:
     check: Callable[[dict, dict], Iterable[Hit]]
     span: Span | None = None
     title: str = ""
+    reads: frozenset[tuple] = frozenset()   # snapshot paths the rule reads, for locating its findings
 
 
 def evaluate_drift(old: dict, new: dict, rules: Sequence[DriftRule]) -> list[Finding]:
@@ -53,7 +54,7 @@ def evaluate_drift(old: dict, new: dict, rules: Sequence[DriftRule]) -> list[Fin
             findings.append(_rule_failed(rule, exc))
             continue
         findings.extend(Finding(rule.rule_id, rule.severity, hit.message, hit.path, hit.old, hit.new,
-                                rule_span=rule.span) for hit in hits)
+                                rule_span=rule.span, reads=rule.reads) for hit in hits)
     return findings
 
 
@@ -78,16 +79,3 @@ def compile_failed(label: str, diagnostics: Sequence[Diagnostic]) -> Finding:
                    f"NEW ({label}) does not compile: {len(errors)} error(s)"
                    + (f"; first: {first.code} {first.message}" if first else ""),
                    span=first.span if first else None, diagnostics=tuple(diagnostics))
-
-
-def load_drift_rules(sources: Mapping[str, str], config: Mapping[str, Any], disabled: frozenset[str] = frozenset()
-                     ) -> tuple[list[DriftRule], list[Diagnostic]]:
-    """The stdlib's and the project's drift rules, minus the disabled ones.
-
-    Uses the rule language's drift API when it is present (``compiler.rules``); see
-    docs/diff.md for which API this adapter expects.
-    """
-    from . import rule_source
-
-    rules, diagnostics = rule_source.load(sources, config)
-    return [r for r in rules if r.rule_id not in disabled], diagnostics

@@ -109,6 +109,8 @@ class Finding:
     rule_span: Span | None = None  # where the rule is defined
     diagnostics: tuple[Diagnostic, ...] = ()
     approval: Approval | None = None
+    subject: tuple | None = None   # the change the finding points at, when the rule names no path
+    reads: frozenset = frozenset()  # snapshot paths the rule reads (to find ``subject``)
 
     @property
     def accepted(self) -> bool:

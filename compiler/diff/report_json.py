@@ -76,7 +76,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "severity": finding.severity.value,
         "message": finding.message,
         "fingerprint": finding.fingerprint,
-        "path": dotted(tuple(finding.path)) if finding.path else None,
+        "path": dotted(tuple(finding.path or finding.subject or ())) or None,
         "old": finding.old,
         "new": finding.new,
         "location": location(finding.span),

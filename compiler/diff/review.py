@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 
 from ..diagnostics import Diagnostic
 from ..errors import InputError, UsageError
-from . import approvals, drift, inputs
+from . import approvals, drift, inputs, rule_source
 from .model import DiffReport, Finding
 from .spans import SourceMap
 from .structural import diff_snapshots
@@ -70,22 +70,50 @@ def review(old: inputs.Side, new: inputs.Side, *, cwd: Path, rules: Sequence[dri
     smap = SourceMap.build(new.sources, new.roles, new.prefix, new.toml_index)
     changes = tuple(replace(c, span=smap.locate(c.path)) for c in diff_snapshots(old_snap, new_snap))
     if rules is None:
-        rules, rule_notes = drift.load_drift_rules(new.sources, new.config)
+        rules, rule_notes = rule_source.load(old_snap, new_snap, new.sources, config)
         notes.extend(rule_notes)
     known = [r.rule_id for r in rules]
     disabled = approvals.disabled_rules(config)
     found = drift.evaluate_drift(old_snap, new_snap, [r for r in rules if r.rule_id not in disabled])
-    found = [_located(f, smap) for f in found]
+    subjects = SubjectIndex(changes)
+    found = [_located(f, smap, subjects) for f in found]
     findings, config_notes = approvals.apply_config(found, config, today=today or _utc_today(),
                                                     span_of=locate_config, known_rules=known)
     notes.extend(config_notes)
     return DiffReport(old.info, new.info, changes, tuple(_ordered(findings)), tuple(notes), config)
 
 
-def _located(finding: Finding, smap: SourceMap) -> Finding:
-    if finding.span is None and finding.path:
+def _located(finding: Finding, smap: SourceMap, subjects: "SubjectIndex") -> Finding:
+    """Point a finding at its path, else at the first change among the paths its rule reads."""
+    if finding.span is not None:
+        return finding
+    if finding.path:
         return replace(finding, span=smap.locate(tuple(finding.path)))
-    return finding
+    change = subjects.find(finding.reads)
+    if change is None:
+        return finding
+    return replace(finding, subject=change.path, span=change.span)
+
+
+class SubjectIndex:
+    """Changes by every prefix of their path, so a rule's read paths find a change in O(depth)."""
+
+    def __init__(self, changes):
+        self.under: dict[tuple, Any] = {}   # prefix -> first change at or below it
+        for change in changes:
+            for i in range(1, len(change.path) + 1):
+                self.under.setdefault(tuple(change.path[:i]), change)
+
+    def find(self, reads) -> Any:
+        """The change for the most specific read path: at/below it, or a changed parent of it."""
+        for path in sorted(reads, key=len, reverse=True):
+            if path in self.under:
+                return self.under[path]
+            for i in range(len(path) - 1, 0, -1):
+                change = self.under.get(path[:i])
+                if change is not None and tuple(change.path) == path[:i]:
+                    return change
+        return None
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:

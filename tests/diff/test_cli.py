@@ -12,7 +12,10 @@ from tests.conftest import make_project, run_polc
 
 from .helpers import EXAMPLE_POLICY, commit_policy, edit, git_repo
 
-NEW = edit(EXAMPLE_POLICY, ('mode = "prompts_only"', 'mode = "full_io"'))
+# NEW adds a model to a role (a WARN drift rule) and raises a budget a little (no rule).
+NEW = edit(EXAMPLE_POLICY, ('judge = ["claude-sonnet-4-20250514"]', 'judge = ["claude-sonnet-4-20250514", "gpt-4o"]'),
+           ("plan = 8000", "plan = 9000"))
+WIDER = edit(EXAMPLE_POLICY, ('mode = "prompts_only"', 'mode = "full_io"'))
 
 
 @pytest.fixture
@@ -27,7 +30,8 @@ def projects(tmp_path):
 def test_every_format_prints_and_exits_0_without_block(projects, fmt):
     done = run_polc("diff", "old", "new", "--format", fmt, cwd=projects)
     assert done.returncode == 0, done.stderr
-    assert "capture.mode" in done.stdout or fmt in ("sarif", "github")
+    assert "budgets.tokens.plan" in done.stdout or fmt in ("sarif", "github")
+    assert "DR_ROUTING_MODEL_ADDED" in done.stdout
     if fmt in ("json", "sarif"):
         json.loads(done.stdout)
 
@@ -48,7 +52,7 @@ def test_json_report_of_a_block(projects):
 def test_output_file_and_no_color(projects):
     done = run_polc("diff", "old", "new", "--format", "markdown", "-o", "report.md", cwd=projects)
     assert done.returncode == 0 and done.stdout == ""
-    assert (projects / "report.md").read_text().startswith("### polc diff: ✅ OK")
+    assert (projects / "report.md").read_text().startswith("### polc diff: ⚠️ WARN")
     colored = run_polc("diff", "old", "new", "--color", "always", cwd=projects, env={"NO_COLOR": ""})
     assert "\x1b[" in colored.stdout
     assert "\x1b[" not in run_polc("diff", "old", "new", cwd=projects).stdout  # not a terminal
@@ -62,12 +66,20 @@ def test_bad_inputs_exit_3_or_2_without_traceback(projects):
         assert "Traceback" not in done.stderr + done.stdout
 
 
+def test_block_drift_exits_1_unless_fail_on_never(projects):
+    make_project(projects / "wider", WIDER)
+    done = run_polc("diff", "old", "wider", cwd=projects)
+    assert done.returncode == 1 and "BLOCK  DR_CAPTURE_WIDENED" in done.stdout
+    assert run_polc("diff", "old", "wider", "--fail-on", "never", cwd=projects).returncode == 0
+    assert run_polc("diff", "old", "new", "--fail-on", "warn", cwd=projects).returncode == 1
+
+
 def test_git_revisions_from_the_command_line(tmp_path):
     repo = git_repo(tmp_path / "repo")
-    commit_policy(repo, NEW)
+    commit_policy(repo, WIDER)
     done = run_polc("diff", "main~1", "main", cwd=repo)
-    assert done.returncode == 0 and 'capture.mode: "prompts_only" → "full_io"' in done.stdout
-    assert run_polc("diff", "--against", "HEAD~1", "--format", "json", cwd=repo).returncode == 0
+    assert done.returncode == 1 and 'capture.mode: "prompts_only" → "full_io"' in done.stdout
+    assert run_polc("diff", "--against", "HEAD", "--format", "json", cwd=repo).returncode == 0
     missing = run_polc("diff", "v9.9", cwd=repo)
     assert missing.returncode == 3 and "unknown revision `v9.9`" in missing.stderr
 
