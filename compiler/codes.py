@@ -157,6 +157,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC400", "diff input does not exist or cannot be read", input=True),
     Code("POLC401", "drift: NEW does not compile (a BLOCK finding carrying the compiler's diagnostics)"),
     Code("POLC402", "drift: a drift rule could not be evaluated (reported as a finding, never passed)"),
+    Code("POLC403", "drift: a drift rule OLD has is gone from NEW (it still ran on this diff; WARN finding)"),
     Code("POLC410", "unknown git revision", input=True),
     Code("POLC411", "a revision was given outside a git repository", input=True),
     Code("POLC412", "a revision is missing from a shallow clone", input=True),
