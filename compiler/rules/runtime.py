@@ -107,6 +107,7 @@ class _Compiled:
         self._lock = threading.Lock()
         self._let_nodes: dict | None = None
         self._messages: dict = {}
+        self._observers: dict = {}     # sub-expressions whose values a failure reports
 
     def lowered(self, expr: Expr):
         from .rewrite import substitute
@@ -138,7 +139,10 @@ class _Compiled:
             text = expr.sub_text(node.span)
             if text in seen:
                 continue
-            sub = Expr(text, node.span, f"{expr.name}.observe")
+            key = (expr.name, text, node.span)
+            sub = self._observers.get(key)
+            if sub is None:
+                sub = self._observers.setdefault(key, Expr(text, node.span, f"{expr.name}.observe"))
             try:
                 seen[text] = self.program(sub).evaluate(bindings)
             except CelError:

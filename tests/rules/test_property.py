@@ -15,7 +15,7 @@ TOKENS = ["gate", "drift", "import", "const", "let", "input", "require", "when",
           "all", "map", "\n", " ", "//c\n", "\xff", "{{", "}}", '"{"', "\\"]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(TOKENS), max_size=40))
 def test_token_soup_gives_a_diagnostic_or_a_tree(tokens):
     text = " ".join(tokens)
