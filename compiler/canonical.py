@@ -66,13 +66,14 @@ _ALL_BUT_NON_BMP_LEADS = bytes(range(0xF0))
 #: Raw control bytes never occur in the encoder's output (it escapes them), so they are free
 #: to stand in for the escapes ``\\`` and ``\"``; two bytes each keeps every offset unchanged.
 _MASKS = ((b"\\\\", b"\x01\x01"), (b'\\"', b"\x02\x02"))
-#: The "shape" of the masked text: digits and '-' become '0', ',' and '[' become 0x03.
-_SHAPE = bytes.maketrans(b"0123456789-,[", b"00000000000\x03\x03")
+#: The "shape" of the masked text: digits and '-' become '0'; ':', ',' and '[' (what may precede
+#: a value) become 0x03.
+_SHAPE = bytes.maketrans(b"0123456789-:,[", b"00000000000\x03\x03\x03")
 _SIXTEEN = b"0" * 16  # 2^53 has 16 digits: shorter integers are always safe
 #: The first key of an object whose keys the C encoder coerced from int, float, bool or None.
 #: Sorting a dict that mixes str and non-str keys raises TypeError, so such an object has only
 #: coerced keys and its first one directly follows "{" (in the shape, every quote is real).
-_COERCED_FIRST_KEY = re.compile(rb'\{"(?:0[0.e+]*|true|false|null)":')
+_COERCED_FIRST_KEY = re.compile(rb'\{"(?:0[0.e+]*|true|false|null)"\x03')
 _INTEGRAL_FLOAT = re.compile(rb"\.0(?=[,\]}]|\Z)")  # on the masked text: needs real digits
 _EXPONENT = re.compile(rb"0e[+0]0")
 
@@ -80,7 +81,7 @@ _EXPONENT = re.compile(rb"0e[+0]0")
 def _repair(data: bytes, obj: Any) -> bytes | None:
     """``data`` with Python's float spellings made ECMAScript's; None if the fast path cannot be exact.
 
-    Candidates come from byte patterns on the "shape" (digits and '-' as '0', ',' and '[' as
+    Candidates come from byte patterns on the "shape" (digits and '-' as '0'; ':', ',' and '[' as
     0x03, escaped quotes masked); a candidate counts only outside strings, which is decided
     by the parity of the real quotes before it.
     """
@@ -129,12 +130,11 @@ def _long_integer_candidates(shape: bytes):
     """Positions just before a run of 16+ digits that starts a number (the whole text may be one)."""
     if shape.startswith(_SIXTEEN):
         yield -1
-    for lead in (b":", b"\x03"):
-        needle = lead + _SIXTEEN
-        position = shape.find(needle)
-        while position >= 0:
-            yield position
-            position = shape.find(needle, position + 17)
+    needle = b"\x03" + _SIXTEEN
+    position = shape.find(needle)
+    while position >= 0:
+        yield position
+        position = shape.find(needle, position + 17)
 
 
 _NUMBER_BYTES = frozenset(b"0123456789.+-e")
@@ -154,12 +154,13 @@ def _token_end(masked: bytes, position: int) -> int:
 
 def _apply(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
     """``data`` with each (start, end) span replaced; the spans are sorted and disjoint."""
+    view = memoryview(data)  # slices of a view are not copies; join copies each byte once
     out, previous = [], 0
     for start, end, replacement in edits:
-        out.append(data[previous:start])
+        out.append(view[previous:start])
         out.append(replacement)
         previous = end
-    out.append(data[previous:])
+    out.append(view[previous:])
     return b"".join(out)
 
 
