@@ -171,8 +171,9 @@ _join = "".join
 def _keys_are_strings(obj: Any) -> bool:
     """True when every dict key in ``obj`` is a str (the C encoder would coerce other keys).
 
-    Runs only when the output has a number-like key. The walk visits containers only; the
-    per-element work (``"".join`` over keys, ``map(type, ...)``, ``compress``) runs in C.
+    Runs only when some object's first key looks coerced (a number, true, false or null). The
+    walk visits containers only; the per-element work (``"".join`` over the keys, ``map`` of
+    ``isinstance`` and ``compress`` over the values) runs in C.
     """
     stack = [obj]
     while stack:
