@@ -4,9 +4,10 @@ Objects are addressed ``mv2://<workspace>/policy/<policy_id>`` and hold exactly 
 of the bundle's ``snapshot.json`` (977-A2: both places are byte-identical). Objects are
 immutable: storing different bytes under an existing URI is an integrity error.
 
-The interface is the small ``CapsuleStore`` protocol (put / get / list); ``SqliteCapsule``
-backs it with one SQLite file (default ``<out_dir>/capsule.sqlite``, or
-``[storage].capsule`` in policy.toml). A PostgreSQL store implements the same four methods.
+The interface is the small ``CapsuleStore`` protocol (put / get / list / close);
+``SqliteCapsule`` backs it with one SQLite file (default ``<out_dir>/capsule.sqlite``, or
+``[storage].capsule`` in policy.toml), ``capsule_pg.PostgresCapsule`` with PostgreSQL
+(``[storage].capsule = "postgresql://user@host/db?schema=NAME"``); ``open_capsule`` picks.
 
 >>> parse_uri("mv2://team-a/policy/3f1c")
 ('team-a', '3f1c')
@@ -116,25 +117,38 @@ def _unreadable(path: Path, why: str) -> InputError:
         hint="set [storage].capsule in policy.toml (or POLC_CAPSULE) to a polc capsule file")])
 
 
+def open_capsule(location: Path | str, *, create: bool = True) -> CapsuleStore:
+    """The capsule at ``location``: a PostgreSQL URL or the path of an SQLite file."""
+    if str(location).startswith(("postgresql://", "postgres://")):
+        from .capsule_pg import PostgresCapsule
+
+        return PostgresCapsule(str(location))
+    return SqliteCapsule(location, create=create)
+
+
 # -- where the capsule is, for a project or a bare URI ---------------------------------------------
 
-def capsule_settings(project) -> tuple[Path, str]:
-    """(capsule file, workspace) of a project: ``[storage].capsule`` and ``[storage].workspace``."""
+def capsule_settings(project) -> tuple[Path | str, str]:
+    """(capsule file or URL, workspace) of a project: ``[storage].capsule`` and ``[storage].workspace``."""
     from ..sources import resolve_in_project
 
     storage = project.section("storage")
     name = storage.get("capsule")
-    path = (resolve_in_project(project.root, name, project.span("storage", "capsule")) if name
-            else project.out_dir / DEFAULT_FILE)
+    if name and name.startswith(("postgresql://", "postgres://")):
+        path: Path | str = name
+    else:
+        path = (resolve_in_project(project.root, name, project.span("storage", "capsule")) if name
+                else project.out_dir / DEFAULT_FILE)
     workspace = storage.get("workspace") or re.sub(r"[^A-Za-z0-9._-]", "-",
                                                    project.section("project").get("name") or project.root.name)
     return path, workspace
 
 
-def default_capsule_path(start: Path | None = None) -> Path:
+def default_capsule_path(start: Path | None = None) -> Path | str:
     """``POLC_CAPSULE``, else the capsule of the project found by walking up from ``start``."""
     if os.environ.get("POLC_CAPSULE"):
-        return Path(os.environ["POLC_CAPSULE"])
+        value = os.environ["POLC_CAPSULE"]
+        return value if value.startswith(("postgresql://", "postgres://")) else Path(value)
     from ..project import load_project
 
     return capsule_settings(load_project(start))[0]
@@ -147,7 +161,7 @@ def store_bundle(project, bundle_dir: Path) -> str:
     path, workspace = capsule_settings(project)
     data = (bundle_dir / "snapshot.json").read_bytes()
     uri = policy_uri(workspace, json.loads(data)["policy_id"])
-    store = SqliteCapsule(path)
+    store = open_capsule(path)
     try:
         store.put(uri, data)
     finally:
@@ -162,7 +176,7 @@ def read_snapshot_bytes(uri: str, capsule: Path | str | None = None) -> bytes:
     from ..passes.snapshot import snapshot_hash
 
     parse_uri(uri)
-    store = SqliteCapsule(capsule or default_capsule_path(), create=False)
+    store = open_capsule(capsule or default_capsule_path(), create=False)
     try:
         data = store.get(uri)
     finally:

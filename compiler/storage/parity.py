@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, Span, has_errors
 from .bundles import looks_like_hash
-from .capsule import SqliteCapsule, policy_uri
+from .capsule import open_capsule, policy_uri
 
 
 @dataclass
@@ -31,8 +31,8 @@ class ParityReport:
         return not has_errors(self.problems)
 
 
-def check_parity(out_dir: Path, capsule_path: Path, workspace: str) -> ParityReport:
-    store = SqliteCapsule(capsule_path, create=False)
+def check_parity(out_dir: Path, capsule_path: Path | str, workspace: str) -> ParityReport:
+    store = open_capsule(capsule_path, create=False)
     try:
         report = ParityReport(0)
         on_disk: dict[str, tuple[Path, bytes]] = {}
@@ -70,12 +70,12 @@ def _compare(uri: str, disk: tuple[Path, bytes] | None, store, capsule_path: Pat
     return []
 
 
-def repair_missing(out_dir: Path, capsule_path: Path, workspace: str) -> list[str]:
+def repair_missing(out_dir: Path, capsule_path: Path | str, workspace: str) -> list[str]:
     """Store every verifying bundle that the capsule lacks; returns the URIs added."""
     from ..errors import PolcError
     from .bundles import open_bundle
 
-    store = SqliteCapsule(capsule_path)
+    store = open_capsule(capsule_path)
     added = []
     try:
         for path in sorted(p for p in out_dir.iterdir() if p.is_dir() and looks_like_hash(p.name)):

@@ -1,0 +1,56 @@
+"""The capsule on PostgreSQL behaves as the SQLite one (POLC_TEST_POSTGRES_URL; .ci/run starts one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import pytest
+
+from compiler.errors import IntegrityError
+from compiler.storage.capsule import open_capsule, policy_uri, read_snapshot_bytes
+from compiler.storage.parity import check_parity, repair_missing
+
+from .helpers import seeded
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_url():
+    base = os.environ.get("POLC_TEST_POSTGRES_URL")
+    if not base:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but POLC_TEST_POSTGRES_URL is not set")
+        pytest.skip("no PostgreSQL configured (set POLC_TEST_POSTGRES_URL; .ci/run starts one)")
+    schema = f"c_{uuid.uuid4().hex[:16]}"
+    yield base + ("&" if "?" in base else "?") + f"schema={schema}"
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_postgres_capsule_round_trip_immutability_and_parity(pg_url, tmp_path):
+    import psycopg
+
+    store = open_capsule(pg_url)
+    uri = policy_uri("team", "abc")
+    store.put(uri, b"{}")
+    store.put(uri, b"{}")
+    with pytest.raises(IntegrityError):
+        store.put(uri, b"[]")
+    assert store.get(uri) == b"{}" and store.list("mv2://team/") == [uri]
+    with pytest.raises(psycopg.Error):  # immutable in the database itself
+        store.db.execute("UPDATE polc_capsule_objects SET data = 'x'")
+    store.close()
+
+    out = tmp_path / "out"
+    bundle = seeded(out)
+    assert [d.code for d in check_parity(out, pg_url, "ws").problems] == ["POLC362"]
+    assert repair_missing(out, pg_url, "ws") == [policy_uri("ws", bundle.snapshot["policy_id"])]
+    assert check_parity(out, pg_url, "ws").ok
+    uri = policy_uri("ws", bundle.snapshot["policy_id"])
+    assert read_snapshot_bytes(uri, pg_url) == (bundle.path / "snapshot.json").read_bytes()
+    assert json.loads(read_snapshot_bytes(uri, pg_url))["hash"] == bundle.hash
