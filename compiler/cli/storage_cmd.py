@@ -204,8 +204,8 @@ def backfill_cmd(policy_root, mode):
 @click.command("verify")
 @click.option("--parity", is_flag=True, help="Also check filesystem/capsule byte parity of every snapshot.")
 @click.option("--repair", is_flag=True, help="With --parity: store verified bundles the capsule lacks.")
-@click.option("--capsule", "capsule_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Capsule file (default: [storage].capsule, else <out>/capsule.sqlite).")
+@click.option("--capsule", "capsule_path",
+              help="Capsule file or postgresql:// URL (default: [storage].capsule, else <out>/capsule.sqlite).")
 @click.option("--workspace", help="Capsule workspace (default: [storage].workspace or the project name).")
 @_out_option
 @_format_option

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Span
-from ..errors import IntegrityError, PolcError, UsageError
+from ..errors import InputError, IntegrityError, PolcError, UsageError
 from ..fsutil import atomic_write_bytes, fsync_dir
 from . import jsonl, ledger
 from .bundles import Bundle, looks_like_hash, open_bundle, point_head
@@ -100,7 +100,7 @@ def verify_archive(archive: Path) -> Bundle:
     """Re-run the archive's checks; IntegrityError (POLC381) naming the first that fails."""
     digest = archive.name.rpartition("_")[2]
     if not looks_like_hash(digest) or not (archive / LOG).is_file():
-        raise PolcError("not an archive", [Diagnostic.error(
+        raise InputError("not an archive", [Diagnostic.error(
             "POLC350", f"`{archive}` is not a polc archive (<date>_<hash>/ with {LOG})",
             hint="pass a directory written by `polc archive`")])
     try:

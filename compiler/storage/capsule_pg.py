@@ -41,7 +41,10 @@ def split_schema(url: str) -> tuple[str, str | None]:
 
 
 def _unusable(url: str, why: str) -> InputError:
-    shown = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()  # never print a password
+    parts = urlsplit(url)
+    netloc = (f"{parts.username}@" if parts.username else "") + (parts.hostname or "") + \
+        (f":{parts.port}" if parts.port else "")
+    shown = parts._replace(netloc=netloc).geturl()  # everything but the password
     return InputError("capsule unusable", [Diagnostic.error(
         "POLC360", f"the capsule `{shown}` cannot be used: {why}",
         hint="check [storage].capsule (postgresql://user@host/db?schema=NAME) and that the server is up")])

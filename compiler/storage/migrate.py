@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Span
-from ..errors import IntegrityError, PolcError
+from ..errors import InputError, IntegrityError, PolcError
 from . import jsonl, ledger
 from .bundles import open_bundle, point_head
 from .deltas import LOCK_FILE, bundle_weights
@@ -56,7 +56,7 @@ def read_v1(source: Path) -> tuple[Path, dict, Path]:
     try:
         manifest = json.loads(path.read_bytes())
     except FileNotFoundError:
-        raise PolcError("no source", [Diagnostic.error("POLC350", f"`{path}` does not exist",
+        raise InputError("no source", [Diagnostic.error("POLC350", f"`{path}` does not exist",
                                                        hint="pass a legacy policy.json or its directory")]) from None
     except (OSError, ValueError) as exc:
         raise _refuse(f"`{path}` is not JSON: {exc}", path, "a v1 policy is a JSON policy.json") from None

@@ -10,21 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..diagnostics import Diagnostic
-from ..errors import PolcError
+from ..errors import InputError, PolcError
 from .bundles import looks_like_hash, open_bundle
 
 
-def capsule_location(capsule_path: Path | None, workspace: str | None, out_dir: Path, project) -> tuple[Path, str]:
+def capsule_location(capsule: str | None, workspace: str | None, out_dir: Path, project) -> tuple[Path | str, str]:
+    """(capsule file or URL, workspace): the options given, else the project's, else the defaults."""
     from .capsule import DEFAULT_FILE, capsule_settings
 
     default_path, default_workspace = capsule_settings(project) if project else (out_dir / DEFAULT_FILE, "default")
-    return (capsule_path or default_path), (workspace or default_workspace)
+    if capsule and not capsule.startswith(("postgresql://", "postgres://")):
+        capsule = Path(capsule)
+    return (capsule or default_path), (workspace or default_workspace)
 
 
 def verify_bundles(out_dir: Path) -> tuple[int, list[Diagnostic]]:
     checked, problems = 0, []
     if not out_dir.is_dir():
-        raise PolcError("no out dir", [Diagnostic.error("POLC350", f"`{out_dir}` is not a directory",
+        raise InputError("no out dir", [Diagnostic.error("POLC350", f"`{out_dir}` is not a directory",
                                                         hint="build first, or pass --out")])
     for path in sorted(p for p in out_dir.iterdir() if p.is_dir() and looks_like_hash(p.name)):
         checked += 1
@@ -35,7 +38,7 @@ def verify_bundles(out_dir: Path) -> tuple[int, list[Diagnostic]]:
     return checked, problems
 
 
-def verify_all(out_dir: Path, project, parity: bool, repair: bool, capsule_path: Path | None,
+def verify_all(out_dir: Path, project, parity: bool, repair: bool, capsule_path: str | None,
                workspace: str | None) -> tuple[list[str], dict, list[Diagnostic]]:
     checked, problems = verify_bundles(out_dir)
     lines = [f"{checked} bundles in {out_dir}: " + ("all verify" if not problems else f"{len(problems)} problems")]

@@ -77,6 +77,10 @@ def load_npy(path: Path, label: str, span: Span | None = None, code: str = "POLC
         if path.stat().st_size > MAX_WEIGHTS_BYTES:
             raise fail(f"`{label}` is larger than {MAX_WEIGHTS_BYTES:,} bytes", "split or compress the parameters")
         with open(path, "rb") as fh:
+            if fh.read(6) != b"\x93NUMPY":  # np.load would guess pickle for any other file
+                raise fail(f"`{label}` is not a .npy file (no \\x93NUMPY header)",
+                           "save the array with numpy.save(path, array, allow_pickle=False)")
+            fh.seek(0)
             array = np.load(fh, allow_pickle=False)
     except InputError:
         raise
