@@ -18,9 +18,10 @@ TypeError: 'mappingproxy' object does not support item assignment
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 FrozenMap = MappingProxyType
+_MISSING = object()
 
 
 def deep_freeze(value: Any) -> Any:
@@ -33,9 +34,48 @@ def deep_freeze(value: Any) -> Any:
     return value
 
 
+class LazyFrozenMap(Mapping):
+    """A read-only view of a JSON object whose values are deep-frozen on first access.
+
+    Loading a 1 MB snapshot must not pay for freezing blocks nobody reads; a block is frozen
+    once, the first time it is read (concurrent first reads may both freeze it; one copy wins,
+    and they are equal). The wrapped dict is private and never mutated.
+
+    >>> view = LazyFrozenMap({"routing": {"cloud": {"judge": ["m"]}}})
+    >>> view["routing"]["cloud"]["judge"], len(view), list(view)
+    (('m',), 1, ['routing'])
+    """
+
+    __slots__ = ("_raw", "_frozen")
+
+    def __init__(self, raw: dict):
+        self._raw = raw
+        self._frozen: dict = {}
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._frozen.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._frozen.setdefault(key, deep_freeze(self._raw[key]))  # setdefault is atomic
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def __repr__(self) -> str:
+        return f"LazyFrozenMap({list(self._raw)})"
+
+
 def thaw(value: Any) -> Any:
     """Plain, mutable JSON data from frozen data (a fresh copy; the frozen value is untouched)."""
-    if isinstance(value, (dict, MappingProxyType)):
+    if isinstance(value, LazyFrozenMap):
+        value = value._raw
+    if isinstance(value, (dict, Mapping)):
         return {k: thaw(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [thaw(v) for v in value]

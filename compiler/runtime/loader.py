@@ -33,8 +33,8 @@ from typing import Any, Mapping
 from ..canonical import CanonicalError, canonical_json
 from ..errors import InputError, IntegrityError
 from .errors import input_error, integrity_error
-from .identity import (HEAD_FILE, HEAD_SCHEMA_VERSION, MANIFEST_FILE, SNAPSHOT_FILE, is_full_hash,
-                       manifest_digest, policy_id_for, sha256_hex, snapshot_hash)
+from .identity import (HEAD_FILE, HEAD_SCHEMA_VERSION, MANIFEST_FILE, SNAPSHOT_FILE, UNHASHED_FIELDS,
+                       is_full_hash, manifest_digest, policy_id_for, sha256_hex)
 from .migrations import migrate
 from .resolve import resolve_pin
 from .snapshot import Snapshot
@@ -96,23 +96,26 @@ def read_bytes(path: Path) -> bytes:
     return data
 
 
-def parse_json_object(data: bytes, path: Path, what: str, *, written_by_polc: bool = False) -> dict:
+def parse_json_object(data: bytes, path: Path, what: str, *, written_by_polc: bool = False,
+                      strict_keys: bool = True) -> dict:
     """``data`` as a JSON object, or an error naming the file and the position of the problem.
 
     A file polc wrote whole (bundle files, head pointer) that does not parse was damaged after
     it was written: that is an ``IntegrityError``; any other file is an ``InputError``.
     """
     try:
-        return _parse_json_object(data, path, what)
+        return _parse_json_object(data, path, what, strict_keys)
     except InputError as exc:
         if not written_by_polc:
             raise
         raise IntegrityError(exc.message, [replace(d, code="POLC704") for d in exc.diagnostics]) from None
 
 
-def _parse_json_object(data: bytes, path: Path, what: str) -> dict:
+def _parse_json_object(data: bytes, path: Path, what: str, strict_keys: bool) -> dict:
+    # strict_keys=False skips the per-object duplicate check, for callers that compare the bytes
+    # with their canonical form afterwards (a repeated key cannot survive that comparison).
     try:
-        value = json.loads(data, object_pairs_hook=_no_duplicates)
+        value = json.loads(data, object_pairs_hook=_no_duplicates) if strict_keys else json.loads(data)
     except UnicodeDecodeError as exc:
         raise input_error("POLC701", f"`{path}` is not UTF-8 (byte {exc.start})", _REBUILD) from None
     except json.JSONDecodeError as exc:
@@ -171,7 +174,7 @@ def _load_bundle(bundle: Path, env, *, head, pinned: str | None = None,
     snap_path = bundle / snapshot_name
     raw = read_bytes(snap_path)
     _check_listed_file(manifest, snap_path, raw)
-    data = _verified_snapshot(raw, snap_path, strict_bytes=False, in_bundle=True)  # the manifest pins every byte
+    data = _verified_snapshot(raw, snap_path, in_bundle=True)
     _expect(bundle.name == data["hash"] or not is_full_hash(bundle.name), snap_path,
             "bundle directory name", bundle.name, data["hash"], "POLC705")
     policy = manifest.get("policy") if isinstance(manifest.get("policy"), dict) else {}
@@ -191,12 +194,13 @@ def _load_capsule(uri: str, env) -> Snapshot:
     """The snapshot stored under ``mv2://<workspace>/policy/<policy_id>`` in the capsule."""
     from ..storage.capsule import read_snapshot_bytes
 
-    data = parse_json_object(read_snapshot_bytes(uri), Path(uri), "PolicySnapshot")  # hash verified by the read
+    # The capsule checks its stored sha256; the content hash is verified here like any snapshot's.
+    data = _verified_snapshot(read_snapshot_bytes(uri), Path(uri))
     return _finish(data, env, source=Path(uri), bundle=None, manifest=None, pinned=None)
 
 
 def _load_file(path: Path, env) -> Snapshot:
-    data = _verified_snapshot(read_bytes(path), path, strict_bytes=True)
+    data = _verified_snapshot(read_bytes(path), path)
     return _finish(data, env, source=path, bundle=None, manifest=None, pinned=None)
 
 
@@ -209,22 +213,72 @@ def _finish(data: dict, env, *, source: Path, bundle: Path | None, manifest: dic
 
 # --- verification --------------------------------------------------------------------------------
 
-def _verified_snapshot(raw: bytes, path: Path, *, strict_bytes: bool, in_bundle: bool = False) -> dict:
-    data = parse_json_object(raw, path, "PolicySnapshot", written_by_polc=in_bundle)
+def _verified_snapshot(raw: bytes, path: Path, *, in_bundle: bool = False) -> dict:
+    """The parsed snapshot, after checking its bytes are canonical and hash to its ``hash``."""
+    data = parse_json_object(raw, path, "PolicySnapshot", written_by_polc=in_bundle, strict_keys=False)
     stored = data.get("hash")
     if not isinstance(stored, str) or not is_full_hash(stored):
         raise integrity_error("POLC702", f"`{path}` has no valid `hash` field (expected 64 hex digits)",
                               _REBUILD)
-    try:
-        actual = snapshot_hash(data)
-    except CanonicalError as exc:
-        raise input_error("POLC701", f"`{path}`: {exc}", _REBUILD) from None
-    _expect(actual == stored, path, "content hash", stored, actual, "POLC702")
+    content = _content_bytes_from_raw(raw, data)
+    if content is None or sha256_hex(content) != stored:
+        _check_by_reencoding(raw, data, path, stored)  # the exact path; raises on any mismatch
     _expect(data.get("policy_id") == policy_id_for(stored), path, "policy_id",
             policy_id_for(stored), data.get("policy_id"), "POLC702")
-    if strict_bytes:
-        _check_canonical(raw, data, path)
     return data
+
+
+def _content_bytes_from_raw(raw: bytes, data: dict) -> bytes | None:
+    """The hashed content's bytes, cut out of ``raw`` by removing the identity members.
+
+    Why this is enough: if the result hashes to ``hash``, it *is* the canonical content polc
+    hashed (sha256 preimage resistance), and ``raw`` is that content plus exactly the three
+    cut members; each must sit at the top level, since that is where they were read from.
+    So the parsed data is the content plus its identity, with no re-encoding of 1 MB of JSON.
+    When the cut fails or does not hash (a legit nested "created_at" member found first, or
+    tampering), the caller falls back to re-encoding, which decides exactly.
+    """
+    out = raw
+    for key in UNHASHED_FIELDS:
+        if key not in data:
+            continue
+        try:
+            member = canonical_json(key) + b":" + canonical_json(data[key])
+        except CanonicalError:
+            return None
+        for piece in (b"," + member, member + b","):
+            at = out.find(piece)
+            if at != -1:
+                out = out[:at] + out[at + len(piece):]
+                break
+        else:
+            return None
+    return out
+
+
+def _check_by_reencoding(raw: bytes, data: dict, path: Path, stored: str) -> None:
+    try:
+        full, content = _canonical_with_and_without_identity(data)
+    except CanonicalError as exc:
+        raise input_error("POLC701", f"`{path}`: {exc}", _REBUILD) from None
+    actual = sha256_hex(content)
+    _expect(actual == stored, path, "content hash", stored, actual, "POLC702")
+    if full != raw:  # polc writes canonical JSON only: other bytes (even of equal meaning) are an edit
+        raise integrity_error("POLC702", f"`{path}` is not in canonical form (RFC 8785): it was edited "
+                                         "after polc wrote it", _REBUILD)
+
+
+def _canonical_with_and_without_identity(data: dict) -> tuple[bytes, bytes]:
+    """Canonical bytes of the whole snapshot and of its content (without hash, policy_id,
+    created_at), from one canonicalization: canonical JSON is compositional, so both are the
+    same sorted members joined, with or without the three identity members."""
+    keys = sorted(data)
+    if not all(key.isascii() for key in keys):  # UTF-16 key order could differ: take the plain path
+        return canonical_json(data), canonical_json({k: v for k, v in data.items() if k not in UNHASHED_FIELDS})
+    members = [(key, canonical_json(key) + b":" + canonical_json(data[key])) for key in keys]
+    full = b"{" + b",".join(m for _, m in members) + b"}"
+    content = b"{" + b",".join(m for key, m in members if key not in UNHASHED_FIELDS) + b"}"
+    return full, content
 
 
 def _verified_manifest(path: Path, bundle: Path) -> dict:

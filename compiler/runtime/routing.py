@@ -1,11 +1,11 @@
-"""Route tables: for each role, the ordered candidates, computed once at load.
+"""Route tables: for each role, the ordered candidates, computed once (on the role's first route).
 
 A route is the cloud list in order, then the role's fallbacks in order (a model already listed
 is not repeated). When reflex is enabled, the role is one of its roles (``roles = null`` means
 every role) and its promotion gate is recorded as passed, the local reflex model goes first.
 In shadow mode the policy's written order is kept: the reflex model, if eligible, is listed
-last, marked as scored only. Because every table is a tuple built at load, ``route`` is a dict
-lookup and an index.
+last, marked as scored only. Because every table is a tuple built once and cached, ``route``
+is a dict lookup and a branch.
 
 >>> routing = {"cloud": {"judge": ["a", "b"]}, "fallback": {"judge": ["b", "c"]},
 ...            "reflex": {"enabled": True, "model": "local", "roles": None, "gate": "g"}}
@@ -43,11 +43,12 @@ class RoleTable:
 
 def build_tables(routing: Mapping[str, Any], *, shadow: bool) -> dict[str, RoleTable]:
     """Every role's ``RoleTable``."""
+    return {role: role_table(role, routing, shadow=shadow) for role in routing.get("cloud", {})}
+
+
+def role_table(role: str, routing: Mapping, *, shadow: bool) -> RoleTable:
+    """One role's table: the candidates without and with the reflex gate recorded as passed."""
     reflex = routing.get("reflex") or {}
-    return {role: _role_table(role, routing, reflex, shadow) for role in routing.get("cloud", {})}
-
-
-def _role_table(role: str, routing: Mapping, reflex: Mapping, shadow: bool) -> RoleTable:
     plain: list[Candidate] = []
     seen: set[str] = set()
     for rank, model in enumerate(routing["cloud"][role], 1):

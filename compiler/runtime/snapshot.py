@@ -1,7 +1,8 @@
 """The loaded ``Snapshot``: immutable policy content a router asks questions of.
 
-Everything a question needs is computed at load (route tables, capture rules, modes) from
-deep-frozen data, so a ``Snapshot`` can be shared by any number of threads without locks.
+Everything a question needs is computed once (capture rules and modes at load, a role's route
+table on its first route) from deep-frozen data (frozen block by block, on first access), so a
+``Snapshot`` can be shared by any number of threads without locks.
 Variants (recorded gate results) are new ``Snapshot`` objects sharing the same frozen data.
 
 Extending it: feature modules add methods that read ``self.data`` (the frozen snapshot) and
@@ -23,9 +24,9 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
 from .errors import unknown_name
-from .frozen import deep_freeze, thaw
+from .frozen import LazyFrozenMap, deep_freeze, thaw
 from .modes import CaptureRules, RuntimeModes
-from .routing import Candidate, RoleTable, build_tables
+from .routing import Candidate, RoleTable, role_table
 
 _EMPTY = MappingProxyType({})
 
@@ -33,10 +34,11 @@ _EMPTY = MappingProxyType({})
 class Snapshot:
     """A verified PolicySnapshot. Attributes are read-only; the data is deep-frozen."""
 
-    def __init__(self, data: Mapping[str, Any], *, modes: RuntimeModes, source: Path | None = None,
+    def __init__(self, data: LazyFrozenMap, *, modes: RuntimeModes, source: Path | None = None,
                  bundle_dir: Path | None = None, manifest: Mapping | None = None,
                  migrated_from: tuple[str, ...] = (), pinned: str | None = None,
-                 gate_results: Mapping[str, bool] = _EMPTY, stored: Mapping[str, Any] | None = None):
+                 gate_results: Mapping[str, bool] = _EMPTY, stored: Mapping[str, Any] | None = None,
+                 tables: dict | None = None):
         put = object.__setattr__
         put(self, "data", data)
         put(self, "stored", data if stored is None else stored)  # as on disk, before any migration
@@ -47,9 +49,12 @@ class Snapshot:
         put(self, "migrated_from", migrated_from)
         put(self, "pinned", pinned)
         put(self, "gate_results", MappingProxyType(dict(gate_results)))
-        put(self, "capture", CaptureRules(data["capture"]["mode"], bool(data["capture"]["store_embeddings"])))
-        put(self, "_tables", build_tables(data["routing"], shadow=modes.shadow))
-        reflex_gate = (data["routing"].get("reflex") or {}).get("gate")
+        raw = data._raw  # private, never mutated: route tables are built from it, lazily, per role
+        put(self, "capture", CaptureRules(raw["capture"]["mode"], bool(raw["capture"]["store_embeddings"])))
+        put(self, "_routing", raw["routing"])
+        put(self, "_tables", {} if tables is None else tables)
+        put(self, "_routes", {})  # role -> route without context, for this variant's gate results
+        reflex_gate = (raw["routing"].get("reflex") or {}).get("gate")
         put(self, "_reflex_gate", reflex_gate)
         put(self, "_reflex_passed", bool(reflex_gate and self.gate_results.get(reflex_gate)))
         put(self, "_derived", {})
@@ -61,9 +66,8 @@ class Snapshot:
         stored = where.pop("stored", None)
         if where.get("manifest") is not None:
             where["manifest"] = deep_freeze(where["manifest"])
-        frozen = deep_freeze(data)
-        return cls(frozen, modes=RuntimeModes.from_env(env), stored=None if stored is None else deep_freeze(stored),
-                   **where)
+        return cls(LazyFrozenMap(data), modes=RuntimeModes.from_env(env),
+                   stored=None if stored is None else LazyFrozenMap(stored), **where)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Snapshot is immutable; cannot set `{name}`")
@@ -122,7 +126,7 @@ class Snapshot:
 
     @property
     def roles(self) -> tuple[str, ...]:
-        return tuple(self._tables)
+        return tuple(self._routing["cloud"])
 
     def route(self, role: str, context: Mapping[str, Any] | None = None, *,
               key: str | bytes | int | None = None) -> tuple[Candidate, ...]:
@@ -132,15 +136,22 @@ class Snapshot:
         named in ``context["passed_gates"]`` (names, or gate results with ``.passed``).
         With ``key`` (a request or session id) and ``[weights.<role>]``, the weighted split picks
         the first cloud candidate by a stable hash of the key; see ``compiler.runtime.split``.
+        In shadow mode the split is not applied (score only, never reorder).
         """
-        table = self._tables.get(role)
-        if table is None:
-            raise unknown_name("role", role, self._tables, "POLC720")
-        if self._reflex_passed or (context is not None and self._passed_in(context)):
-            candidates = table.gated
+        if context is None and key is None:
+            try:
+                return self._routes[role]  # the hot path: one dict lookup
+            except (KeyError, TypeError):
+                pass
+        return self._route(role, context, key)
+
+    def _route(self, role: str, context: Mapping[str, Any] | None, key) -> tuple[Candidate, ...]:
+        table = self._table(role)
+        if context is None:
+            candidates = self._routes.setdefault(role, table.gated if self._reflex_passed else table.plain)
         else:
-            candidates = table.plain
-        if key is None:
+            candidates = table.gated if self._reflex_passed or self._passed_in(context) else table.plain
+        if key is None or self.modes.shadow:
             return candidates
         from .split import split_table
 
@@ -151,7 +162,7 @@ class Snapshot:
                       key: str | bytes | int | None = None) -> dict:
         """The route with its reasons and notes, as JSON-ready data (for ``polc route --explain``)."""
         candidates = self.route(role, context, key=key)
-        table: RoleTable = self._tables[role]
+        table: RoleTable = self._table(role)
         passed = self._reflex_passed or (context is not None and self._passed_in(context))
         notes = [table.reflex_note]
         if table.plain is not table.gated and not passed:
@@ -162,6 +173,15 @@ class Snapshot:
             notes.append("safe mode (POLICY_SAFE_MODE=1): deterministic, no stochastic tie-breaks")
         return {"role": role, "policy_hash": self.hash, "candidates": [c.to_json() for c in candidates],
                 "notes": notes}
+
+    def _table(self, role: str) -> RoleTable:
+        """The role's table, built on first use (a 1 MB policy's thousands of roles cost nothing at load)."""
+        table = self._tables.get(role)
+        if table is None:
+            if not isinstance(role, str) or role not in self._routing["cloud"]:
+                raise unknown_name("role", str(role), self._routing["cloud"], "POLC720")
+            table = self._tables.setdefault(role, role_table(role, self._routing, shadow=self.modes.shadow))
+        return table
 
     def _passed_in(self, context: Mapping[str, Any]) -> bool:
         for item in context.get("passed_gates", ()):
@@ -186,12 +206,12 @@ class Snapshot:
         """A Snapshot sharing this data under other safe modes (tests, or a router's own switch)."""
         modes = RuntimeModes(self.modes.safe if safe is None else safe,
                              self.modes.shadow if shadow is None else shadow)
-        return self._variant(modes=modes)
+        return self._variant(modes=modes, tables=None if modes != self.modes else self._tables)
 
     def _variant(self, **changes: Any) -> "Snapshot":
         fields = {"modes": self.modes, "source": self.source, "bundle_dir": self.bundle_dir,
                   "manifest": self.manifest, "migrated_from": self.migrated_from, "pinned": self.pinned,
-                  "gate_results": self.gate_results, "stored": self.stored}
+                  "gate_results": self.gate_results, "stored": self.stored, "tables": self._tables}
         return Snapshot(self.data, **{**fields, **changes})
 
     # -- model configuration and prompts: compiler.runtime.models and .prompts -------------------

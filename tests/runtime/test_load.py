@@ -184,7 +184,7 @@ def test_duplicate_keys_are_refused(tmp_path, out_dir):
     raw = (out_dir / active(out_dir) / "snapshot.json").read_bytes()
     loose = tmp_path / "dup.json"
     loose.write_bytes(raw[:1] + b'"capture":{"mode":"full_io","store_embeddings":true},' + raw[1:])
-    with pytest.raises(InputError, match="twice"):
+    with pytest.raises(IntegrityError, match="canonical"):
         load_snapshot(loose)
 
 
