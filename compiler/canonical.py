@@ -63,9 +63,11 @@ def content_hash(obj: Any) -> str:
 #: Deleting every byte except the lead bytes of 4-byte UTF-8 sequences leaves something
 #: exactly when the text has a character above U+FFFF.
 _ALL_BUT_NON_BMP_LEADS = bytes(range(0xF0))
-#: Raw control bytes never occur in the encoder's output (it escapes them), so they are free
-#: to stand in for the escapes ``\\`` and ``\"``; two bytes each keeps every offset unchanged.
-_MASKS = ((b"\\\\", b"\x01\x01"), (b'\\"', b"\x02\x02"))
+#: Every escape (``\"``, ``\\``, ``\n``, ``\u00XX`` ...) is masked, left to right as JSON reads
+#: them, with two 0x01 bytes: raw control bytes never occur in the encoder's output, and two
+#: bytes for two keep every offset unchanged. Afterwards every '"' is a real string delimiter.
+_ESCAPE = re.compile(rb"\\.", re.S)
+_MASK = b"\x01\x01"
 #: The "shape" of the masked text: digits and '-' become '0'; ':', ',' and '[' (what may precede
 #: a value) become 0x03.
 _SHAPE = bytes.maketrans(b"0123456789-:,[", b"00000000000\x03\x03\x03")
@@ -85,10 +87,7 @@ def _repair(data: bytes, obj: Any) -> bytes | None:
     0x03, escaped quotes masked); a candidate counts only outside strings, which is decided
     by the parity of the real quotes before it.
     """
-    masked = data
-    if b"\\" in data:
-        for escape, mask in _MASKS:
-            masked = masked.replace(escape, mask)
+    masked = _ESCAPE.sub(_MASK, data) if b"\\" in data else data
     shape = masked.translate(_SHAPE)
     if _COERCED_FIRST_KEY.search(shape) and not _keys_are_strings(obj):
         return None
