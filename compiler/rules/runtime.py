@@ -26,6 +26,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ..cel.errors import CelError
 from ..diagnostics import Diagnostic, Span, did_you_mean
 from ..errors import PolcError
 from .types import BindError, T, bind, params_type, parse_type
@@ -50,7 +51,7 @@ class Failure:
                 "observed": self.observed, "error": self.error}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GateResult:
     gate: str
     passed: bool
@@ -171,6 +172,8 @@ class CompiledGate(_Compiled):
         self.conditions = [(Expr(c["expr"], block_span(self.file, c["span"]), f"{name}#{i + 1}"), c.get("message"))
                            for i, c in enumerate(entry.get("conditions", []))]
         self.params = bind(self.params_table, env["params"], "params")
+        self._input_names = {n for n, _, _ in self.inputs}
+        self._programs: list | None = None
 
     def evaluate(self, metrics: Mapping | None = None, /, **inputs: Any) -> GateResult:
         """Evaluate with the first declared input given positionally (usually ``metrics``)."""
@@ -179,15 +182,25 @@ class CompiledGate(_Compiled):
         bindings, failures = self._bind(inputs)
         if failures:
             return GateResult(self.name, False, tuple(failures), len(self.conditions))
-        for expr, message in self.conditions:
-            failure = self._check(expr, message, bindings)
-            if failure is not None:
-                failures.append(failure)
+        programs = self._programs or self._compile_all()
+        for (expr, message), program in zip(self.conditions, programs):
+            try:
+                value = program.evaluate(bindings)
+            except CelError as err:
+                failures.append(self._error(expr, err, bindings))
+                continue
+            if value is not True:
+                failures.append(self._failed(expr, message, value, bindings))
         return GateResult(self.name, not failures, tuple(failures), len(self.conditions))
+
+    def _compile_all(self) -> list:
+        programs = [self.program(expr) for expr, _ in self.conditions]
+        self._programs = programs
+        return programs
 
     def _bind(self, inputs: Mapping) -> tuple[dict, list[Failure]]:
         bindings: dict = {"params": self.params}
-        failures = []
+        failures: list = []
         for name, t, span in self.inputs:
             if name not in inputs:
                 failures.append(Failure(f"input {name}", span, f"input `{name}` was not given ({t})",
@@ -197,23 +210,19 @@ class CompiledGate(_Compiled):
                 bindings[name] = bind(inputs[name], t, name, strict=True)
             except BindError as err:
                 failures.append(Failure(f"input {name}", span, f"input {err.path} {err.detail}", {err.path: None}, error=str(err)))
-        unknown = sorted(set(inputs) - {n for n, _, _ in self.inputs})
+        unknown = sorted(set(inputs) - self._input_names) if len(inputs) > len(self.inputs) or \
+            not self._input_names.issuperset(inputs) else []
         if unknown:
             failures.append(Failure("inputs", self.span, f"gate `{self.name}` has no input `{unknown[0]}`",
                                     error=did_you_mean(unknown[0], [n for n, _, _ in self.inputs])))
         return bindings, failures
 
-    def _check(self, expr: Expr, message: dict | None, bindings: dict) -> Failure | None:
-        from ..cel import CelError
+    def _error(self, expr: Expr, err: CelError, bindings: dict) -> Failure:
+        detail = _error_text(err, expr)
+        return Failure(expr.text, expr.span, f"cannot evaluate `{expr.text}`: {detail}",
+                       self.observe(expr, bindings), error=detail)
 
-        try:
-            value = self.program(expr).evaluate(bindings)
-        except CelError as err:
-            detail = _error_text(err, expr)
-            return Failure(expr.text, expr.span, f"cannot evaluate `{expr.text}`: {detail}",
-                           self.observe(expr, bindings), error=detail)
-        if value is True:
-            return None
+    def _failed(self, expr: Expr, message: dict | None, value: Any, bindings: dict) -> Failure:
         if value is not False:
             return Failure(expr.text, expr.span, f"`{expr.text}` gave {value!r}, not a bool", error="not a bool")
         return Failure(expr.text, expr.span, self.render(message, bindings, f"`{expr.text}` is false"),

@@ -234,7 +234,62 @@ def bind(value: Any, t: T, path: str, *, strict: bool = False) -> Any:
     ``strict``, every field an object type declares must be present (gate inputs); without,
     missing fields are left for ``has()`` to test (snapshots of older schemas).
     """
-    return _bind(value, t, path, strict)
+    try:
+        return _fast(value, t, strict)
+    except _Slow:  # something is off: redo it with paths, to name what
+        return _bind(value, t, path, strict)
+
+
+class _Slow(Exception):
+    pass
+
+
+_SLOW = _Slow()
+
+
+def _fast(value: Any, t: T, strict: bool) -> Any:
+    """``bind`` without path bookkeeping, for values that are right (the common case)."""
+    kind, tv = t.kind, type(value)
+    if value is None:
+        if t.nullable or kind in ("dyn", "null_type"):
+            return None
+        raise _SLOW
+    if kind == "double":
+        if tv is float:
+            return value
+        if tv is int:
+            return float(value)
+    elif kind == "map" and tv is dict:
+        vt = t.args[1]
+        if vt.kind == "double":
+            out = {}
+            for key, item in value.items():
+                ti = type(item)
+                if ti is float:
+                    out[key] = item
+                elif ti is int:
+                    out[key] = float(item)
+                else:
+                    raise _SLOW
+            return out
+        return {key: _fast(item, vt, strict) for key, item in value.items()}
+    elif kind == "object" and tv is dict:
+        fields = dict(t.fields)
+        out = {key: (_fast(item, fields[key], strict) if key in fields else thaw(item)) for key, item in value.items()}
+        if strict and any(key not in out and not ft.nullable for key, ft in t.fields):
+            raise _SLOW
+        return out
+    elif kind == "list" and tv is list:
+        elem = t.args[0]
+        return [_fast(item, elem, strict) for item in value]
+    elif kind in ("string", "bool", "bytes"):
+        if tv is {"string": str, "bool": bool, "bytes": bytes}[kind]:
+            return value
+    elif kind == "int" and tv is int:
+        return value
+    elif kind == "dyn":
+        return thaw(value) if tv is dict or tv is list or tv is tuple or isinstance(value, Mapping) else value
+    raise _SLOW
 
 
 def _bind(value: Any, t: T, path: str, strict: bool) -> Any:
