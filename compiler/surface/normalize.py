@@ -77,16 +77,25 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
     pad = " " * indent
     for key, item in value.items():
         if isinstance(item, dict) and item:
-            lines.append(f"{pad}{key}:")
+            lines.append(f"{pad}{_key(key)}:")
             _emit(item, indent + 2, lines)
         elif isinstance(item, list) and item and isinstance(item[0], dict):
-            lines.append(f"{pad}{key}:")
+            lines.append(f"{pad}{_key(key)}:")
             for entry in item:
                 first, *rest = _block(entry, indent + 4)
                 lines.append(f"{pad}  - {first.lstrip()}")
                 lines.extend(rest)
         else:
-            lines.append(f"{pad}{key}: {scalar(item)}")
+            lines.append(f"{pad}{_key(key)}: {scalar(item)}")
+
+
+#: Plain words YAML 1.1 reads as booleans or null: a reward signal may be named `yes` or `null`.
+_RESERVED_WORDS = re.compile(r"^(?:y|n|yes|no|true|false|on|off|null|~)$", re.IGNORECASE)
+
+
+def _key(key: str) -> str:
+    """A mapping key: plain when it is an identifier YAML reads as a string, else quoted."""
+    return key if re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key) and not _RESERVED_WORDS.match(key) else scalar(key)
 
 
 def _block(entry: dict, indent: int) -> list[str]:

@@ -159,3 +159,11 @@ def test_any_string_and_finite_number_round_trip_through_the_yaml_writer(text, n
 
     assert yaml.safe_load("x: " + scalar(text))["x"] == text
     assert yaml.safe_load("x: " + scalar(number))["x"] == number
+
+
+@pytest.mark.parametrize("name", ["yes", "No", "null", "on", "OFF", "y", "true"])
+def test_reward_signals_named_like_yaml_keywords_round_trip(name):
+    text = edit("throughput: {weight: 0.3, window: 16}", f'"{name}": {{weight: 0.3, window: 16}}')
+    surface = normalize(doc(text).data)
+    assert name in surface["reward_signals"]
+    assert yaml.safe_load(to_yaml(surface)) == surface
