@@ -4,8 +4,9 @@
    (the source is only read, and its hashes are checked again at the end).
 2. **Migrate**: run each step's ``up`` on the copy (``compiler.storage.migrations``).
 3. **Verify**: the new bundle is written (temp dir + rename), re-read, every hash
-   recomputed, and its weights must equal the legacy weights exactly. On failure ``down``
-   runs on the work copy, the new bundle is removed, and nothing else changes (exit 4).
+   recomputed, its weights must equal the legacy weights exactly, and the runtime must load
+   it (``load_snapshot``). On failure ``down`` runs on the work copy, the new bundle is
+   removed, and nothing else changes (exit 4).
 4. **Promote**: re-point the head, append a ``migration`` ledger row and a row to
    ``<out>/MIGRATIONS.md`` (from, to, hash_before, hash_after, operator, timestamp).
 
@@ -140,6 +141,7 @@ def _promote(out_dir, snapshot, files, step, draft, bin_path, frozen, manifest, 
         legacy = step.read_legacy_weights(manifest, frozen, allow_pickle=allow_pickle)
         if not np.array_equal(bundle_weights(bundle), np.asarray(legacy, dtype=bundle_weights(bundle).dtype)):
             raise IntegrityError("weights differ", [Diagnostic.error("POLC392", "migrated weights differ")])
+        _loads(path)
     except PolcError as exc:
         step.down(draft, bin_path)  # prove the step can be undone on the work copy
         if not existed:
@@ -150,6 +152,19 @@ def _promote(out_dir, snapshot, files, step, draft, bin_path, frozen, manifest, 
             hint="report this with the source policy; nothing was promoted")]) from None
     point_head(out_dir, bundle.snapshot, bundle.manifest)
     return bundle
+
+
+def _loads(path: Path) -> None:
+    """The migrated bundle must load in the runtime exactly as a router would load it."""
+    from ..runtime import load_snapshot
+
+    try:
+        load_snapshot(path)
+    except PolcError:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IntegrityError("does not load", [Diagnostic.error(
+            "POLC392", f"the runtime cannot load the migrated bundle: {type(exc).__name__}: {exc}")]) from None
 
 
 def _record(out_dir: Path, step, hash_before: str, bundle, operator: str | None) -> None:
