@@ -92,8 +92,12 @@ def render_github(report: dict[str, Any]) -> str:
 
 
 def github_escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    from ..render import _escape_data  # one escaping for every polc command's annotations
+
+    return _escape_data(text)
 
 
 def github_escape_property(text: str) -> str:
-    return github_escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    from ..render import _escape_property
+
+    return _escape_property(text)

@@ -18,6 +18,7 @@ import os
 from itertools import groupby
 from typing import IO, Any
 
+from ..snippet import safe_text
 from .model import BLOCKS, Change, DiffReport, Finding, SideInfo
 from .verdict import exit_code
 
@@ -45,10 +46,15 @@ def render_text(report: DiffReport, *, color: bool = False, fail_on: str = "bloc
     lines += _changes(report.changes, paint)
     if report.notes:
         lines += ["", paint("bold", "Notes")]
-        lines += [f"  {d.location() + ': ' if d.span else ''}{d.severity.value}[{d.code}]: {d.message}"
+        lines += [f"  {_s(d.location()) + ': ' if d.span else ''}{d.severity.value}[{d.code}]: {_s(d.message)}"
                   for d in report.notes]
     lines += ["", _status_line(report, paint, fail_on)]
     return "\n".join(lines) + "\n"
+
+
+def _s(text: Any) -> str:
+    """One line of policy-provided text: no terminal controls (an escape could rewrite the screen)."""
+    return safe_text(str(text)).replace("\n", " ")
 
 
 def _painter(color: bool):
@@ -63,7 +69,7 @@ def _side(info: SideInfo) -> str:
         bits.append(info.revision[:12])
     if info.hash:
         bits.append(f"hash {info.hash[:12]}")
-    return f"{info.label} ({', '.join(bits)})"
+    return f"{_s(info.label)} ({', '.join(bits)})"
 
 
 def _header(report: DiffReport, paint) -> str:
@@ -72,17 +78,17 @@ def _header(report: DiffReport, paint) -> str:
 
 def _finding(f: Finding, paint) -> list[str]:
     tag = paint("accepted", "accepted") if f.accepted else paint(f.severity.value, f"{f.severity.value:<5}")
-    out = [f"  {tag}  {paint('bold', f.rule_id)}  {f.message}"]
+    out = [f"  {tag}  {paint('bold', _s(f.rule_id))}  {_s(f.message)}"]
     where = [f"at {f.span}" if f.span else None, f"rule {f.rule_span}" if f.rule_span and f.rule_span != f.span
              else None, f"fingerprint {f.fingerprint}"]
-    out.append(paint("dim", "         " + " · ".join(w for w in where if w)))
+    out.append(paint("dim", "         " + _s(" · ".join(w for w in where if w))))
     if f.approval is not None:
         state = "EXPIRED on" if f.approval.expired else "until"
-        out.append(f"         approved by {f.approval.approver} {state} {f.approval.expires}: {f.approval.reason}")
+        out.append(_s(f"         approved by {f.approval.approver} {state} {f.approval.expires}: {f.approval.reason}"))
     for d in f.diagnostics:
-        out.append(f"         {d.location()}: {d.severity.value}[{d.code}]: {d.message}")
+        out.append(_s(f"         {d.location()}: {d.severity.value}[{d.code}]: {d.message}"))
         if d.hint:
-            out.append(paint("dim", f"           = hint: {d.hint}"))
+            out.append(paint("dim", _s(f"           = hint: {d.hint}")))
     return out
 
 
@@ -102,25 +108,25 @@ def _changes(changes: tuple[Change, ...], paint) -> list[str]:
 
 def _change(c: Change, paint) -> list[str]:
     sign = _SIGNS[c.kind]
-    where = paint("dim", f"  ({c.span})") if c.span else ""
+    where = paint("dim", f"  ({_s(c.span)})") if c.span else ""
     if c.elements is not None:
-        lines = [f"    {paint(sign, sign)} {c.dotted}{where}"]
+        lines = [f"    {paint(sign, sign)} {_s(c.dotted)}{where}"]
         lines += [f"        {paint('+', '+ ' + value_text(x))}" for x in c.elements.added]
         lines += [f"        {paint('-', '- ' + value_text(x))}" for x in c.elements.removed]
         if c.elements.reordered:
             lines.append(f"        {paint('~', '↕ reordered:')} {value_text(c.old)} → {value_text(c.new)}")
         return lines
     if c.kind == "added":
-        body = f"{c.dotted} = {value_text(c.new)}"
+        body = f"{_s(c.dotted)} = {value_text(c.new)}"
     elif c.kind == "removed":
-        body = f"{c.dotted} (was {value_text(c.old)})"
+        body = f"{_s(c.dotted)} (was {value_text(c.old)})"
     else:
-        body = f"{c.dotted}: {value_text(c.old)} → {value_text(c.new)}"
+        body = f"{_s(c.dotted)}: {value_text(c.old)} → {value_text(c.new)}"
     return [f"    {paint(sign, sign)} {body}{where}"]
 
 
 def value_text(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    text = _s(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
     return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS - 1] + "…"
 
 

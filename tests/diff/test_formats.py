@@ -157,3 +157,23 @@ def test_no_changes_renders_in_every_format(tmp_path):
     assert "No changes" in render_text(report) and "No changes" in render_markdown(to_json(report))
     assert json.loads(render_sarif(to_json(report)))["runs"][0]["results"] == []
     assert render_github(to_json(report)).startswith("polc diff: OK")
+
+
+def test_text_never_passes_terminal_controls_from_the_policy(tmp_path):
+    from tests.conftest import make_project
+
+    make_project(tmp_path / "a", EXAMPLE_POLICY)
+    make_project(tmp_path / "b", edit(EXAMPLE_POLICY, ('judge = ["claude-sonnet-4-20250514"]',
+                                                       'judge = ["claude-sonnet-4-20250514", "x\\u001b]0;pwned\\u0007"]')))
+
+    def echo_rule(o, n):
+        yield Hit("model " + n["routing"]["cloud"]["judge"][-1], None)
+
+    report = review_args("a", "b", cwd=tmp_path, rules=[DriftRule("DR_ECHO", Severity.WARN, echo_rule)])
+    text = render_text(report, color=False)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "model x\ufffd]0;pwned\ufffd" in text
+
+
+def test_sarif_is_checked_against_the_official_schema():
+    assert SARIF_SCHEMA.exists(), "tests/data/sarif-schema-2.1.0.json (vendored by the diagnostics work)"
