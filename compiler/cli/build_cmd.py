@@ -10,7 +10,7 @@ import click
 from ..codes import exit_code_for
 
 
-def _format_option(choices=("text", "json", "sarif", "github")):
+def _format_option(choices=("text", "json", "sarif", "github", "markdown")):
     return click.option("--format", "fmt", type=click.Choice(choices), default="text", show_default=True,
                         help="How to print diagnostics.")
 
@@ -20,7 +20,7 @@ def _print_diagnostics(diagnostics, fmt: str, root, stream) -> None:
 
     if not diagnostics and fmt == "text":
         return
-    text = render(diagnostics, fmt, root=root)
+    text = render(diagnostics, fmt, root=root, stream=stream)
     if text:
         stream.write(text.rstrip("\n") + "\n")
 
