@@ -224,11 +224,12 @@ def _check_drift(ctx: _Context, cd: CheckedDrift) -> None:
 
 
 def _check_expr(ctx: _Context, expr: ast.Expression, env: dict[str, T], nodes: dict, *, condition: bool) -> T:
+    extra = RULES_FUNCTIONS if "new" in env else None   # ratio() reads [drift.ratios]: drift rules only
     if condition:
-        found = check_condition(expr.node, env, extra_functions=RULES_FUNCTIONS)
+        found = check_condition(expr.node, env, extra_functions=extra)
         t = T("bool")
     else:
-        t, found = infer(expr.node, env, extra_functions=RULES_FUNCTIONS)
+        t, found = infer(expr.node, env, extra_functions=extra)
     ctx.found.extend(found)
     if not found and ctx.cel_check is not None:
         ctx.found.extend(ctx.cel_check(substitute(expr.node, nodes), env))

@@ -156,3 +156,10 @@ def test_polc_check_cli_reports_rules_errors_like_toml_ones(tmp_path):
     (root / "g.rules").write_text("gate g {\n  require x\n", encoding="utf-8")
     result = run_polc("check", cwd=root)
     assert result.returncode == 3 and "g.rules:2:12: error[POLC252]" in result.stdout
+
+
+def test_ratio_is_for_drift_rules_only(tmp_path):
+    diagnostics, _ = _check(tmp_path, {"a.rules": 'gate reflex_promotion { require ratio("x", 2.0) > 1.0 }\n'
+                                       'drift D_R WARN { when ratio("x") > 1.0 }\n'})
+    assert [(d.code, d.location()) for d in diagnostics if d.is_error] == [
+        ("POLC212", "a.rules:1:33"), ("POLC215", "a.rules:2:23")]
