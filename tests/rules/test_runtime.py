@@ -142,3 +142,20 @@ def test_explain_gate_prints_the_declaration_and_the_generated_code(tmp_path):
     assert result.returncode == 1 and "POLC266" in result.stderr
     result = run_polc("explain", "drift", "DR_CAPTURE_WIDENED", cwd=root)
     assert result.returncode == 0 and "when CAPTURE_RANK[new.capture.mode]" in result.stdout
+
+
+def test_rules_block_is_byte_identical_across_processes_seeds_and_source_order(tmp_path):
+    files = {"rules/a.rules": "const K = {'x': 1, 'y': 2}\ngate ga { require K.x < K.y }\n",
+             "rules/b.rules": "drift DR_B WARN { when new.capture != old.capture }\n"
+                              "gate gb { input m: map(string, double) require m.all(k, m[k] > 0.0) }\n"}
+    code = ("import sys; from compiler.pipeline import run_pipeline; from compiler.canonical import canonical_json; "
+            "r = run_pipeline(sys.argv[1], until='lower_rules'); "
+            "sys.stdout.write(canonical_json(r.compilation['snapshot_blocks']['rules']).decode())")
+    outputs = []
+    for seed, order in (("1", ["rules/a.rules", "rules/b.rules"]), ("2", ["rules/b.rules", "rules/a.rules"])):
+        root = rules_project(tmp_path / f"p{seed}", files, patterns=order)
+        env = {**__import__("os").environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] and '"DR_B"' in outputs[0]
