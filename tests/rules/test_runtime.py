@@ -159,3 +159,13 @@ def test_rules_block_is_byte_identical_across_processes_seeds_and_source_order(t
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1] and '"DR_B"' in outputs[0]
+
+
+def test_stdlib_local_memory_sunset(snapshot):
+    gate = gate_from_snapshot(snapshot, "local_memory_sunset")
+    assert gate.evaluate({"retrieval_p95_parity": True, "stable_days": 30}).passed
+    result = gate.evaluate({"retrieval_p95_parity": False, "stable_days": 12})
+    assert [f.message for f in result.failures] == [
+        "retrieval p95 is not at parity yet, and [gates.local_memory_sunset] requires parity",
+        "stable for 12 days; the sunset needs 30"]
+    assert not gate.evaluate({"retrieval_p95_parity": "yes", "stable_days": 40}).passed
