@@ -25,7 +25,10 @@ _SIGNS = {"added": "➕", "removed": "➖", "changed": "✏️"}
 def render_markdown(report_json: dict[str, Any]) -> str:
     env = _environment()
     groups = _groups(report_json["changes"])
-    return env.get_template("diff.md.j2").render(r=report_json, groups=groups).strip() + "\n"
+    from .prompt_review import render_markdown as prompt_sections  # template diffs, weight shifts
+
+    return env.get_template("diff.md.j2").render(r=report_json, groups=groups,
+                                                 details=prompt_sections(report_json)).strip() + "\n"
 
 
 def _environment():

@@ -44,6 +44,7 @@ def render_text(report: DiffReport, *, color: bool = False, fail_on: str = "bloc
     if report.findings:
         lines += [paint("bold", "Findings")] + [ln for f in report.findings for ln in _finding(f, paint)] + [""]
     lines += _changes(report.changes, paint)
+    lines += _prompt_and_weight_details(report, fail_on)
     if report.notes:
         lines += ["", paint("bold", "Notes")]
         lines += [f"  {_s(d.location()) + ': ' if d.span else ''}{d.severity.value}[{d.code}]: {_s(d.message)}"
@@ -123,6 +124,17 @@ def _change(c: Change, paint) -> list[str]:
     else:
         body = f"{_s(c.dotted)}: {value_text(c.old)} → {value_text(c.new)}"
     return [f"    {paint(sign, sign)} {body}{where}"]
+
+
+def _prompt_and_weight_details(report: DiffReport, fail_on: str) -> list[str]:
+    """Unified diffs of prompt templates and weight shifts (compiler.diff.prompt_review)."""
+    if not any(c.block in ("prompts", "weights") for c in report.changes):
+        return []
+    from .prompt_review import render_text as details
+    from .report_json import to_json
+
+    text = details(to_json(report, fail_on))
+    return ["", "Prompt and weight details"] + ["  " + safe_text(line) for line in text.splitlines()] if text else []
 
 
 def value_text(value: Any) -> str:

@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 from ..diagnostics import Diagnostic
 from ..errors import InputError, UsageError
 from . import approvals, drift, inputs, rule_source
-from .model import DiffReport, Finding
+from .model import DiffReport, Finding, SideInfo
 from .spans import SourceMap
 from .structural import diff_snapshots
 
@@ -53,16 +53,34 @@ def review_args(old_arg: str | None, new_arg: str | None = None, *, against: str
     return review(old, new, cwd=cwd, rules=rules, today=today)
 
 
+def review_snapshots(old: dict, new: dict, *, settings: Mapping[str, Any] | None = None,
+                     today: _dt.date | None = None) -> DiffReport:
+    """Review two snapshot dicts with an explicit ``[drift]`` section (for tools: the ledger, CI bots).
+
+    The snapshots are not re-verified here (the caller loaded them); no source locations.
+    """
+    return review(_snapshot_side("old", old), _snapshot_side("new", new), cwd=Path.cwd(), today=today,
+                  settings=settings or {})
+
+
+def _snapshot_side(label: str, snapshot: dict) -> inputs.Side:
+    return inputs.Side(SideInfo(label, "snapshot", snapshot.get("hash"), snapshot.get("policy_id")), snapshot)
+
+
 def review(old: inputs.Side, new: inputs.Side, *, cwd: Path, rules: Sequence[drift.DriftRule] | None = None,
-           today: _dt.date | None = None) -> DiffReport:
-    """The report for two resolved sides; ``rules=None`` loads the stdlib's and the project's."""
+           today: _dt.date | None = None, settings: Mapping[str, Any] | None = None) -> DiffReport:
+    """The report for two resolved sides; ``rules=None`` loads the ones NEW carries.
+
+    ``settings`` is the ``[drift]`` section to apply (default: NEW's policy.toml, else the
+    current directory's).
+    """
     if not old.compiled:
         raise InputError(f"OLD ({old.info.label}) does not compile", [Diagnostic.error(
             "POLC430", f"OLD ({old.info.label}) does not compile, so there is nothing to compare against",
             hint="compare against a revision or snapshot that builds; its errors follow")] + list(old.diagnostics))
     notes: list[Diagnostic] = []
     old_snap = _migrated(old, "OLD", notes)
-    config, locate_config = _drift_settings(new, cwd)
+    config, locate_config = (settings, lambda path: None) if settings is not None else _drift_settings(new, cwd)
     if not new.compiled:
         finding = drift.compile_failed(new.info.label, new.diagnostics)
         return DiffReport(old.info, new.info, (), (finding,), tuple(notes), config)

@@ -177,3 +177,15 @@ def test_text_never_passes_terminal_controls_from_the_policy(tmp_path):
 
 def test_sarif_is_checked_against_the_official_schema():
     assert SARIF_SCHEMA.exists(), "tests/data/sarif-schema-2.1.0.json (vendored by the diagnostics work)"
+
+
+def test_prompt_template_changes_show_as_unified_diffs_in_text_and_markdown():
+    from compiler.diff.model import Change, DiffReport, SideInfo
+
+    change = Change(("prompts", "plan", "template"), "changed", "Plan.\nBe brief.\n", "Plan.\nBe \x1b[2Jthorough.\n")
+    report = DiffReport(SideInfo("a", "snapshot"), SideInfo("b", "snapshot"), (change,), ())
+    text = render_text(report)
+    assert "Prompt and weight details" in text and "    -Be brief." in text and "\x1b" not in text
+    md = render_markdown(to_json(report))
+    assert "#### Prompt changes" in md and "-Be brief." in md
+    assert md.index("#### Changes by block") < md.index("#### Prompt changes")

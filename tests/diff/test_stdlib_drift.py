@@ -179,3 +179,14 @@ def test_a_rule_that_errors_is_a_finding_naming_it_never_a_pass(base, tmp_path):
     assert finding.severity.value == "BLOCK" and "could not be evaluated" in finding.message
     assert finding.rule_span is not None and finding.diagnostics
     assert report.status == "BLOCK"
+
+
+def test_review_snapshots_api_for_tools(base):
+    from compiler.diff.review import review_snapshots
+
+    new = copy.deepcopy(base)
+    new["capture"]["mode"] = "full_io"
+    assert review_snapshots(base, new).status == "BLOCK"
+    relaxed = review_snapshots(base, new, settings={"severity": {"DR_CAPTURE_WIDENED": "WARN"}})
+    assert relaxed.status == "WARN"
+    assert review_snapshots(base, copy.deepcopy(base)).status == "OK"
