@@ -14,7 +14,6 @@ Layout (DESIGN.md §3)::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,21 +27,9 @@ from ..fsutil import atomic_write_bytes, current_umask, fsync_dir
 from ..pipeline import Compilation, StageOutput
 from ..version import MANIFEST_SCHEMA_VERSION, SNAPSHOT_SCHEMA_VERSION, __version__
 
-SNAPSHOT_FILE = "snapshot.json"
-MANIFEST_FILE = "policy.manifest.json"
-HEAD_FILE = "policy.json"
-HEAD_SCHEMA_VERSION = "polc_head@v1"
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def manifest_digest(manifest: dict) -> str:
-    """The manifest's own sha256: of its canonical JSON without the ``sha256`` field."""
-    from ..canonical import canonical_json
-
-    return sha256_hex(canonical_json({k: v for k, v in manifest.items() if k != "sha256"}))
+# File names and digests shared with the runtime, which verifies what this module writes.
+from ..runtime.identity import (HEAD_FILE, HEAD_SCHEMA_VERSION, MANIFEST_FILE, SNAPSHOT_FILE,  # noqa: F401
+                                manifest_digest, sha256_hex)
 
 
 def build_manifest(snapshot: dict, files: dict[str, bytes], sources, project_meta: dict[str, Any]) -> dict:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import uuid
 from typing import Any
 
 from ..diagnostics import Diagnostic
@@ -22,20 +21,9 @@ from ..errors import PolcError
 from ..pipeline import Compilation, StageOutput
 from ..version import SNAPSHOT_SCHEMA_VERSION
 
-#: Fields of the snapshot that are not content and so are not hashed.
-UNHASHED_FIELDS = ("hash", "policy_id", "created_at")
-#: policy_id = uuid5(POLICY_ID_NAMESPACE, hash): the same content always has the same id.
-POLICY_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://polc.dev/policy-id")
-
-
-def policy_id_for(content_hash: str) -> str:
-    return str(uuid.uuid5(POLICY_ID_NAMESPACE, content_hash))
-
-
-def snapshot_hash(snapshot: dict) -> str:
-    from ..canonical import content_hash
-
-    return content_hash({k: v for k, v in snapshot.items() if k not in UNHASHED_FIELDS})
+# The compiler and the runtime must hash identically, and the runtime may not import the
+# pipeline: both use the one light definition (UNHASHED_FIELDS, policy_id_for, snapshot_hash).
+from ..runtime.identity import POLICY_ID_NAMESPACE, UNHASHED_FIELDS, policy_id_for, snapshot_hash  # noqa: E402,F401
 
 
 def build_time() -> str:
