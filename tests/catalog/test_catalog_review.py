@@ -79,3 +79,18 @@ def test_model_config_changes_show_in_the_structural_diff(tmp_path):
     changed = {c["path"]: (c["old"], c["new"]) for c in report["changes"]}
     assert changed["model_config.gpt-4o.input_price_per_mtok"] == (2.5, 5.0)
     assert changed["model_config.gpt-4o.context_window"] == (128000, 200000)
+
+
+def test_polc_diff_markdown_and_text_show_the_template_diff(tmp_path):
+    from ..conftest import run_polc
+
+    old = compile_ok(tmp_path / "old", POLICY, {"prompts/plan.j2": PLAN}).bundle_dir / "snapshot.json"
+    new = compile_ok(tmp_path / "new", POLICY, {"prompts/plan.j2": PLAN.replace("Be brief.", "Be thorough.")}
+                     ).bundle_dir / "snapshot.json"
+    markdown = run_polc("diff", str(old), str(new), "--format", "markdown")
+    assert markdown.returncode == 0, markdown.stdout + markdown.stderr
+    assert "#### Prompt changes" in markdown.stdout
+    assert "```diff\n--- a/prompts.plan\n+++ b/prompts.plan\n" in markdown.stdout
+    assert "\n-Be brief.\n+Be thorough.\n" in markdown.stdout
+    text = run_polc("diff", str(old), str(new), env={"NO_COLOR": "1"})
+    assert "-Be brief." in text.stdout and "+Be thorough." in text.stdout
