@@ -15,7 +15,7 @@ from .bundles import locate_bundle, read_bundle
 from .canon import canonical_bytes, json_hash, utc_now
 from .config import RegistryConfig
 from .contracts import require, respond
-from .errors import RegistryError, invalid
+from .errors import RegistryError
 from .lifecycle import REGISTRY_STATE, state_or_default
 from .reads import RegistryReader, as_scope
 from .receipts import check_receipt, load_public_key
