@@ -231,3 +231,24 @@ def test_rolling_back_a_bundle_by_transition_checks_it_is_still_the_promoted_one
     with pytest.raises(RegistryError) as err:
         registry.transition(a, PROD, "retired", actor="x", role="operator")
     assert err.value.code == "POLC630" and "leaves `promoted` only" in err.value.message
+
+
+def test_requests_that_break_the_contracts_are_refused(registry, out_dir):
+    a = write_bundle(out_dir, {"n": 1})
+    good = receipt(a)
+    bad_requests = [
+        lambda: registry.publish(a, {**good, "predicateType": "something/else"}, submitted_by="ci"),
+        lambda: registry.publish(a, good, submitted_by="ci", provenance={"training_run": "typo"}),
+        lambda: registry.publish(a, good, submitted_by=""),
+        lambda: registry.publish(a, good, submitted_by="ci", submitted_at="yesterday"),
+        lambda: registry.publish(a, good, submitted_by="ci", bundle_version="has space"),
+        lambda: registry.transition(a, PROD, "live", actor="x", role="approver"),
+        lambda: registry.transition(a, PROD, "staged", actor="x", role="admin"),
+        lambda: registry.promote("not-a-hash", PROD, actor="x", role="operator"),
+        lambda: registry.resolve({"environment": "prod", "policy_name": "router", "region": "eu"}),
+    ]
+    for call in bad_requests:
+        with pytest.raises(RegistryError) as err:
+            call()
+        assert (err.value.category, err.value.code, int(err.value.exit_code)) == ("INVALID_PAYLOAD", "POLC600", 2)
+    assert registry.verify()["events_checked"] == 0
