@@ -112,3 +112,11 @@ def test_file_outside_the_project(tmp_path):
 def test_bad_inline_types_are_schema_errors(tmp_path):
     found = diagnose(tmp_path, BASE + INLINE.replace("seed = 7", 'seed = "seven"'))
     assert [(d.code, d.span.line, d.span.column) for d in found] == [("POLC101", 14, 8)]
+
+
+def test_the_inline_table_and_the_file_share_one_schema():
+    from compiler.frontend.schema_check import load_schema
+
+    inline = load_schema("model_policy.schema.json")["properties"]["optimizer"]["properties"]
+    run_file = load_schema("optimizer_run.schema.json")["properties"]
+    assert {k: v for k, v in inline.items() if k != "file"} == run_file
