@@ -107,7 +107,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                          f"</summary>\n\n{fence}diff\n{d.unified}{fence}\n\n</details>\n")
     shifts = weight_shifts(changes)
     if shifts:
-        parts.append("#### Weight shifts\n\n| Role | Model | Old share | New share | Shift |\n| --- | --- | ---: | ---: | ---: |")
+        parts.append("#### Weight shifts\n\n| Role | Model | Old share | New share | Shift |\n"
+                     "| --- | --- | ---: | ---: | ---: |")
         parts.extend(f"| {_inline_code(s.role)} | {_inline_code(s.model)} | {_share(s.old)} | {_share(s.new)} | "
                      f"{s.points:+.1f} pp |" for s in shifts)
         parts.append("")
