@@ -12,6 +12,7 @@ every row's bundle is on disk, verifies, and has the manifest hash the row recor
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Span
@@ -23,6 +24,11 @@ EVENTS = ("build", "delta", "migration", "restore", "backfill")
 
 
 def now() -> str:
+    """UTC now, or ``SOURCE_DATE_EPOCH`` when set, so a reproducible build gives the same bytes."""
+    if os.environ.get("SOURCE_DATE_EPOCH") is not None:
+        from ..passes.snapshot import build_time
+
+        return build_time()
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
