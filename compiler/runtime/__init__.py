@@ -19,10 +19,21 @@ from ..errors import IntegrityError
 from .errors import BudgetExceeded, BudgetUsageError, SnapshotVersionError, UnknownName
 from .loader import load_snapshot
 from .modes import CaptureRules, RuntimeModes
-from .reload import SnapshotWatcher
 from .routing import Candidate
 from .snapshot import Snapshot
-from .trace import governing_snapshot, trace_run
+
+#: Imported on first use (PEP 562): a router that never opens a run or a watcher does not pay
+#: for their modules (tempfile, the event log).
+_LAZY = {"SnapshotWatcher": "reload", "governing_snapshot": "trace", "trace_run": "trace"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'compiler.runtime' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 __all__ = ["BudgetExceeded", "BudgetUsageError", "CaptureRules", "Candidate", "IntegrityError",
            "RuntimeModes", "Snapshot", "SnapshotVersionError", "SnapshotWatcher", "UnknownName",
