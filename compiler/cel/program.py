@@ -16,19 +16,12 @@ exhausted runtime budget (POLC231), always with the span of the failing sub-expr
 
 from __future__ import annotations
 
-import sys
-
 from . import ast
 from .errors import CelError
 from .interp import DEFAULT_RUNTIME_BUDGET, Interpreter
 from .semantics import CelErrorValue, CostExceeded
 
 BACKENDS = ("compiled", "interp")
-#: The checker, the code generators and the interpreter recurse over the tree, up to about
-#: five Python frames per level; MAX_DEPTH (250) levels need more than Python's default
-#: limit of 1000. ``compile`` raises the limit to this (never lowers it). Python 3.11 runs
-#: Python-to-Python calls without C recursion, so this is safe for the C stack.
-RECURSION_LIMIT = 4_000
 
 
 class Program:
@@ -81,10 +74,21 @@ def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: 
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if sys.getrecursionlimit() < RECURSION_LIMIT:
-        sys.setrecursionlimit(RECURSION_LIMIT)
+    try:
+        return _compile(expr, declarations, backend=backend, cost_limit=cost_limit,
+                        size_hints=size_hints, runtime_budget=runtime_budget, expect=expect,
+                        file=file, line=line, column=column, name=name)
+    except RecursionError:  # only when called from an already deep Python stack
+        from ..diagnostics import Span
+        raise CelError("POLC203", "expression nested too deeply for the current call stack",
+                       getattr(expr, "span", None) or Span(file, line, column)) from None
+
+
+def _compile(expr, declarations, *, backend, cost_limit, size_hints, runtime_budget, expect,
+             file, line, column, name) -> Program:
     from .parser import parse
-    root = expr if not isinstance(expr, str) else parse(expr, file=file, line=line, column=column)
+    root = expr if isinstance(expr, ast.Expr.__args__) else parse(expr, file=file, line=line,
+                                                                   column=column)
     types = None
     if declarations is not None:
         from .checker import check

@@ -102,12 +102,12 @@ def test_constants_are_hoisted_and_regexes_compiled_once():
 
 @pytest.mark.parametrize("expr", [
     " && ".join(["x"] * (MAX_DEPTH - 1)),                           # long left-deep chain
-    "x && (" * 120 + "x" + ")" * 120,                               # right-deep chain
-    "x ? 1 : " * 120 + "2",                                         # else-if ladder
+    "x && (" * (MAX_DEPTH - 2) + "x" + ")" * (MAX_DEPTH - 2),       # right-deep chain
+    "x ? 1 : " * (MAX_DEPTH - 2) + "2",                             # else-if ladder
     "[" * (MAX_DEPTH - 2) + "1" + "]" * (MAX_DEPTH - 2),
     " || ".join(["[1].exists(a, a == 2)"] * 30),
     "[[[[[[1]]]]]]" + ".map(a, a.map(b, b.map(c, c.map(d, d.map(e, e.map(f, f))))))",
-    "-" * 200 + "1",
+    "-" * (MAX_DEPTH - 1) + "1",
 ])
 def test_deep_expressions_compile_and_agree(expr):
     result = agree(expr, {"x": True}, {"x": "bool"})
@@ -117,6 +117,24 @@ def test_deep_expressions_compile_and_agree(expr):
 def test_nested_comprehensions_twenty_five_deep():
     expr = "[1]" + "".join(f".all(v{i}, [1]" for i in range(25)) + ".all(z, true)" + ")" * 25
     assert agree(expr) is True
+
+
+def test_deep_trees_need_no_change_to_the_recursion_limit():
+    import sys
+    before = sys.getrecursionlimit()
+    expr = "x && (" * (MAX_DEPTH - 4) + "[x].exists(y, y)" + ")" * (MAX_DEPTH - 4)
+    assert agree(expr, {"x": True}, {"x": "bool"}) is True
+    assert sys.getrecursionlimit() == before
+
+
+def test_compiling_from_a_deep_stack_is_a_diagnostic():
+    def nest(depth):
+        if depth:
+            return nest(depth - 1)
+        return cel.compile("x && (" * (MAX_DEPTH - 2) + "x" + ")" * (MAX_DEPTH - 2))
+    with pytest.raises(CelError) as caught:
+        nest(800)
+    assert caught.value.code == "POLC203"
 
 
 def test_both_paths_agree_on_error_absorption_with_declarations():
