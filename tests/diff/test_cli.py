@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -26,14 +27,28 @@ def projects(tmp_path):
     return tmp_path
 
 
+def polc_in_process(cwd, *args, env=None):
+    """The click command in this process (fast); the subprocess tests below cover `python -m compiler`."""
+    from click.testing import CliRunner
+
+    from compiler.cli import cli
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, list(args), env={"NO_COLOR": "1", **(env or {})})
+    finally:
+        os.chdir(old)
+
+
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown", "sarif", "github"])
 def test_every_format_prints_and_exits_0_without_block(projects, fmt):
-    done = run_polc("diff", "old", "new", "--format", fmt, cwd=projects)
-    assert done.returncode == 0, done.stderr
-    assert "budgets.tokens.plan" in done.stdout or fmt in ("sarif", "github")
-    assert "DR_ROUTING_MODEL_ADDED" in done.stdout
+    done = polc_in_process(projects, "diff", "old", "new", "--format", fmt)
+    assert done.exit_code == 0, done.output
+    assert "budgets.tokens.plan" in done.output or fmt in ("sarif", "github")
+    assert "DR_ROUTING_MODEL_ADDED" in done.output
     if fmt in ("json", "sarif"):
-        json.loads(done.stdout)
+        json.loads(done.output)
 
 
 def test_new_that_does_not_compile_exits_1_with_the_compiler_diagnostics(projects):
@@ -50,12 +65,12 @@ def test_json_report_of_a_block(projects):
 
 
 def test_output_file_and_no_color(projects):
-    done = run_polc("diff", "old", "new", "--format", "markdown", "-o", "report.md", cwd=projects)
-    assert done.returncode == 0 and done.stdout == ""
+    done = polc_in_process(projects, "diff", "old", "new", "--format", "markdown", "-o", "report.md")
+    assert done.exit_code == 0 and done.output == ""
     assert (projects / "report.md").read_text().startswith("### polc diff: ⚠️ WARN")
-    colored = run_polc("diff", "old", "new", "--color", "always", cwd=projects, env={"NO_COLOR": ""})
-    assert "\x1b[" in colored.stdout
-    assert "\x1b[" not in run_polc("diff", "old", "new", cwd=projects).stdout  # not a terminal
+    colored = polc_in_process(projects, "diff", "old", "new", "--color", "always", env={"NO_COLOR": ""})
+    assert "\x1b[" in colored.output
+    assert "\x1b[" not in polc_in_process(projects, "diff", "old", "new").output  # not a terminal
 
 
 def test_bad_inputs_exit_3_or_2_without_traceback(projects):
@@ -68,10 +83,10 @@ def test_bad_inputs_exit_3_or_2_without_traceback(projects):
 
 def test_block_drift_exits_1_unless_fail_on_never(projects):
     make_project(projects / "wider", WIDER)
-    done = run_polc("diff", "old", "wider", cwd=projects)
-    assert done.returncode == 1 and "BLOCK  DR_CAPTURE_WIDENED" in done.stdout
-    assert run_polc("diff", "old", "wider", "--fail-on", "never", cwd=projects).returncode == 0
-    assert run_polc("diff", "old", "new", "--fail-on", "warn", cwd=projects).returncode == 1
+    done = polc_in_process(projects, "diff", "old", "wider")
+    assert done.exit_code == 1 and "BLOCK  DR_CAPTURE_WIDENED" in done.output
+    assert polc_in_process(projects, "diff", "old", "wider", "--fail-on", "never").exit_code == 0
+    assert polc_in_process(projects, "diff", "old", "new", "--fail-on", "warn").exit_code == 1
 
 
 def test_git_revisions_from_the_command_line(tmp_path):
