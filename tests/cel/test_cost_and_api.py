@@ -130,3 +130,27 @@ def test_bad_bindings_are_cel_errors(backend):
     assert program.evaluate(MappingProxyType({"x": [1]})) is True
     with pytest.raises(CelError):  # a value CEL has no type for (a set)
         cel.compile("x == x", backend=backend).evaluate({"x": {1, 2}})
+
+
+def test_compile_and_evaluate_from_many_threads():
+    import threading
+    errors, results = [], []
+    decls = {"m": "map(string, double)", "l": "list(string)"}
+
+    def work(i):
+        try:
+            for backend in ("compiled", "interp"):
+                program = cel.compile(f"m.p95 <= {i}.0 && l.exists(x, x.startsWith('a'))",
+                                      decls, backend=backend, name=f"t{i}")
+                for j in range(20):
+                    results.append(program.evaluate({"m": {"p95": float(j)}, "l": ["b", "a"]})
+                                   == (j <= i))
+        except Exception as err:  # any exception in a thread fails the test below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(results) == 8 * 2 * 20 and all(results)
