@@ -66,7 +66,10 @@ def test_weight_of_wrong_type_is_a_schema_error(tmp_path):
 
 def test_split_of_100000_keys_is_within_one_point_of_the_weights():
     shares = (("a", 70), ("b", 20), ("c", 0), ("d", 10))
-    counts = Counter(pick("architect", f"request-{i}", shares).model for i in range(100_000))
+    table = SplitTable("architect", shares)
+    counts = Counter(table.models[table.index(f"request-{i}")] for i in range(100_000))
+    assert all(pick("architect", f"request-{i}", shares).model == table.pick(f"request-{i}").model
+               for i in range(200))
     assert counts["c"] == 0
     for model, share in (("a", 70), ("b", 20), ("d", 10)):
         assert abs(counts[model] / 1000 - share) < 1.0, counts
