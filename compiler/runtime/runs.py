@@ -109,6 +109,14 @@ class Run:
             self._check_policy_changed()
             return self._emit({"type": "Checkpoint", "name": name, "data": data}, durable=True)
 
+    def gate(self, name: str, metrics: Any):
+        """Evaluate gate ``name`` under the governing policy and record a ``GateEvaluated`` event."""
+        result = self._snap.gate(name).evaluate(metrics)
+        self._emit({"type": "GateEvaluated", "gate": name, "passed": result.passed,
+                    "failures": [{"message": f.message, "span": str(f.span)} for f in result.failures]},
+                   durable=True)
+        return result
+
     def record(self, kind: str, **payload: Any) -> dict:
         """An application record in REPLAY.jsonl, tagged with the governing policy."""
         return self.replay.append({"type": kind, "policy_hash": self._snap.hash, **payload})

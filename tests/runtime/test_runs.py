@@ -159,3 +159,32 @@ def test_dual_storage_puts_the_same_bytes_in_the_capsule(out_dir, tmp_path):
     uri = events(run)[1]["policy_uri"]
     assert capsule.get(uri) == (tmp_path / "ws" / "policies" / f"snapshot-{snap.policy_id}.json").read_bytes()
     capsule.close()
+
+
+def test_gate_evaluations_are_recorded(out_dir, tmp_path):
+    snap = load_snapshot(out_dir)
+    with snap.start_run("gates", tmp_path / "ws") as run:
+        result = run.gate("reflex_promotion", {"p95_latency_ms": 2500, "success_parity_percent": 91})
+    assert not result.passed
+    event = [e for e in events(run) if e["type"] == "GateEvaluated"][0]
+    assert event["passed"] is False and "2500" in event["failures"][0]["message"]
+    assert event["policy_hash"] == snap.hash
+
+
+def test_concurrent_events_get_unique_contiguous_seqs(out_dir, tmp_path):
+    import threading
+
+    run = load_snapshot(out_dir).start_run("threads", tmp_path / "ws")
+
+    def work(i):
+        for j in range(50):
+            run.checkpoint(f"t{i}-{j}")
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log = events(run)
+    assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
+    assert len([e for e in log if e["type"] == "Checkpoint"]) == 400
