@@ -155,7 +155,8 @@ class Snapshot:
             return candidates
         from .split import split_table
 
-        split = self.derived(f"split:{role}", lambda: split_table(role, self.data.get("weights", _EMPTY).get(role)))
+        split = self.derived(f"split:{role}", lambda: split_table(
+            role, self.data.get("weights", _EMPTY).get(role), self._routing["cloud"][role]))
         return candidates if split is None else split.route(candidates, key)
 
     def explain_route(self, role: str, context: Mapping[str, Any] | None = None, *,

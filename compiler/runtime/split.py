@@ -120,11 +120,16 @@ class SplitTable:
         return (*candidates[:at], Candidate(chosen, "cloud", self.reasons[i]), *rest)
 
 
-def split_table(role: str, weights: Mapping[str, float] | None) -> SplitTable | None:
-    """The role's SplitTable, or None when the role has no weights (routing by order)."""
+def split_table(role: str, weights: Mapping[str, float] | None, order: Sequence[str] = ()) -> SplitTable | None:
+    """The role's SplitTable, or None when the role has no weights (routing by order).
+
+    Intervals follow ``order`` (the role's cloud candidates), not the key order of the JSON
+    object: canonical JSON sorts keys, so the stored order is not the written one.
+    """
     if not weights:
         return None
-    return SplitTable(role, list(weights.items()))
+    ordered = [m for m in order if m in weights] + sorted(m for m in weights if m not in order)
+    return SplitTable(role, [(m, weights[m]) for m in ordered])
 
 
 def pick(role: str, key: str | bytes | int, shares: Sequence[tuple[str, float]]) -> Pick:

@@ -126,3 +126,17 @@ def test_zero_weights_get_nothing_and_all_zero_is_refused():
     assert {table.pick(str(i)).model for i in range(500)} == {"b"}
     with pytest.raises(ValueError, match="sum to zero"):
         SplitTable("r", [("a", 0)])
+
+
+def test_a_loaded_snapshot_splits_in_candidate_order_not_json_key_order(tmp_path):
+    from compiler.runtime import load_snapshot
+
+    text = BASE.replace('judge = ["claude-sonnet-4-20250514"]', 'judge = ["zeta", "alpha"]') + \
+        "\n[weights.judge]\nzeta = 1\nalpha = 3\n"
+    result = compile_ok(tmp_path, text)
+    snap = load_snapshot(result.bundle_dir)
+    written = SplitTable("judge", [("zeta", 0.25), ("alpha", 0.75)])
+    keys = [f"k{i}" for i in range(400)]
+    assert [snap.route("judge", key=k)[0].model for k in keys] == [written.pick(k).model for k in keys]
+    sorted_order = SplitTable("judge", [("alpha", 0.75), ("zeta", 0.25)])
+    assert any(written.pick(k).model != sorted_order.pick(k).model for k in keys)  # the order matters
