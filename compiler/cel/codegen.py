@@ -66,22 +66,29 @@ class Consts:
 
 
 def generate(root: ast.Expr, checked, *, file: str = "<expr>", name: str = "expr",
-             budget: int = 1_000_000):
-    """(evaluate function, Python source) for ``root``; ``checked`` is a CheckResult or None."""
+             budget: int = 1_000_000, optimize: bool = True):
+    """(evaluate function, Python source) for ``root``; ``checked`` is a CheckResult or None.
+
+    ``optimize=False`` generates the generic path only (for tests and debugging).
+    """
     names, consts = Names(), Consts()
     generic = GenericEmitter(consts, names)
     generic.build(root, "_polc_generic")
-    fast = FastEmitter(consts, names, checked) if checked is not None else None
-    fast_code = fast.build(root) if fast is not None else None
+    # Without declarations the fast path still pays off: every operation goes through the
+    # semantic helpers, but without the generic path's error bookkeeping.
+    fast = FastEmitter(consts, names, checked if checked is not None else _untyped())
+    fast_code = fast.build(root) if optimize else None
+    if not optimize:
+        fast.functions = []
     uses_budget = any(isinstance(n, ast.Comprehension) for n in ast.walk(root))
     runner = _runner(fast_code, uses_budget)
-    eager = [runner, *(fast.functions if fast else [])]
+    eager = [runner, *fast.functions]
     filename = f"<polc:{file}#{name}>"
     source, line_spans = _assemble(eager + generic.functions)
     spans = {(filename, line): span for line, span in line_spans.items()}
     namespace = _namespace(consts, spans, root, budget)
     eager_source, _ = _assemble(eager)
-    if fast is None:
+    if fast_code is None:
         _exec(source, filename, namespace)
     else:
         # The generic path runs only when the fast path bails out: compile it on first use.
@@ -104,6 +111,12 @@ def _lazy(source: str, filename: str, namespace: dict):
         namespace["_polc_generic"] = scratch["_polc_generic"]
         return scratch["_polc_generic"](bindings, _b)
     return _polc_generic
+
+
+def _untyped():
+    from .checker import CheckResult
+    from .types import DYN
+    return CheckResult(DYN, {})
 
 
 def _runner(fast_code, uses_budget: bool) -> Function:

@@ -63,12 +63,17 @@ class FastEmitter:
         self.functions: list[Function] = []
         self.loads: dict[str, tuple[str, Type]] = {}   # CEL name -> (local, declared type)
         self.compare_operands: set[int] = set()         # ids of operands of < <= == ...
+        self.dotted: set[str] = set()                   # `a.b` prefixes that could be bindings
 
     def build(self, root: ast.Expr) -> tuple[list[str], str]:
         """The prologue lines and the result expression of the fast path."""
         ctx = _Ctx(set())
         code, _ = self.emit(root, ctx, {}, 0)
         prologue = []
+        for dotted in sorted(self.dotted):
+            # `a.b.c` names the binding `a.b` when there is one (longest prefix wins); the
+            # fast path reads `a` and selects fields, so it steps aside for such bindings.
+            prologue.append(f"if {dotted!r} in bindings: _deopt()")
         for name, (local, declared) in self.loads.items():
             prologue.append(f"{local} = bindings[{name!r}]")
             guard = _guard(local, declared)
@@ -144,6 +149,9 @@ class FastEmitter:
         qualified = self.checked.qualified.get(id(node))
         if qualified is not None:
             return self._load(qualified, self.checked.declarations[qualified], ctx)
+        parts = qualified_parts(node)
+        if parts is not None and parts[0] not in scope:
+            self.dotted.add(".".join(parts))
         operand, proven = self.emit(node.operand, ctx, scope, depth)
         declared = self._declared(node)
         if proven is not None and proven.kind in ("map", "object"):

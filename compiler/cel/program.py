@@ -60,7 +60,7 @@ def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: 
             cost_limit: int | None = None, size_hints: dict | None = None,
             runtime_budget: int = DEFAULT_RUNTIME_BUDGET, expect: str | None = None,
             file: str = "<expr>", line: int = 1, column: int = 1,
-            name: str = "expr") -> Program:
+            name: str = "expr", optimize: bool = True) -> Program:
     """Parse, check (when ``declarations`` is given), cost-bound and build one expression.
 
     ``declarations`` maps variable names to types in the declaration language of
@@ -70,14 +70,15 @@ def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: 
     :mod:`compiler.cel.cost`); ``runtime_budget`` bounds macro iterations per evaluation;
     ``expect`` (e.g. ``"bool"``) is the required result type (POLC217 otherwise).
     ``file``/``line``/``column`` place the text in a larger file for spans; ``name`` names
-    the generated code (``<polc:FILE#NAME>``).
+    the generated code (``<polc:FILE#NAME>``). ``optimize=False`` makes the compiled backend
+    use only its generic path (no fast path; for tests and debugging).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     try:
         return _compile(expr, declarations, backend=backend, cost_limit=cost_limit,
                         size_hints=size_hints, runtime_budget=runtime_budget, expect=expect,
-                        file=file, line=line, column=column, name=name)
+                        file=file, line=line, column=column, name=name, optimize=optimize)
     except RecursionError:  # only when called from an already deep Python stack
         from ..diagnostics import Span
         raise CelError("POLC203", "expression nested too deeply for the current call stack",
@@ -85,7 +86,7 @@ def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: 
 
 
 def _compile(expr, declarations, *, backend, cost_limit, size_hints, runtime_budget, expect,
-             file, line, column, name) -> Program:
+             file, line, column, name, optimize) -> Program:
     from .parser import parse
     root = expr if isinstance(expr, ast.Expr.__args__) else parse(expr, file=file, line=line,
                                                                    column=column)
@@ -103,5 +104,6 @@ def _compile(expr, declarations, *, backend, cost_limit, size_hints, runtime_bud
         interpreter = Interpreter(root, budget=runtime_budget)
         return Program(root, interpreter.evaluate, backend=backend, types=types, cost=cost)
     from .codegen import generate
-    function, source = generate(root, types, file=file, name=name, budget=runtime_budget)
+    function, source = generate(root, types, file=file, name=name, budget=runtime_budget,
+                                optimize=optimize)
     return Program(root, function, backend=backend, types=types, cost=cost, source=source)

@@ -153,13 +153,13 @@ def same_value(a, b) -> bool:
     return a == b
 
 
-def run_case(case: Case, backend: str) -> tuple[str, str]:
+def run_case(case: Case, backend: str, **options) -> tuple[str, str]:
     """('passed' | 'failed' | 'skipped', detail)."""
     import compiler.cel as cel
     if case.skip:
         return "skipped", case.skip
     try:
-        program = cel.compile(case.expr, case.declarations, backend=backend)
+        program = cel.compile(case.expr, case.declarations, backend=backend, **options)
         value = program.evaluate(case.bindings)
     except CelError as err:
         if case.expect_error:

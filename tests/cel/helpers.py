@@ -24,6 +24,8 @@ def agree(expr, bindings=None, declarations=None, **options):
         for backend in ("interp", "compiled"):
             results.append(((backend, decls is not None),
                             outcome(expr, bindings, decls, backend, **options)))
+    results.append((("generic only", False), outcome(expr, bindings, None, "compiled",
+                                                     optimize=False, **options)))
     first = results[0][1]
     for config, result in results[1:]:
         same = (isinstance(first, tuple) and first and first[0] is ERROR and

@@ -158,3 +158,20 @@ def test_json_integer_metric_against_double_stays_fast(deopts):
     with pytest.raises(CelError):
         cel.compile("metrics.p95 * 2.0 > 1.0", DECLS).evaluate({"metrics": {"p95": 3}})
     assert deopts
+
+
+def test_dotted_binding_names_win_on_every_path():
+    bindings = {"a": {"b": 1}, "a.b": 2}
+    assert agree("a.b + 0", bindings, {"a": "map(string, int)"}) == 2
+    assert agree("a.b + 0", bindings) == 2
+    assert cel.compile("a.b + 0", {"a": "map(string, int)"}).evaluate(bindings) == 2
+
+
+def test_untyped_programs_have_a_fast_path_too(deopts):
+    program = cel.compile("m.p95 <= 2000.0 && l.exists(x, x.startsWith('c'))")
+    assert program.evaluate({"m": {"p95": 100}, "l": ["a", "claude"]}) is True
+    assert deopts == []
+    assert "_polc_loop" in program.source
+    generic_only = cel.compile("m.p95 <= 2000.0", optimize=False)
+    assert generic_only.source.startswith("def evaluate(") and "_polc_loop" not in \
+        generic_only.source and generic_only.evaluate({"m": {"p95": 1}}) is True

@@ -31,8 +31,9 @@ def test_conformance(case, backend):
 @pytest.mark.parametrize("case", [c for c in CASES if not c.skip],
                          ids=[c.address for c in CASES if not c.skip])
 def test_conformance_unchecked(case):
-    """Without declarations (everything dyn) the compiled evaluator has no typed fast path:
-    this runs the generic code path on every case. (The interpreter ignores declarations.)"""
+    """Without declarations (everything dyn): the compiled evaluator's untyped fast path,
+    and its generic path alone (optimize=False). The interpreter ignores declarations."""
     case = dataclasses.replace(case, declarations=None)
-    status, detail = run_case(case, "compiled")
-    assert status == "passed", detail
+    for options in ({}, {"optimize": False}):
+        status, detail = run_case(case, "compiled", **options)
+        assert status == "passed", f"{options}: {detail}"
