@@ -153,10 +153,11 @@ class Snapshot:
             candidates = table.gated if self._reflex_passed or self._passed_in(context) else table.plain
         if key is None or self.modes.shadow:
             return candidates
-        from .split import split_table
+        def build_split():  # once per role: the import stays off the per-request path
+            from .split import split_table
+            return split_table(role, self.data.get("weights", _EMPTY).get(role), self._routing["cloud"][role])
 
-        split = self.derived(f"split:{role}", lambda: split_table(
-            role, self.data.get("weights", _EMPTY).get(role), self._routing["cloud"][role]))
+        split = self.derived(f"split:{role}", build_split)
         return candidates if split is None else split.route(candidates, key)
 
     def explain_route(self, role: str, context: Mapping[str, Any] | None = None, *,
@@ -219,12 +220,15 @@ class Snapshot:
 
     def model(self, name: str):
         """The ``ModelConfig`` of model ``name`` (``[model_config.default]`` stands in for others)."""
-        from .models import model_config
-
         block = self.data.get("model_config", _EMPTY)
-        if name not in block:  # not cached: any number of unlisted names may be asked for
+
+        def lookup():  # imports on a miss only: a function-level import costs microseconds per call
+            from .models import model_config
             return model_config(block, name)
-        return self.derived(f"model:{name}", lambda: model_config(block, name))
+
+        if name not in block:  # not cached: any number of unlisted names may be asked for
+            return lookup()
+        return self.derived(f"model:{name}", lookup)
 
     @property
     def scorecard(self) -> Mapping[str, Any]:
@@ -234,9 +238,11 @@ class Snapshot:
 
     def prompt(self, signature: str):
         """The compiled ``Prompt`` of ``signature``: ``snap.prompt("plan").render(**variables)``."""
-        from .prompts import prompt_for
+        def compile_prompt():
+            from .prompts import prompt_for
+            return prompt_for(self.data.get("prompts", _EMPTY), signature)
 
-        return self.derived(f"prompt:{signature}", lambda: prompt_for(self.data.get("prompts", _EMPTY), signature))
+        return self.derived(f"prompt:{signature}", compile_prompt)
 
     # -- budgets, gates, runs: their own modules ------------------------------------------------
 
