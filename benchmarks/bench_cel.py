@@ -7,6 +7,7 @@ candidate, so all pay the same). Candidates, measured round-robin in one run:
 
   hand-written   a plain Python function doing the same test
   polc compiled  compiler.cel.compile(expr, declarations).evaluate(bindings)
+  polc untyped   compiler.cel.compile(expr) (no declarations: every operation via helpers)
   polc interp    the same with backend="interp"
   cel-python     celpy (pure Python; bindings converted with json_to_cel per call)
   cel (Rust)     common-expression-language, if installed
@@ -82,12 +83,14 @@ DECISIONS = {
 
 def candidates(expr: str, hand) -> dict:
     compiled = polc_cel.compile(expr, DECLARATIONS)
+    untyped = polc_cel.compile(expr)
     interp = polc_cel.compile(expr, DECLARATIONS, backend="interp")
     expected = hand(fresh_bindings())
     assert compiled.evaluate(fresh_bindings()) == expected == interp.evaluate(fresh_bindings())
     found = {
         "hand-written": (hand, lambda b: hand(b)),
         "polc compiled": (compiled.evaluate, None),
+        "polc untyped": (untyped.evaluate, None),
         "polc interp": (interp.evaluate, None),
     }
     found.update(_others(expr, expected))

@@ -72,11 +72,12 @@ def generate(root: ast.Expr, checked, *, file: str = "<expr>", name: str = "expr
     ``optimize=False`` generates the generic path only (for tests and debugging).
     """
     names, consts = Names(), Consts()
-    generic = GenericEmitter(consts, names)
+    generic = GenericEmitter(consts, names, checked)
     generic.build(root, "_polc_generic")
     # Without declarations the fast path still pays off: every operation goes through the
     # semantic helpers, but without the generic path's error bookkeeping.
-    fast = FastEmitter(consts, names, checked if checked is not None else _untyped())
+    fast = FastEmitter(consts, names, checked if checked is not None else _untyped(),
+                       untyped=checked is None)
     fast_code = fast.build(root) if optimize else None
     if not optimize:
         fast.functions = []

@@ -58,8 +58,9 @@ class _Ctx:
 
 
 class FastEmitter:
-    def __init__(self, consts, names, checked):
+    def __init__(self, consts, names, checked, *, untyped: bool = False):
         self.consts, self.names, self.checked = consts, names, checked
+        self.untyped = untyped  # no declarations: dotted names resolve at run time
         self.functions: list[Function] = []
         self.loads: dict[str, tuple[str, Type]] = {}   # CEL name -> (local, declared type)
         self.compare_operands: set[int] = set()         # ids of operands of < <= == ...
@@ -150,7 +151,7 @@ class FastEmitter:
         if qualified is not None:
             return self._load(qualified, self.checked.declarations[qualified], ctx)
         parts = qualified_parts(node)
-        if parts is not None and parts[0] not in scope:
+        if self.untyped and parts is not None and parts[0] not in scope:
             self.dotted.add(".".join(parts))
         operand, proven = self.emit(node.operand, ctx, scope, depth)
         declared = self._declared(node)

@@ -46,9 +46,10 @@ class Function:
 
 
 class GenericEmitter:
-    def __init__(self, consts, names):
+    def __init__(self, consts, names, checked=None):
         self.consts = consts
         self.names = names          # the shared temp-name counter
+        self.checked = checked      # with it, dotted names were resolved statically
         self.functions: list[Function] = []
 
     def build(self, root: ast.Expr, name: str = "_polc_generic") -> str:
@@ -91,16 +92,26 @@ class GenericEmitter:
             return scope[node.name]
         return self._assign(fn, f"_ident(bindings, {node.name.lstrip('.')!r})", node.span)
 
-    def _select(self, node, fn, scope):
+    def _dynamic_parts(self, node, scope):
+        """The dotted name to resolve against the bindings at run time (unchecked only)."""
         parts = qualified_parts(node)
-        if parts is not None and parts[0] not in scope:
+        if self.checked is not None or parts is None or parts[0] in scope:
+            return None
+        return parts
+
+    def _select(self, node, fn, scope):
+        if self.checked is not None and id(node) in self.checked.qualified:
+            name = self.checked.qualified[id(node)]
+            return self._assign(fn, f"_ident(bindings, {name!r})", node.span)
+        parts = self._dynamic_parts(node, scope)
+        if parts is not None:
             return self._assign(fn, f"_select_path(bindings, {tuple(parts)!r})", node.span)
         operand = self.emit(node.operand, fn, scope)
         return self._assign(fn, f"_select({operand}, {node.field!r})", node.span)
 
     def _has(self, node, fn, scope):
-        parts = qualified_parts(node.operand)
-        if parts is not None and parts[0] not in scope and len(parts) > 1:
+        parts = self._dynamic_parts(node.operand, scope)
+        if parts is not None and len(parts) > 1:
             return self._assign(fn, f"_has_path(bindings, {tuple(parts)!r}, {node.field!r})",
                                 node.span)
         operand = self.emit(node.operand, fn, scope)

@@ -45,9 +45,12 @@ class Env:
 class Interpreter:
     """Evaluates one parsed expression against bindings."""
 
-    def __init__(self, root: ast.Expr, *, budget: int = DEFAULT_RUNTIME_BUDGET):
+    def __init__(self, root: ast.Expr, *, budget: int = DEFAULT_RUNTIME_BUDGET, checked=None):
         self.root = root
         self.budget = budget
+        # A checked program resolves dotted names statically, as cel-go does: the checker
+        # recorded which Select chains name a declared variable such as `a.b`.
+        self.checked = checked
         self._dispatch = {cls: getattr(self, "_" + cls.__name__.lower()) for cls in (
             ast.Literal, ast.Ident, ast.Select, ast.Has, ast.Index, ast.Call, ast.CreateList,
             ast.CreateMap, ast.Unary, ast.Binary, ast.Conditional, ast.Comprehension)}
@@ -80,6 +83,9 @@ class Interpreter:
 
     def _qualified(self, node: ast.Expr, env: Env) -> tuple[bool, object]:
         """``a.b.c`` may name a binding `a.b.c` or `a.b` (longest prefix wins), as in cel-go."""
+        if self.checked is not None:
+            name = self.checked.qualified.get(id(node))
+            return (False, None) if name is None else (True, resolve_ident("." + name, env))
         parts = qualified_parts(node)
         if parts is None or parts[0] in env.locals:
             return False, None

@@ -101,7 +101,7 @@ def _compile(expr, declarations, *, backend, cost_limit, size_hints, runtime_bud
         from .cost import enforce_cost
         cost = enforce_cost(root, types, cost_limit, size_hints)
     if backend == "interp":
-        interpreter = Interpreter(root, budget=runtime_budget)
+        interpreter = Interpreter(root, budget=runtime_budget, checked=types)
         return Program(root, interpreter.evaluate, backend=backend, types=types, cost=cost)
     from .codegen import generate
     function, source = generate(root, types, file=file, name=name, budget=runtime_budget,

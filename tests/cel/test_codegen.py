@@ -160,11 +160,15 @@ def test_json_integer_metric_against_double_stays_fast(deopts):
     assert deopts
 
 
-def test_dotted_binding_names_win_on_every_path():
+def test_dotted_names_resolve_statically_when_checked_dynamically_when_not():
     bindings = {"a": {"b": 1}, "a.b": 2}
-    assert agree("a.b + 0", bindings, {"a": "map(string, int)"}) == 2
-    assert agree("a.b + 0", bindings) == 2
-    assert cel.compile("a.b + 0", {"a": "map(string, int)"}).evaluate(bindings) == 2
+    assert agree("a.b + 0", bindings) == 2            # unchecked: the longest bound prefix
+    for backend in ("interp", "compiled"):          # checked: what the declarations name
+        assert cel.compile("a.b + 0", {"a": "map(string, int)"}, backend=backend) \
+            .evaluate(bindings) == 1
+        assert cel.compile("a.b + 0", {"a.b": "int"}, backend=backend).evaluate(bindings) == 2
+        assert cel.compile("has(a.b)", {"a": "map(string, int)"}, backend=backend) \
+            .evaluate({"a": {}, "a.b": 2}) is False
 
 
 def test_untyped_programs_have_a_fast_path_too(deopts):
