@@ -132,20 +132,27 @@ def _environment():
 
 
 def _render(prompt: Prompt, template, values: Mapping[str, Any]) -> str:
+    try:
+        return template.render(**values)
+    except Exception as exc:  # sorted out below, where jinja2's exception classes are at hand
+        _raise_clear(prompt, exc)
+
+
+def _raise_clear(prompt: Prompt, exc: Exception):
+    """Re-raise a render failure as the PromptError that says what happened and where."""
     from jinja2 import TemplateError, UndefinedError
     from jinja2.sandbox import SecurityError
 
-    try:
-        return template.render(**values)
-    except SecurityError as exc:
-        raise PromptSecurityError(f"prompt `{prompt.signature}` ({_where(prompt, exc)}): the sandbox refused "
-                                  f"an unsafe operation: {exc}") from exc
-    except UndefinedError as exc:
-        raise PromptVariableError(f"prompt `{prompt.signature}` ({_where(prompt, exc)}): {exc}; give the "
-                                  "variable, or guard it with `{% if name is defined %}`") from exc
-    except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
-        raise PromptError(f"prompt `{prompt.signature}` ({_where(prompt, exc)}): rendering failed: "
-                          f"{type(exc).__name__}: {exc}") from exc
+    where = f"prompt `{prompt.signature}` ({_where(prompt, exc)})"
+    if isinstance(exc, SecurityError):
+        raise PromptSecurityError(f"{where}: the sandbox refused an unsafe operation: {exc}") from exc
+    if isinstance(exc, UndefinedError):
+        raise PromptVariableError(f"{where}: {exc}; give the variable, or guard it with "
+                                  "`{% if name is defined %}`") from exc
+    if isinstance(exc, (TemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
+                        RecursionError)):
+        raise PromptError(f"{where}: rendering failed: {type(exc).__name__}: {exc}") from exc
+    raise exc  # not a template error (MemoryError, ...): as it is
 
 
 def _where(prompt: Prompt, exc: BaseException) -> str:

@@ -253,3 +253,9 @@ def test_absurdly_nested_templates_are_a_diagnostic():
     deep = "{% if a %}" * 3000 + "x" + "{% endif %}" * 3000
     (error,) = analyze(TemplateText("p", deep, "p.j2", deep, 1, 1, False)).errors
     assert error.code == "POLC500" and "nested too deeply" in error.message
+
+
+def test_a_runaway_recursive_macro_is_a_prompt_error():
+    p = prompt("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}")
+    with pytest.raises(PromptError, match="RecursionError"):
+        p.render()
