@@ -89,7 +89,7 @@ def compile_project(start: Path, info: SideInfo, cwd: Path, display_root: Path |
     if result.compilation is None:  # no policy.toml, or it is unreadable
         raise InputError(f"{info.label}: no policy project", result.diagnostics)
     c = result.compilation
-    prefix = _prefix(display_root or c.project.root, cwd)
+    prefix = display_prefix(display_root or c.project.root, cwd)
     sources = {s.rel: s.text for s in c.get("sources", ())}
     document = c.get("model_policy")
     side = Side(info, None, _rebase(result.diagnostics, prefix), MappingProxyType(sources),
@@ -133,7 +133,7 @@ def _project_root_or(cwd: Path, top: Path) -> Path:
     return root
 
 
-def _prefix(root: Path, cwd: Path) -> str:
+def display_prefix(root: Path, cwd: Path) -> str:
     """How the project root is named from the current directory ('' when they are the same)."""
     try:
         rel = os.path.relpath(root.resolve(), cwd.resolve())

@@ -43,7 +43,8 @@ def render_text(report: DiffReport, *, color: bool = False, fail_on: str = "bloc
     lines = [_header(report, paint), ""]
     if report.findings:
         lines += [paint("bold", "Findings")] + [ln for f in report.findings for ln in _finding(f, paint)] + [""]
-    lines += _changes(report.changes, paint)
+    lines += _changes(report.changes, paint) if report.new.hash or report.changes else \
+        ["No structural diff: NEW did not compile (see the findings above)."]
     lines += _prompt_and_weight_details(report, fail_on)
     if report.notes:
         lines += ["", paint("bold", "Notes")]

@@ -173,7 +173,7 @@ def _current_project(cwd: Path) -> tuple[str | None, Mapping[str, Any], str]:
         project = load_project(cwd)
     except PolcError:
         return None, {}, ""
-    return project.document.source.text, project.config, inputs._prefix(project.root, cwd)
+    return project.document.source.text, project.config, inputs.display_prefix(project.root, cwd)
 
 
 def _utc_today() -> _dt.date:

@@ -189,3 +189,18 @@ def test_prompt_template_changes_show_as_unified_diffs_in_text_and_markdown():
     md = render_markdown(to_json(report))
     assert "#### Prompt changes" in md and "-Be brief." in md
     assert md.index("#### Changes by block") < md.index("#### Prompt changes")
+
+
+def test_a_new_that_does_not_compile_renders_in_every_format(tmp_path):
+    from tests.conftest import make_project
+
+    make_project(tmp_path / "a", EXAMPLE_POLICY)
+    make_project(tmp_path / "b", edit(EXAMPLE_POLICY, ("plan = 8000", 'plan = "x"')))
+    report = review_args("a", "b", cwd=tmp_path, rules=[])
+    assert "NEW did not compile" in render_text(report)
+    data = to_json(report)
+    jsonschema.validate(data, json.loads((SCHEMA_DIR / "diff_report.schema.json").read_text()))
+    md = render_markdown(data)
+    assert "NEW did not compile" in md and "error[POLC101]" in md and "No changes" not in md
+    assert render_github(data).startswith("::error file=b/model_policy.toml,line=16,col=8")
+    assert json.loads(render_sarif(data))["runs"][0]["results"][0]["ruleId"] == "POLC401"
