@@ -27,7 +27,8 @@ from typing import Any, Mapping, Sequence
 
 from ..diagnostics import Diagnostic, Span
 from .runtime import Expr, RulesRuntimeError, _Compiled, _error_text, block_span, rules_block
-from .types import bind, snapshot_type
+from .binding import bind
+from .types import snapshot_type
 
 
 class Severity(str, enum.Enum):
@@ -100,7 +101,7 @@ class CompiledDrift(_Compiled):
     def check(self, old: Mapping, new: Mapping) -> list[DriftHit]:
         """The hits of this rule (zero or one); raises when it cannot be evaluated."""
         from ..cel import CelError
-        from .types import BindError
+        from .binding import BindError
 
         try:
             bindings = dict(zip(("old", "new"), _bind_pair(old, new)))

@@ -1,4 +1,4 @@
-"""Rendering condition messages: ``{expr}`` interpolations evaluated and formatted for people.
+"""Messages: templates split into text and ``{expr}`` interpolations, rendered for people.
 
 >>> format_value(2000.0), format_value(0.25), format_value(["a", 1]), format_value(None)
 ('2000', '0.25', '["a", 1]', 'null')
@@ -13,7 +13,82 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from ..diagnostics import Span
+from ..diagnostics import Diagnostic, Span
+from . import ast
+
+
+def parse_message(tok: Token, file: str, problems: list, span: Span) -> ast.Message:
+    """Split a message template into text and ``{expr}`` interpolations (each parsed as CEL).
+
+    ``{{`` and ``}}`` are literal braces; ``\\"``, ``\\\\``, ``\\n``, ``\\t`` are escapes.
+    """
+    from ..cel import CelError
+    from .parser import parse_expression as parse
+
+    raw = str(tok)[1:-1]
+    parts: list = []
+    buf: list[str] = []
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        column = tok.column + 1 + i  # the template starts after the opening quote
+        if ch == "\\" and i + 1 < len(raw):
+            buf.append({"n": "\n", "t": "\t"}.get(raw[i + 1], raw[i + 1]))
+            i += 2
+        elif raw.startswith("{{", i) or raw.startswith("}}", i):
+            buf.append(ch)
+            i += 2
+        elif ch == "{":
+            end = _closing_brace(raw, i)
+            if end < 0:
+                problems.append(Diagnostic.error(
+                    "POLC253", "a `{` in the message is never closed", Span(file, tok.line, column),
+                    hint="close the interpolation with `}`, or write `{{` for a literal brace"))
+                return ast.Message(tuple(parts), raw, span)
+            text = raw[i + 1:end]
+            if buf:
+                parts.append("".join(buf))
+                buf = []
+            try:
+                node = parse(text, file=file, line=tok.line, column=column + 1)
+                where = Span(file, tok.line, column + 1, tok.line, column + 1 + len(text))
+                parts.append(ast.Interpolation(ast.Expression(node, text, where)))
+            except CelError as err:
+                problems.extend(err.diagnostics)
+            i = end + 1
+        elif ch == "}":
+            problems.append(Diagnostic.error(
+                "POLC253", "a `}` in the message has no matching `{`", Span(file, tok.line, column),
+                hint="write `}}` for a literal brace"))
+            i += 1
+        else:
+            buf.append(ch)
+            i += 1
+    if buf:
+        parts.append("".join(buf))
+    return ast.Message(tuple(parts), raw, span)
+
+
+def _closing_brace(raw: str, start: int) -> int:
+    """The index of the ``}`` closing the interpolation at ``start`` (nested maps, quotes), or -1."""
+    level, quote, i = 0, "", start
+    while i < len(raw):
+        ch = raw[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch == "'":
+            quote = ch
+        elif ch == "{":
+            level += 1
+        elif ch == "}":
+            level -= 1
+            if level == 0:
+                return i
+        i += 1
+    return -1
 
 
 class _TemplateToken(str):
@@ -25,8 +100,6 @@ class _TemplateToken(str):
 
 def parse_template(message: dict, file: str):
     """The parts (text and :class:`compiler.rules.ast.Interpolation`) of a stored message."""
-    from .parser import parse_message
-
     line, column = message["span"][0], message["span"][1]
     tok = _TemplateToken('"' + message["template"] + '"')
     tok.line, tok.column = line, column

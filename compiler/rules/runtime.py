@@ -29,7 +29,8 @@ from typing import Any, Mapping
 from ..cel.errors import CelError
 from ..diagnostics import Diagnostic, Span, did_you_mean
 from ..errors import PolcError
-from .types import BindError, T, bind, params_type, parse_type
+from .binding import BindError, bind
+from .types import T, params_type, parse_type
 
 
 class RulesRuntimeError(PolcError):

@@ -8,13 +8,10 @@ unchecked. Types come from three places:
 * the gate's parameter table in model_policy.toml (:func:`params_type`): numbers are ``double``;
 * the snapshot's JSON Schema (:func:`from_schema`): ``number`` is ``double``, ``integer`` is ``int``.
 
-:func:`bind` checks a runtime value against its type, turning JSON integers into doubles where
-a double is declared, and names the path of a missing or mistyped value.
+Runtime values are checked against these types by :mod:`compiler.rules.binding`.
 
 >>> str(params_type({"p95_latency_ms": 2000, "strict": True}))
 '{p95_latency_ms: double, strict: bool}'
->>> bind({"p95": 1800}, T.map_of(STRING, DOUBLE), "metrics")
-{'p95': 1800.0}
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from ..paths import SCHEMA_DIR
 
@@ -214,147 +211,3 @@ def _object_from_schema(node: dict, defs: dict, nullable: bool) -> T:
         return T("object", (), tuple(sorted(fields.items())), nullable, open=extra is not False)
     value = from_schema(extra, defs) if isinstance(extra, dict) else DYN
     return T("map", (STRING, value), nullable=nullable)
-
-
-# --- binding runtime values ------------------------------------------------------------------
-
-class BindError(ValueError):
-    """A runtime value does not have its declared type; ``path`` names it."""
-
-    def __init__(self, path: str, message: str):
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.detail = message
-
-
-def bind(value: Any, t: T, path: str, *, strict: bool = False) -> Any:
-    """``value`` checked against ``t`` (JSON ints become doubles where a double is declared).
-
-    Mappings and tuples (a deep-frozen snapshot) come back as plain dicts and lists. With
-    ``strict``, every field an object type declares must be present (gate inputs); without,
-    missing fields are left for ``has()`` to test (snapshots of older schemas).
-    """
-    try:
-        return _fast(value, t, strict)
-    except _Slow:  # something is off: redo it with paths, to name what
-        return _bind(value, t, path, strict)
-
-
-class _Slow(Exception):
-    pass
-
-
-_SLOW = _Slow()
-
-
-def _fast(value: Any, t: T, strict: bool) -> Any:
-    """``bind`` without path bookkeeping, for values that are right (the common case)."""
-    kind, tv = t.kind, type(value)
-    if value is None:
-        if t.nullable or kind in ("dyn", "null_type"):
-            return None
-        raise _SLOW
-    if kind == "double":
-        if tv is float:
-            return value
-        if tv is int:
-            return float(value)
-    elif kind == "map" and tv is dict:
-        vt = t.args[1]
-        if vt.kind == "double":
-            out = {}
-            for key, item in value.items():
-                ti = type(item)
-                if ti is float:
-                    out[key] = item
-                elif ti is int:
-                    out[key] = float(item)
-                else:
-                    raise _SLOW
-            return out
-        return {key: _fast(item, vt, strict) for key, item in value.items()}
-    elif kind == "object" and tv is dict:
-        fields = dict(t.fields)
-        out = {key: (_fast(item, fields[key], strict) if key in fields else thaw(item)) for key, item in value.items()}
-        if strict and any(key not in out and not ft.nullable for key, ft in t.fields):
-            raise _SLOW
-        return out
-    elif kind == "list" and tv is list:
-        elem = t.args[0]
-        return [_fast(item, elem, strict) for item in value]
-    elif kind in ("string", "bool", "bytes"):
-        if tv is {"string": str, "bool": bool, "bytes": bytes}[kind]:
-            return value
-    elif kind == "int" and tv is int:
-        return value
-    elif kind == "dyn":
-        return thaw(value) if tv is dict or tv is list or tv is tuple or isinstance(value, Mapping) else value
-    raise _SLOW
-
-
-def _bind(value: Any, t: T, path: str, strict: bool) -> Any:
-    if value is None:
-        if t.nullable or t.kind in ("dyn", "null_type"):
-            return None
-        raise BindError(path, f"is null, expected {t}")
-    kind = t.kind
-    if kind == "dyn":
-        return thaw(value)
-    if kind == "double":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise BindError(path, f"is {_describe(value)}, expected a number")
-    if kind in ("int", "uint"):
-        if isinstance(value, int) and not isinstance(value, bool) and (kind == "int" or value >= 0):
-            return value
-        if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
-            return int(value)
-        raise BindError(path, f"is {_describe(value)}, expected {'an integer' if kind == 'int' else 'an unsigned integer'}")
-    simple = {"bool": bool, "string": str, "bytes": bytes}
-    if kind in simple:
-        if isinstance(value, simple[kind]):
-            return value
-        raise BindError(path, f"is {_describe(value)}, expected {kind}")
-    if kind == "list":
-        if not isinstance(value, (list, tuple)):
-            raise BindError(path, f"is {_describe(value)}, expected a list")
-        return [_bind(v, t.args[0], f"{path}[{i}]", strict) for i, v in enumerate(value)]
-    if not isinstance(value, Mapping):
-        raise BindError(path, f"is {_describe(value)}, expected a map")
-    if kind == "map":
-        return {k: _bind(v, t.args[1], _join(path, k), strict) for k, v in value.items()}
-    return _bind_object(value, t, path, strict)
-
-
-def _bind_object(value: Mapping, t: T, path: str, strict: bool) -> dict:
-    fields = dict(t.fields)
-    out = {}
-    for key, item in value.items():
-        ft = fields.get(key)
-        out[key] = _bind(item, ft, _join(path, key), strict) if ft is not None else thaw(item)
-    if strict:
-        for key, ft in t.fields:
-            if key not in out and not ft.nullable:
-                raise BindError(_join(path, key), f"is missing (expected {ft})")
-    return out
-
-
-def thaw(value: Any) -> Any:
-    """Plain dicts and lists for Mappings and tuples (the runtime's snapshot is deep-frozen)."""
-    if isinstance(value, Mapping):
-        return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [thaw(v) for v in value]
-    return value
-
-
-def _join(path: str, key: Any) -> str:
-    return f"{path}.{key}" if isinstance(key, str) and key.isidentifier() else f"{path}[{key!r}]"
-
-
-def _describe(value: Any) -> str:
-    names = {bool: "a bool", int: "an integer", float: "a number", str: "a string", list: "a list",
-             dict: "a map", bytes: "bytes"}
-    shown = repr(value) if isinstance(value, (bool, int, float, str)) and len(repr(value)) < 40 else None
-    kind = names.get(type(value), type(value).__name__)
-    return f"{kind} ({shown})" if shown else kind
