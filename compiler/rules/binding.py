@@ -57,7 +57,7 @@ def _fast(value: Any, t: T, strict: bool) -> Any:
             return value
         if tv is int:
             return float(value)
-    elif kind == "map" and tv is dict:
+    elif kind == "map" and (tv is dict or isinstance(value, Mapping)):
         vt = t.args[1]
         if vt.kind == "double":
             out = {}
@@ -71,13 +71,13 @@ def _fast(value: Any, t: T, strict: bool) -> Any:
                     raise _SLOW
             return out
         return {key: _fast(item, vt, strict) for key, item in value.items()}
-    elif kind == "object" and tv is dict:
+    elif kind == "object" and (tv is dict or isinstance(value, Mapping)):
         fields = dict(t.fields)
         out = {key: (_fast(item, fields[key], strict) if key in fields else thaw(item)) for key, item in value.items()}
         if strict and any(key not in out and not ft.nullable for key, ft in t.fields):
             raise _SLOW
         return out
-    elif kind == "list" and tv is list:
+    elif kind == "list" and (tv is list or tv is tuple):
         elem = t.args[0]
         return [_fast(item, elem, strict) for item in value]
     elif kind in ("string", "bool", "bytes"):

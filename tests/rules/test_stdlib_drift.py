@@ -177,3 +177,19 @@ drift DR_TEAM_BROKEN WARN { when new.budgets.cots > 1 }
     assert findings[0].span.file == "rules/team.rules" and findings[0].span.line == 2
     hits = loaded[0].check(base_snapshot(), new)
     assert hits[0].message == 'judge models changed to ["gpt-4o"]'
+
+
+def test_drift_over_deep_frozen_snapshots(rules):
+    from types import MappingProxyType
+
+    def freeze(value):
+        if isinstance(value, dict):
+            return MappingProxyType({k: freeze(v) for k, v in value.items()})
+        if isinstance(value, list):
+            return tuple(freeze(v) for v in value)
+        return value
+
+    new = base_snapshot()
+    new["capture"]["mode"] = "full_io"
+    findings = evaluate_drift(freeze(base_snapshot()), freeze(new), rules)
+    assert [f.rule_id for f in findings] == ["DR_CAPTURE_WIDENED"]
