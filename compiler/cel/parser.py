@@ -12,16 +12,21 @@ while parsing, bottom-up and without recursion, so a 10,000-deep expression cann
 the Python stack; the depth check then runs iteratively and refuses trees deeper than
 :data:`MAX_DEPTH` (both evaluators recurse over the tree).
 
-Reusing the grammar from another lark grammar (the ``.rules`` language)::
+Reusing the grammar from another lark grammar (the ``.rules`` language; tested in
+``tests/cel/test_parser.py::test_grammar_can_be_embedded_in_a_host_grammar``)::
 
-    %import .cel.expr   // from a grammar in compiler/cel/, or copy the rule names
+    rule: "gate" NAME "when" cel_expr ";"
+    %import cel.expr -> cel_expr        // dependencies arrive as cel__binary, cel__CEL_INT...
+
     from lark.visitors import merge_transformers
     t = merge_transformers(RulesTransformer(), cel=CelTransformer("x.rules"))
-    Lark(rules_grammar, parser="lalr", transformer=t, maybe_placeholders=True)
+    Lark(rules_grammar, parser="lalr", transformer=t, maybe_placeholders=True,
+         import_paths=[str(GRAMMAR_PATH.parent)])
 
 The simpler route is to capture the expression text with its position and call
 ``parse(text, file=..., line=..., column=...)``; spans then point into the rules file.
-After building the tree, call :func:`finish` on the root (depth and literal checks).
+After building a tree through the host grammar, call :func:`finish` on each expression
+(depth and literal checks).
 """
 
 from __future__ import annotations
