@@ -54,9 +54,9 @@ stability_days = 30
 """
 
 
-def build_project(root: Path, policy: str = RICH_POLICY) -> Path:
+def build_project(root: Path, policy: str = RICH_POLICY, *, project_extra: str = "") -> Path:
     """Build ``policy`` in a project at ``root``; returns the out dir (holding policy.json)."""
-    make_project(root, policy)
+    make_project(root, policy, project_extra=project_extra)
     result = build(root)
     assert result.ok, [d.message for d in result.diagnostics]
     return result.bundle_dir.parent
@@ -72,3 +72,11 @@ def example_out_dir(tmp_path: Path) -> Path:
     from tests.conftest import EXAMPLE_POLICY
 
     return build_project(tmp_path / "example", EXAMPLE_POLICY)
+
+
+@pytest.fixture
+def small_out_dir(tmp_path: Path) -> Path:
+    """The example policy without the stdlib rules: a ~1 KB snapshot, for byte-by-byte tampering."""
+    from tests.conftest import EXAMPLE_POLICY
+
+    return build_project(tmp_path / "small", EXAMPLE_POLICY, project_extra="[rules]\nstdlib = false\n")

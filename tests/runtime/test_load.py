@@ -86,8 +86,8 @@ def _flip(path: Path, index: int) -> bytes:
 
 
 @pytest.mark.parametrize("name", ["snapshot.json", "policy.manifest.json", "policy.json"])
-def test_every_single_byte_change_is_refused(example_out_dir, name):
-    out = example_out_dir
+def test_every_single_byte_change_is_refused(small_out_dir, name):
+    out = small_out_dir
     path = out / "policy.json" if name == "policy.json" else out / active(out) / name
     size = len(path.read_bytes())
     for index in range(size):
