@@ -24,18 +24,16 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from .errors import BudgetExceeded, BudgetUsageError, input_error, unknown_name
 
 Sink = Callable[[dict], None]
 
 
-@dataclass(frozen=True, slots=True)
-class Charge:
-    """What one accepted charge left: the totals right after it."""
+class Charge(NamedTuple):
+    """What one accepted charge left: the totals right after it (a tuple: cheap on the hot path)."""
 
     stage: str | None
     tokens: int
@@ -81,6 +79,11 @@ class BudgetTracker:
 
     def tokens_used(self, stage: str | None = None) -> int:
         return self._used.get(stage, 0)
+
+    def tokens_by_stage(self) -> dict[str, int]:
+        """Tokens used per stage (charges without a stage under ``"null"``)."""
+        with self._lock:
+            return {str(stage) if stage is not None else "null": used for stage, used in self._used.items()}
 
     def remaining_tokens(self, stage: str) -> int | None:
         """Tokens ``stage`` may still use; None when the stage has no token budget."""

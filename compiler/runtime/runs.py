@@ -184,7 +184,7 @@ class Run:
             "policy_uri": first["policy_uri"], "policies": self.policies, "stages": self.stages,
             "started_at": self.started_at, "finished_at": finished_at,
             "budget": {"cost_spent": self.budget.cost_spent, "currency": self.budget.currency,
-                       "tokens_used": {str(k): v for k, v in self.budget._used.items()}},
+                       "tokens_used": self.budget.tokens_by_stage()},
         }
         atomic_write_bytes(self.dir / RECEIPT_FILE, canonical_json(receipt))
 
