@@ -101,6 +101,12 @@ class Snapshot:
     def created_at(self) -> str | None:
         return self.data.get("created_at")
 
+    @property
+    def rollout_state(self) -> str:
+        """The manifest's rollout state; a bundle without one counts as ``candidate`` (spec 002)."""
+        state = self.manifest.get("rollout_state") if self.manifest is not None else None
+        return state if isinstance(state, str) else "candidate"
+
     def __getitem__(self, block: str) -> Any:
         """A block of the snapshot (``snap["budgets"]``), frozen."""
         return self.data[block]

@@ -198,3 +198,14 @@ def test_snapshot_is_immutable(out_dir):
     plain = snap.to_dict()
     plain["routing"]["cloud"]["judge"].append("x")
     assert snap.route("judge")[-1].model != "x"
+
+
+def test_rollout_state_and_manifest_are_exposed_frozen(out_dir, tmp_path):
+    snap = load_snapshot(out_dir)
+    assert snap.rollout_state == "candidate"
+    assert snap.manifest["policy"]["hash"] == snap.hash
+    with pytest.raises(TypeError):
+        snap.manifest["rollout_state"] = "promoted"
+    bare = tmp_path / "bare.json"
+    bare.write_bytes((snap.bundle_dir / "snapshot.json").read_bytes())
+    assert load_snapshot(bare).rollout_state == "candidate"  # no manifest: the conservative default
