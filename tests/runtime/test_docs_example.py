@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from compiler import build
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,13 +20,23 @@ def router_example(markdown: str) -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
-def test_the_ten_line_router_runs_as_written(tmp_path):
+def documents_with_the_example() -> list[Path]:
+    """docs/runtime.md, and README.md too once it carries the same section."""
+    docs = [REPO / "docs" / "runtime.md"]
+    readme = REPO / "README.md"
+    if "## A router in ten lines" in readme.read_text(encoding="utf-8"):
+        docs.append(readme)
+    return docs
+
+
+@pytest.mark.parametrize("document", documents_with_the_example(), ids=lambda p: p.name)
+def test_the_ten_line_router_runs_as_written(tmp_path, document):
     project = tmp_path / "example"
     project.mkdir()
     shutil.copy(REPO / "policy.toml", project / "policy.toml")
     shutil.copytree(REPO / "examples", project / "examples")
     assert build(project).ok
-    code = router_example((REPO / "docs" / "runtime.md").read_text(encoding="utf-8"))
+    code = router_example(document.read_text(encoding="utf-8"))
     assert len([line for line in code.splitlines() if line.strip()]) <= 10
     out = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
