@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..canonical import CanonicalError, canonical_json
-from ..errors import InputError, IntegrityError
+from ..errors import InputError, IntegrityError, UsageError
 from .errors import input_error, integrity_error
 from .identity import (HEAD_FILE, HEAD_SCHEMA_VERSION, MANIFEST_FILE, SNAPSHOT_FILE, UNHASHED_FIELDS,
                        is_full_hash, manifest_digest, policy_id_for, sha256_hex)
@@ -54,6 +54,9 @@ def load_snapshot(target: str | os.PathLike, *, root: str | os.PathLike | None =
     """
     if isinstance(target, str) and target.startswith("mv2://"):  # dual storage: a capsule URI (docs/storage.md)
         return _load_capsule(target, env)
+    if not isinstance(target, (str, os.PathLike)):
+        raise input_error("POLC700", f"load_snapshot() needs a path or a policy_bundle_id, got a "
+                                     f"{type(target).__name__}", "pass a str or a pathlib.Path", UsageError)
     path = Path(target)
     if not path.exists() and _looks_like_id(str(target)):
         return _load_bundle(resolve_pin(str(target), root), env, head=None, pinned=str(target))

@@ -209,3 +209,8 @@ def test_rollout_state_and_manifest_are_exposed_frozen(out_dir, tmp_path):
     bare = tmp_path / "bare.json"
     bare.write_bytes((snap.bundle_dir / "snapshot.json").read_bytes())
     assert load_snapshot(bare).rollout_state == "candidate"  # no manifest: the conservative default
+
+
+def test_a_target_that_is_not_a_path_is_a_usage_error():
+    with pytest.raises(UsageError, match="got a int"):
+        load_snapshot(42)
