@@ -259,7 +259,6 @@ CODES: dict[str, Code] = _table(
     Code("POLC732", "runtime: unknown stage in a budget operation"),
     Code("POLC740", "runtime: a safe-mode environment variable is neither on nor off"),
     Code("POLC741", "runtime: unknown capture kind"),
-    Code("POLC742", "runtime: a metrics file cannot be read or is not a mapping", input=True),
     Code("POLC750", "runtime: a run, its receipt or its event log cannot be read", input=True),
     Code("POLC751", "runtime: invalid run id"),
     Code("POLC752", "runtime: the run already exists"),

@@ -36,7 +36,6 @@ LAZY_COMMANDS: dict[str, str] = {
     "gate": "compiler.cli.registry_cmd:gate",
     "route": "compiler.cli.runtime_cmd:route_cmd",
     "trace": "compiler.cli.runtime_cmd:trace_cmd",
-    "gate": "compiler.cli.runtime_cmd:gate_cmd",
 }
 
 

@@ -1,7 +1,6 @@
 """Runtime commands over a compiled, verified snapshot (no policy sources needed):
 
 * ``polc route ROLE``: a routing decision with its reasons;
-* ``polc gate NAME --metrics FILE``: a gate's verdict with each failing condition (exit 1 on FAIL);
 * ``polc trace RUN_ID``: which snapshot governed a run, and its stage transitions (977-A4).
 """
 
@@ -80,51 +79,3 @@ def trace_cmd(run_id, workspace, verify, fmt):
         click.echo("  verified: every referenced snapshot loads and matches its hash")
     sys.exit(0)
 
-
-@click.command("gate")
-@click.argument("name")
-@click.option("--metrics", "metrics_path", required=True, type=click.Path(path_type=str),
-              help="A JSON or YAML file mapping metric names to values.")
-@click.option("--policy", type=click.Path(path_type=str),
-              help="Head pointer, bundle dir or snapshot.json (default: the project's <out>/policy.json); "
-                   "with --pin, the out dir or project dir to resolve the id under.")
-@click.option("--pin", help="A policy_bundle_id (hash, unique prefix or policy_id) to evaluate with.")
-@_FORMAT
-def gate_cmd(name, metrics_path, policy, pin, fmt):
-    """Evaluate gate NAME of the compiled policy on the metrics in a file; exit 1 if it fails."""
-    snap = _load(policy, pin)
-    result = snap.gate(name).evaluate(_read_metrics(metrics_path))
-    if fmt == "json":
-        click.echo(json.dumps({"policy_hash": snap.hash, **result.to_json()}, indent=2, default=str))
-    else:
-        verdict = "PASS" if result.passed else "FAIL"
-        click.echo(f"gate `{name}` under policy {snap.hash[:12]}: {verdict} "
-                   f"({result.conditions - len(result.failures)}/{result.conditions} conditions hold)")
-        for failure in result.failures:
-            observed = ", ".join(f"{k} = {v!r}" for k, v in failure.observed.items())
-            click.echo(f"  {failure.span}: {failure.message}" + (f"  [{observed}]" if observed else ""))
-    sys.exit(0 if result.passed else 1)
-
-
-def _read_metrics(path: str) -> dict:
-    from ..runtime.errors import input_error
-
-    try:
-        raw = open(path, "rb").read(8 * 1024 * 1024)
-    except OSError as exc:
-        raise input_error("POLC742", f"metrics file `{path}` cannot be read: {exc.strerror or exc}",
-                          "pass a JSON or YAML file of metric names and values") from None
-    try:
-        if path.endswith((".yaml", ".yml")):
-            import yaml
-
-            data = yaml.safe_load(raw)
-        else:
-            data = json.loads(raw)
-    except Exception as exc:  # json and yaml raise different types; either way the file is unreadable
-        raise input_error("POLC742", f"metrics file `{path}` is not valid {'YAML' if path.endswith(('.yaml', '.yml')) else 'JSON'}: {exc}",
-                          "fix the file; it must hold one mapping of metric names to values") from None
-    if not isinstance(data, dict):
-        raise input_error("POLC742", f"metrics file `{path}` holds a {type(data).__name__}, not a mapping",
-                          'write {"p95_latency_ms": 1800, ...}')
-    return data

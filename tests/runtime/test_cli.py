@@ -51,21 +51,3 @@ def test_trace(out_dir, tmp_path):
     absent = run_polc("trace", "r-2", "--workspace", str(tmp_path / "ws"))
     assert absent.returncode == 3 and "did you mean `r-1`" in absent.stderr
 
-
-def test_gate_with_a_metrics_file(out_dir, tmp_path):
-    project = out_dir.parent.parent
-    good, bad, listed = tmp_path / "good.json", tmp_path / "bad.yaml", tmp_path / "list.json"
-    good.write_text(json.dumps({"p95_latency_ms": 1800, "success_parity_percent": 91}))
-    bad.write_text("p95_latency_ms: 2500\nsuccess_parity_percent: 80\n")
-    listed.write_text("[1, 2]")
-    passed = run_polc("gate", "reflex_promotion", "--metrics", str(good), cwd=project)
-    assert passed.returncode == 0 and "PASS" in passed.stdout, passed.stderr
-    failed = run_polc("gate", "reflex_promotion", "--metrics", str(bad), "--format", "json", cwd=project)
-    assert failed.returncode == 1
-    data = json.loads(failed.stdout)
-    assert data["passed"] is False and len(data["failures"]) == 2
-    assert data["failures"][0]["observed"]["metrics.p95_latency_ms"] == 2500
-    unreadable = run_polc("gate", "reflex_promotion", "--metrics", str(listed), cwd=project)
-    assert unreadable.returncode == 3 and "not a mapping" in unreadable.stderr
-    unknown = run_polc("gate", "reflex_promotoin", "--metrics", str(good), cwd=project)
-    assert unknown.returncode == 2 and "did you mean `reflex_promotion`" in unknown.stderr
