@@ -5,9 +5,12 @@ NEW differs from OLD in about a fifth of its roles (a model swapped, a list reor
 added and removed), a budget and a gate. Measured in-process, interleaved per size:
 
 * ``read+verify``  the floor: read both snapshot.json files and recompute their content hashes;
+* ``structural``    the structural diff alone, of the two loaded snapshots;
+* ``drift rules``   the drift rules alone (the CEL engine's evaluation of stdlib/drift.rules);
 * ``diff snapshots`` the whole review of the two files (read, verify, structural diff, drift
   rules, JSON report and text rendering);
-* ``diff sources`` the same from the two source projects (both compiled on the fly).
+* ``diff sources`` the same from the two source projects (both compiled on the fly; one round
+  by default, as it is mostly the compiler's time, see bench_build.py).
 
 Prints medians, the ratio of each size to the 2,000-role run (linear growth: ≈ size ratio)
 and the ratio of the review to its read+verify floor.
@@ -67,8 +70,10 @@ def prepare(work: Path, roles: int) -> dict[str, str]:
 
 def candidates(work: Path, roles: int) -> tuple[dict, dict]:
     """(review of snapshot files and its floor, review of source projects)."""
-    from compiler.diff import artifacts
+    from compiler.diff import artifacts, rule_source
+    from compiler.diff.drift import evaluate_drift
     from compiler.diff.render_text import render_text
+    from compiler.diff.structural import diff_snapshots
     from compiler.diff.report_json import to_json
     from compiler.diff.review import review_args
 
@@ -86,7 +91,15 @@ def candidates(work: Path, roles: int) -> tuple[dict, dict]:
             return report
         return run
 
-    return ({"read+verify": floor, "diff snapshots": review(old, new)},
+    old_snap = artifacts.load_snapshot_file(work / old, old)
+    new_snap = artifacts.load_snapshot_file(work / new, new)
+
+    def drift_rules():
+        rules, _ = rule_source.load(old_snap, new_snap, {}, {})
+        return evaluate_drift(old_snap, new_snap, rules)
+
+    return ({"read+verify": floor, "structural": lambda: diff_snapshots(old_snap, new_snap),
+             "drift rules": drift_rules, "diff snapshots": review(old, new)},
             {"diff sources": review(f"old_{roles}", f"new_{roles}")})
 
 
@@ -100,9 +113,9 @@ def main(quick: bool) -> None:
         report = files["diff snapshots"]()  # also the warm-up: imports, caches
         changes[roles] = (len(report.changes), len(report.findings))
         files["read+verify"]()
-        results[roles] = interleaved(files, rounds=3 if quick else 7)
-        # Compiling two projects is the compiler's cost (bench_build.py); fewer rounds keep this short.
-        results[roles].update(interleaved(sources, rounds=1 if quick else 3))
+        results[roles] = interleaved(files, rounds=3 if quick else 5)
+        # Compiling two projects is the compiler's cost (bench_build.py); one round keeps this short.
+        results[roles].update(interleaved(sources, rounds=1 if quick or "--sources-rounds" not in sys.argv else 3))
     base = SIZES[0]
     print(f"{'candidate':<16}" + "".join(f"{f'{n:,} roles':>16}" for n in SIZES) + f"{'growth':>10}{'vs floor':>18}")
     for name in results[base]:

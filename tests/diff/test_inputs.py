@@ -82,6 +82,7 @@ def test_git_revisions_are_read_without_touching_the_working_tree(tmp_path):
     against = review_args(None, None, against="HEAD", cwd=repo, rules=[])
     assert changed_paths(against) == ["budgets.tokens.plan"] and against.new.kind == "worktree"
     assert str(against.changes[0].span) == "model_policy.toml:16:8"
+    assert changed_paths(review_args("HEAD", against="HEAD~1", cwd=repo, rules=[])) == ["capture.mode"]
     assert git(repo, "status", "--porcelain") == status_before
 
 
