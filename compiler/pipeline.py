@@ -75,8 +75,7 @@ def _stages() -> tuple[Stage, ...]:
         Stage("lower_weights", storage.lower_weights),                  # after check_weights; before lower_snapshot
         Stage("lower_rules", rules.lower_rules),                        # after check_rules; before lower_snapshot
         Stage("lower_snapshot", snapshot.lower_snapshot),               # after every check_*: all blocks valid
-        Stage("resolve_previous_head", storage.resolve_previous_head),  # before emit_bundle moves the head
-        Stage("emit_bundle", bundle.emit_bundle),                       # last: writes only a complete snapshot
+        Stage("emit_bundle", bundle.emit_bundle),                       # writes only a complete snapshot; moves the head
         Stage("emit_records", storage.emit_records),                    # after emit_bundle: ledger, surface_change, capsule
     )
 

@@ -25,6 +25,7 @@ from ..diagnostics import Diagnostic
 from ..errors import InputError, IntegrityError
 from ..fsutil import atomic_write_bytes, current_umask, fsync_dir
 from ..pipeline import Compilation, StageOutput
+from ..storage.jsonl import LOCK_FILE as STORAGE_LOCK_FILE, locked
 from ..version import MANIFEST_SCHEMA_VERSION, SNAPSHOT_SCHEMA_VERSION, __version__
 
 # File names and digests shared with the runtime, which verifies what this module writes.
@@ -77,10 +78,23 @@ def emit_bundle(c: Compilation) -> StageOutput:
     sources = sorted(c.get("sources", ()), key=lambda s: s.rel)
     manifest = build_manifest(snapshot, files, sources, meta)
     files[MANIFEST_FILE] = canonical_json(manifest)
-    bundle_dir = write_bundle(out_dir, snapshot["hash"], files)
-    manifest = json.loads((bundle_dir / MANIFEST_FILE).read_bytes())  # an existing bundle keeps its own
-    _point_head(out_dir, canonical_json(head_pointer(snapshot, manifest)))
-    return StageOutput({"bundle_dir": bundle_dir, "manifest": manifest})
+    _ensure_writable(out_dir)
+    # The storage lock: delta apply, restore, migrate and backfill move the head under it too.
+    with locked(out_dir / STORAGE_LOCK_FILE):
+        previous = _active_head(out_dir)
+        bundle_dir = write_bundle(out_dir, snapshot["hash"], files)
+        manifest = json.loads((bundle_dir / MANIFEST_FILE).read_bytes())  # an existing bundle keeps its own
+        _point_head(out_dir, canonical_json(head_pointer(snapshot, manifest)))
+    return StageOutput({"bundle_dir": bundle_dir, "manifest": manifest, "previous_head": previous})
+
+
+def _active_head(out_dir: Path) -> str | None:
+    """The hash the head pointer names before this build moves it (None if none or unreadable)."""
+    try:
+        active = json.loads((out_dir / HEAD_FILE).read_bytes()).get("active")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return active if isinstance(active, str) else None
 
 
 def write_bundle(out_dir: Path, digest: str, files: dict[str, bytes]) -> Path:

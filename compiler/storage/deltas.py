@@ -33,7 +33,7 @@ from .bundles import Bundle, derive_bundle, derive_snapshot, open_bundle, point_
 from .oplus import apply_symbolic_delta
 
 DELTA_LOG = "delta_log.jsonl"
-LOCK_FILE = ".polc-storage.lock"
+LOCK_FILE = jsonl.LOCK_FILE
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ from ..errors import InputError
 
 GENESIS = "0" * 64
 _CHUNK = 1 << 16
+#: Held (flock) by everything that moves a head pointer: build, delta apply, restore, migrate, backfill.
+LOCK_FILE = ".polc-storage.lock"
 
 
 def line_sha(line: bytes) -> str:

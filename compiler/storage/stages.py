@@ -72,13 +72,3 @@ def emit_records(c: Compilation) -> StageOutput:
 
         store_bundle(c.project, bundle_dir)
     return StageOutput()
-
-
-def resolve_previous_head(c: Compilation) -> StageOutput:
-    """Remember which bundle was live before this build (for the ledger and surface_change)."""
-    out_dir = Path(c.options["out_dir"]).resolve() if c.options.get("out_dir") else c.project.out_dir
-    try:
-        active = json.loads((out_dir / "policy.json").read_bytes()).get("active")
-    except (OSError, ValueError, AttributeError):
-        active = None
-    return StageOutput({"previous_head": active if isinstance(active, str) else None})
