@@ -238,3 +238,38 @@ def ledger_verify_cmd(out_dir):
     code = ExitCode.INTEGRITY if problems else ExitCode.OK
     text = f"ledger: {count} rows, " + ("every row matches its bundle" if not problems else f"{len(problems)} problems")
     return text, {"ok": not problems, "rows": count, "diagnostics": [d.to_json() for d in problems]}, code
+
+
+@ledger_cmd.command("snapshot")
+@click.option("--notes", required=True, help="Why this snapshot is recorded (context for reviewers).")
+@click.option("--bundle", "bundle_ref", help="The bundle to record (hash or prefix; default: the head pointer's).")
+@_out_option
+@_format_option
+@reporting
+def ledger_snapshot_cmd(notes, bundle_ref, out_dir):
+    """Append a ledger row for a bundle with its drift status against the previous row (spec 000 §8).
+
+    The row holds the hash, the manifest hash, the drift status and findings against the
+    ledger's previous policy (the stdlib and project drift rules, with [drift] approvals),
+    the learning-rate spread, the notes and the time. Exit 1 when the drift is BLOCK, so a
+    commit guard can stop the commit.
+    """
+    from ..diff.ledger_status import drift_since_previous
+    from ..runtime import load_snapshot
+    from ..storage import ledger
+
+    out = _out(out_dir)
+    snap = load_snapshot(bundle_ref or out / "policy.json", root=out)  # verified: hash and manifest
+    if snap.manifest is None:
+        raise PolcError("no manifest", hint="polc ledger snapshot records bundles; build one first")
+    project = _project()
+    settings = project.section("drift") if project else {}
+    details = drift_since_previous(out, snap.to_dict(), settings)
+    line = ledger.record(out, "snapshot", snap.to_dict(), dict(snap.manifest), notes=notes, **details)
+    row = json.loads(line)
+    status = details["drift_status"]
+    against = details["against"][:12] if details["against"] else "nothing (first row)"
+    text = (f"ledger: recorded {snap.hash[:12]} — drift {status} against {against}, "
+            f"{len(details['drift_findings'])} finding(s)")
+    return text, row, ExitCode.FINDINGS if status == "BLOCK" else ExitCode.OK
+

@@ -2,11 +2,12 @@
 
 A row is ``{"event", "hash", "policy_id", "manifest_sha256", "time", "details",
 "prev_sha256"}``; events are ``build`` (the head moved to a new build), ``delta``,
-``migration``, ``restore`` and ``backfill``. ``verify_ledger`` checks the chain and that
+``migration``, ``restore`` and ``backfill``; ``snapshot`` rows are written on request by
+``polc ledger snapshot --notes TEXT`` with the drift status against the previous row. ``verify_ledger`` checks the chain and that
 every row's bundle is on disk, verifies, and has the manifest hash the row recorded.
 
 >>> sorted(EVENTS)
-['backfill', 'build', 'delta', 'migration', 'restore']
+['backfill', 'build', 'delta', 'migration', 'restore', 'snapshot']
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..errors import PolcError
 from . import jsonl
 
 LEDGER_FILE = "policy_hash_ledger.jsonl"
-EVENTS = ("build", "delta", "migration", "restore", "backfill")
+EVENTS = ("build", "delta", "migration", "restore", "backfill", "snapshot")
 
 
 def now() -> str:
