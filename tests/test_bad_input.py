@@ -141,3 +141,13 @@ def test_bad_flag_is_a_usage_error(tmp_path):
 def test_bad_source_date_epoch(tmp_path):
     root = make_project(tmp_path / "p")
     assert_clean_failure(run_polc("build", cwd=root, env={"SOURCE_DATE_EPOCH": "yesterday"}), 1, "SOURCE_DATE_EPOCH")
+
+
+def test_key_defined_twice(tmp_path):
+    root = make_project(tmp_path / "p", EXAMPLE_POLICY.replace('mode = "prompts_only"', 'mode = "none"\nmode = "full_io"'))
+    assert_clean_failure(run_polc("check", cwd=root), 3, "model_policy.toml:13:1", "POLC006", "defined twice")
+
+
+def test_table_defined_twice(tmp_path):
+    root = make_project(tmp_path / "p", EXAMPLE_POLICY + "\n[capture]\nmode = \"none\"\n")
+    assert_clean_failure(run_polc("check", cwd=root), 3, "model_policy.toml:32:1", "POLC006", "`capture` is defined twice")

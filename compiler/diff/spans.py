@@ -20,7 +20,8 @@ from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic, Span
 
-MODEL_POLICY_BLOCKS = frozenset({"routing", "capture", "budgets", "gates"})
+MODEL_POLICY_BLOCKS = frozenset({"routing", "capture", "budgets", "gates", "model_config", "weights", "prompts",
+                                 "optimizer"})
 
 
 @dataclass(frozen=True)

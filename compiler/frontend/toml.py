@@ -30,19 +30,34 @@ class TomlDocument:
 
 def parse_toml(source: Source) -> TomlDocument:
     import tomlkit
-    from tomlkit.exceptions import ParseError
+    from tomlkit.exceptions import ParseError, TOMLKitError
 
     try:
         data = tomlkit.parse(source.text).unwrap()
     except ParseError as exc:
+        if "already exists" in str(exc):  # a table defined twice: name it and point at its header
+            raise InputError(f"{source.rel}: invalid TOML", [_positioned(source, exc)]) from None
         message = str(exc).split(" at line ")[0]
-        raise InputError(f"{source.rel}: invalid TOML", [Diagnostic.error(
-            "POLC006", f"invalid TOML: {message}", Span(source.rel, exc.line, exc.col),
+        raise InputError(f"{source.rel}: invalid TOML", [Diagnostic.error(  # tomlkit's columns are 0-based
+            "POLC006", f"invalid TOML: {message}", Span(source.rel, exc.line, exc.col + 1),
             hint="see https://toml.io/en/v1.0.0 for the syntax; strings need quotes, tables need [brackets]")]) from None
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"{source.rel}: invalid TOML", [Diagnostic.error(
-            "POLC006", f"invalid TOML: {exc}", Span.whole_file(source.rel))]) from None
+    except (TOMLKitError, ValueError, RecursionError) as exc:  # e.g. KeyAlreadyPresent carries no position
+        raise InputError(f"{source.rel}: invalid TOML", [_positioned(source, exc)]) from None
     return TomlDocument(source, data, index_toml(source.rel, source.text))
+
+
+def _positioned(source: Source, exc: Exception) -> Diagnostic:
+    """A diagnostic for a TOML error tomlkit reports without a position (a key defined twice)."""
+    try:
+        duplicates = index_toml(source.rel, source.text).duplicates
+    except (ValueError, IndexError, RecursionError):
+        duplicates = []
+    if duplicates:
+        path, span = duplicates[0]
+        name = ".".join(str(p) for p in path)
+        return Diagnostic.error("POLC006", f"invalid TOML: `{name}` is defined twice", span,
+                                hint="a key or table may be defined only once; remove or rename one of them")
+    return Diagnostic.error("POLC006", f"invalid TOML: {exc}", Span.whole_file(source.rel))
 
 
 def walk(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:

@@ -30,6 +30,7 @@ class TomlIndex:
     file: str
     keys: dict[Path, Span] = field(default_factory=dict)
     values: dict[Path, Span] = field(default_factory=dict)
+    duplicates: list[tuple[Path, Span]] = field(default_factory=list)  # keys or tables defined twice
 
     def key(self, path: Path) -> Span:
         """The span of the key at ``path`` (or of its nearest enclosing key)."""
@@ -60,6 +61,12 @@ class _Scanner:
         self.line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
         self.table: Path = ()
         self.aot_counts: dict[Path, int] = {}
+        self.defined: set[Path] = set()  # key-value paths and [table] headers seen so far
+
+    def define(self, path: Path, span: Span) -> None:
+        if path in self.defined:
+            self.index.duplicates.append((path, span))
+        self.defined.add(path)
 
     # -- positions ------------------------------------------------------------------------
     def pos(self, offset: int) -> tuple[int, int]:
@@ -118,6 +125,8 @@ class _Scanner:
             if key in self.aot_counts:  # inside `[[a]]`, `[a.b]` belongs to a's last element
                 resolved.append(self.aot_counts[key] - 1)
         self.table = tuple(resolved)
+        if not array:
+            self.define(self.table, header_span)
         self.index.keys.setdefault(self.table, header_span)
         self.index.values.setdefault(self.table, header_span)
 
@@ -146,6 +155,7 @@ class _Scanner:
         key_start = self.i
         keys, (_, key_end) = self.dotted_key()
         path = base + tuple(keys)
+        self.define(path, self.span(key_start, key_end))
         self.index.keys.setdefault(path, self.span(key_start, key_end))
         self.skip_ws()
         if self.peek() == "=":

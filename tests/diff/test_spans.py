@@ -54,7 +54,7 @@ def test_surface_paths_map_onto_the_yaml():
 
 
 def test_blocks_without_a_source_have_no_location():
-    assert where(("model_config", "x")) is None and where(()) is None
+    assert where(("rules", "gates", "x")) is None and where(()) is None
     assert SourceMap().locate(("routing", "cloud")) is None
 
 
