@@ -40,6 +40,8 @@ class Snapshot:
                  gate_results: Mapping[str, bool] = _EMPTY, stored: Mapping[str, Any] | None = None,
                  tables: dict | None = None):
         put = object.__setattr__
+        if not isinstance(data, LazyFrozenMap):  # any mapping of snapshot data: take a private copy
+            data = LazyFrozenMap(thaw(data))
         put(self, "data", data)
         put(self, "stored", data if stored is None else stored)  # as on disk, before any migration
         put(self, "modes", modes)
