@@ -10,6 +10,7 @@ b'{}'
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -55,3 +56,34 @@ def atomic_write_bytes(path: Path | str, data: bytes, mode: int = 0o666) -> None
 
 def atomic_write_text(path: Path | str, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def publish_directory(target: Path, files: dict[str, bytes]) -> bool:
+    """Create directory ``target`` holding ``files``, all at once: the files are written and
+    fsynced in a temporary sibling that is renamed into place, so a reader sees no directory
+    or the complete one. Returns False, writing nothing, when ``target`` already exists
+    (another writer won the race); an existing directory is never touched.
+    """
+    target = Path(target)
+    if target.exists():
+        return False
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:24]}.", suffix=".partial", dir=target.parent))
+    try:
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes 0700; give it normal permissions
+        for name, data in files.items():
+            with open(staging / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        fsync_dir(staging)
+        try:
+            os.rename(staging, target)  # fails when target appeared meanwhile (non-empty directory)
+        except OSError:
+            if target.exists():
+                return False
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    fsync_dir(target.parent)
+    return True
+

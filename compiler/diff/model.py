@@ -10,31 +10,15 @@ markdown, sarif, github) is a function of the same object.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic, Span
+from ..rules.severity import Severity  # noqa: F401  (one definition; diff code names it from here)
 
 #: The blocks changes are grouped by, in the order reports show them.
 BLOCKS = ("routing", "capture", "budgets", "gates", "surface", "rules", "model_config", "weights",
           "prompts", "other")
-
-
-class Severity(str, enum.Enum):
-    """Drift severities; INFO findings are notes and never change the status."""
-
-    INFO = "INFO"
-    WARN = "WARN"
-    BLOCK = "BLOCK"
-
-    @property
-    def rank(self) -> int:
-        return {"INFO": 0, "WARN": 1, "BLOCK": 2}[self.value]
-
-    @classmethod
-    def parse(cls, text: str) -> "Severity":
-        return cls(text.upper())
 
 
 def dotted(path: tuple) -> str:

@@ -15,15 +15,13 @@ Layout (DESIGN.md §3)::
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..errors import InputError, IntegrityError
-from ..fsutil import atomic_write_bytes, current_umask, fsync_dir
+from ..fsutil import atomic_write_bytes, publish_directory
 from ..pipeline import Compilation, StageOutput
 from ..storage.jsonl import LOCK_FILE as STORAGE_LOCK_FILE, locked
 from ..version import MANIFEST_SCHEMA_VERSION, SNAPSHOT_SCHEMA_VERSION, __version__
@@ -104,24 +102,8 @@ def write_bundle(out_dir: Path, digest: str, files: dict[str, bytes]) -> Path:
     if bundle_dir.exists():
         _verify_existing(bundle_dir, files)
         return bundle_dir
-    staging = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}.", suffix=".partial", dir=out_dir))
-    try:
-        os.chmod(staging, 0o777 & ~current_umask())
-        for name, data in files.items():
-            with open(staging / name, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        fsync_dir(staging)
-        try:
-            os.rename(staging, bundle_dir)
-        except OSError:
-            if not bundle_dir.exists():  # not a concurrent build that won the race
-                raise
-            _verify_existing(bundle_dir, files)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    fsync_dir(out_dir)
+    if not publish_directory(bundle_dir, files):  # a concurrent build won the race: it must match
+        _verify_existing(bundle_dir, files)
     return bundle_dir
 
 

@@ -20,7 +20,6 @@ evaluated. :func:`evaluate_drift` never raises: a rule that fails is a finding w
 
 from __future__ import annotations
 
-import enum
 import threading
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -28,17 +27,8 @@ from typing import Any, Mapping, Sequence
 from ..diagnostics import Diagnostic, Span
 from .runtime import Expr, RulesRuntimeError, _Compiled, _error_text, block_span, rules_block
 from .binding import bind
+from .severity import Severity
 from .types import snapshot_type
-
-
-class Severity(str, enum.Enum):
-    INFO = "INFO"
-    WARN = "WARN"
-    BLOCK = "BLOCK"
-
-    @property
-    def rank(self) -> int:
-        return {"INFO": 0, "WARN": 1, "BLOCK": 2}[self.value]
 
 
 @dataclass(frozen=True)

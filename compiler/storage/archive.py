@@ -19,15 +19,12 @@ from __future__ import annotations
 import datetime as _dt
 import getpass
 import hashlib
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Span
 from ..errors import InputError, IntegrityError, PolcError, UsageError
-from ..fsutil import atomic_write_bytes, fsync_dir
+from ..fsutil import atomic_write_bytes, publish_directory
 from . import jsonl, ledger
 from .bundles import Bundle, looks_like_hash, open_bundle, point_head
 from .deltas import LOCK_FILE
@@ -79,21 +76,8 @@ def archive_bundle(out_dir: Path, ref: str, archive_root: Path, *, day: str | No
 
 
 def _write_new_dir(target: Path, files: dict[str, bytes]) -> None:
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:24]}.", suffix=".partial", dir=target.parent))
-    try:
-        for name, data in files.items():
-            with open(staging / name, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        fsync_dir(staging)
-        os.chmod(staging, 0o755)
-        if target.exists():  # lost a race with another archiver: leave theirs alone
-            raise PolcError("archive exists", [Diagnostic.error("POLC380", f"the archive `{target}` already exists")])
-        os.rename(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    fsync_dir(target.parent)
+    if not publish_directory(target, files):  # lost a race with another archiver: leave theirs alone
+        raise PolcError("archive exists", [Diagnostic.error("POLC380", f"the archive `{target}` already exists")])
 
 
 def verify_archive(archive: Path) -> Bundle:
