@@ -1,8 +1,14 @@
-"""``polc explain gate NAME [--codegen]`` and ``polc explain drift RULE_ID``: what a rule is, for review.
+"""``polc explain gate NAME [--codegen]`` and ``polc explain drift RULE_ID``: what a rule is, for review;
+``polc explain gate NAME --metrics FILE`` and ``polc explain route ROLE``: a decision with its reasons.
 
-Compiles the project up to its ``rules`` block (nothing is written), then prints the
+Definitions compile the project up to its ``rules`` block (nothing is written), then print the
 declaration: where it is, its inputs and params, each condition with its span and message;
 ``--codegen`` adds the Python the compiled backend generates for each condition.
+
+Decisions come from the runtime on the compiled, verified snapshot (``--bundle HASH|DIR``, else
+the head pointer of the project's out dir), exactly as a router would make them:
+``snap.gate(name).evaluate(metrics)`` for a gate (exit 0 PASS, 1 FAIL) and
+``snap.explain_route(role)`` for a route (rendered by ``polc route``'s own ``echo_route``).
 """
 
 from __future__ import annotations
@@ -41,16 +47,101 @@ def explain_cmd():
     """Explain a compiled gate or drift rule (what it reads, its conditions, its code)."""
 
 
+_BUNDLE = click.option("--bundle", metavar="HASH|DIR",
+                       help="Bundle dir, head pointer, snapshot.json or policy_bundle_id (resolved under the "
+                            "project's out dir); default: the head pointer <out>/policy.json.")
+
+
+def _snapshot(bundle: str | None, path: str | None):
+    """The verified snapshot a decision is made on: ``--bundle``, else the project's head pointer.
+
+    Ids resolve under the out dir of the project at PATH, as ``polc route --pin`` does.
+    """
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..runtime import load_snapshot
+    from ..runtime.resolve import out_dir_for
+
+    root = Path(path).parent if path and Path(path).is_file() else path  # PATH may name policy.toml
+    if bundle:
+        return load_snapshot(bundle, root=root)
+    head = out_dir_for(root) / "policy.json"
+    if not head.exists():
+        from ..diagnostics import Diagnostic
+
+        message = f"no compiled policy: `{head}` does not exist"
+        hint = "run `polc build` first, or pass --bundle HASH|DIR"
+        raise InputError(message, [Diagnostic.error("POLC700", message, hint=hint)], hint=hint)
+    return load_snapshot(head)
+
+
+@explain_cmd.command("route")
+@click.argument("role")
+@click.argument("path", required=False, type=click.Path(path_type=str))
+@_BUNDLE
+@click.option("--passed-gate", "passed", multiple=True, metavar="GATE",
+              help="Treat this gate as passed (repeatable), as `polc route --passed-gate` does.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def explain_route(role, path, bundle, passed, fmt):
+    """Explain the route for ROLE on the compiled policy of the project at PATH: the ordered
+    candidates, why each is there, and notes (reflex gate, safe and shadow modes)."""
+    from .runtime_cmd import echo_route
+
+    echo_route(_snapshot(bundle, path), role, passed, fmt)
+
+
+def _explain_gate_decision(name: str, snap, metrics_path: str, fmt: str) -> None:
+    """Evaluate gate NAME of ``snap`` on the metrics file, print the decision, exit 0 PASS / 1 FAIL."""
+    import hashlib
+
+    from ..registry.gate_receipt import read_metrics  # bounded read, yaml.safe_load, exit 3 if unreadable
+
+    raw, metrics = read_metrics(metrics_path)
+    result = snap.gate(name).evaluate(metrics)
+    failures = [{**f.to_json(), "location": str(f.span)} for f in result.failures]
+    verdict = "PASS" if result.passed else "FAIL"
+    if fmt == "json":
+        click.echo(json.dumps({"gate": name, "passed": result.passed, "verdict": verdict,
+                               "conditions": result.conditions, "failures": failures,
+                               "policy_hash": snap.hash, "policy_id": snap.policy_id,
+                               "policy_bundle_id": snap.policy_bundle_id, "metrics_file": metrics_path,
+                               "metrics_sha256": hashlib.sha256(raw).hexdigest()}, indent=2, sort_keys=True))
+    else:
+        summary = f"{len(failures)} of {result.conditions} conditions failed" if failures \
+            else f"all {result.conditions} conditions hold"
+        click.echo(f"{verdict} gate {name} under policy {snap.hash[:12]} ({snap.policy_id}): {summary}")
+        for f in failures:
+            click.echo(f"  failed: {f['condition']}  ({f['location']})")
+            click.echo(f"    {f['message']}")
+            if f["error"] and f["error"] not in f["message"]:
+                click.echo(f"    not evaluated: {f['error']}")
+            if f["observed"]:
+                seen = ", ".join(f"{k} = {json.dumps(v, default=str)}" for k, v in f["observed"].items())
+                click.echo(f"    observed: {seen}")
+    sys.exit(0 if result.passed else 1)
+
+
 @explain_cmd.command("gate")
 @click.argument("name")
 @click.argument("path", required=False, type=click.Path(path_type=str))
 @click.option("--codegen", is_flag=True, help="Also print the generated Python of each condition.")
+@click.option("--metrics", "metrics_path", metavar="FILE",
+              help="Evaluate the compiled gate against these metrics (JSON or YAML mapping) and explain the decision.")
+@_BUNDLE
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
-def explain_gate(name, path, codegen, fmt):
-    """Show gate NAME of the project at PATH (default: found from the current directory)."""
+def explain_gate(name, path, codegen, metrics_path, bundle, fmt):
+    """Show gate NAME of the project at PATH (default: found from the current directory); with
+    --metrics, evaluate it on the compiled bundle and explain the decision (exit 0 PASS, 1 FAIL)."""
     from ..diagnostics import did_you_mean
     from ..rules.runtime import build_gate
 
+    if metrics_path is not None:
+        if codegen:
+            raise click.UsageError("--codegen shows a gate's definition; it does not combine with --metrics")
+        _explain_gate_decision(name, _snapshot(bundle, path), metrics_path, fmt)
+    if bundle is not None:
+        raise click.UsageError("--bundle selects the bundle a decision is made on; give --metrics FILE too")
     block, tables = _compile_rules(path)
     entry = block.get("gates", {}).get(name)
     if entry is None:

@@ -36,6 +36,11 @@ _FORMAT = click.option("--format", "fmt", type=click.Choice(("text", "json")), d
 def route_cmd(role, policy, pin, passed, fmt):
     """Print the ordered model candidates for ROLE, each with why it is there."""
     snap = _load(policy, pin)
+    echo_route(snap, role, passed, fmt)
+
+
+def echo_route(snap, role: str, passed, fmt: str) -> None:
+    """Print ``snap.explain_route`` for ROLE (shared by ``polc route`` and ``polc explain route``)."""
     decision = snap.explain_route(role, {"passed_gates": list(passed)})
     if fmt == "json":
         click.echo(json.dumps(decision, indent=2))
