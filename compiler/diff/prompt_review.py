@@ -136,15 +136,7 @@ def _html(text: str) -> str:
 
 
 def _inline_code(text: str) -> str:
+    from .render_markdown import backtick_fence  # lazy: render_markdown imports this module lazily too
+
     text = _html(str(text)).replace("|", "&#124;").replace("\n", " ")
-    fence = "`" * (_longest_backtick_run(text) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def _longest_backtick_run(text: str) -> int:
-    best = run = 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        best = max(best, run)
-    return best
+    return backtick_fence(text)

@@ -64,7 +64,11 @@ def md_cell(value: Any) -> str:
 def md_code(value: Any) -> str:
     """An inline code span; a fence longer than any backtick run inside keeps it closed."""
     text = md_cell(value).replace("\\|", "|").replace("\\[", "[").replace("\\]", "]")
-    text = text.replace("|", "&#124;")
+    return backtick_fence(text.replace("|", "&#124;"))
+
+
+def backtick_fence(text: str) -> str:
+    """``text`` as an inline code span whose fence is longer than any backtick run inside it."""
     fence = "`" * (_longest_backtick_run(text) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
