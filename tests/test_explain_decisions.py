@@ -126,7 +126,14 @@ def test_missing_and_mistyped_metrics_fail_closed_naming_the_metric(proj, capsys
     (proj / "partial.json").write_text('{"p95_latency_ms": "fast"}')
     code, out, _ = polc(capsys, "explain", "gate", "reflex_promotion", "--metrics", "partial.json")
     assert code == 1 and out.startswith("FAIL")
-    assert "metrics.p95_latency_ms" in out
+    assert "not evaluated: metrics.p95_latency_ms: is a string ('fast'), expected a number" in out
+    assert "observed:" not in out
+    code, out, _ = polc(capsys, "explain", "gate", "reflex_promotion", "--metrics", "partial.json", "--format", "json")
+    failure = json.loads(out)["failures"][0]
+    assert code == 1 and "metrics.p95_latency_ms" in failure["message"] and failure["error"]
+    (proj / "empty.yaml").write_text("{}\n")
+    code, out, _ = polc(capsys, "explain", "gate", "local_memory_sunset", "--metrics", "empty.yaml")
+    assert code == 1 and "metrics.retrieval_p95_parity" in out and "is missing" in out
 
 
 def test_without_metrics_explain_gate_still_shows_the_definition(proj, capsys):

@@ -114,9 +114,9 @@ def _explain_gate_decision(name: str, snap, metrics_path: str, fmt: str) -> None
         for f in failures:
             click.echo(f"  failed: {f['condition']}  ({f['location']})")
             click.echo(f"    {f['message']}")
-            if f["error"] and f["error"] not in f["message"]:
+            if f["error"]:  # not evaluated: its observed values are placeholders, the error says what was seen
                 click.echo(f"    not evaluated: {f['error']}")
-            if f["observed"]:
+            elif f["observed"]:
                 seen = ", ".join(f"{k} = {json.dumps(v, default=str)}" for k, v in f["observed"].items())
                 click.echo(f"    observed: {seen}")
     sys.exit(0 if result.passed else 1)
