@@ -95,6 +95,8 @@ def weight_shifts(changes: Iterable[Mapping[str, Any]]) -> list[WeightShift]:
 
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The "Prompt changes" and "Weight shifts" sections of a PR comment ("" when neither changed)."""
+    from .render_markdown import _longest_backtick_run  # lazy: render_markdown imports this module lazily
+
     changes = report.get("changes", [])
     parts = []
     diffs = prompt_diffs(changes)
