@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from .paths import PACKAGE_ROOT, SCHEMA_DIR
 

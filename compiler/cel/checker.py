@@ -143,7 +143,7 @@ class _Checker:
             key, value = operand.params
             if key.kind not in ("string", "dyn"):
                 raise CelError("POLC211", f"cannot select `.{name}` from a map with {key!r} keys",
-                               node.span, hint=f"use an index: `m[key]`")
+                               node.span, hint="use an index: `m[key]`")
             return value
         if operand.kind == "object":
             found = operand.field(name)

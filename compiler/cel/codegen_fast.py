@@ -25,7 +25,6 @@ from . import ast
 from .codegen_generic import Function
 from .interp import qualified_parts
 from .types import DYN, Type
-from .values import TYPE_DENOTATIONS
 
 #: Outline a sub-expression into its own function past this expression depth (Python's
 #: parser accepts at most 200 nested parentheses).

@@ -35,7 +35,7 @@ import threading
 from pathlib import Path
 
 from lark import Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedInput
 
 from . import ast
 from .errors import CelError

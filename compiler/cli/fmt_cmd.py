@@ -20,7 +20,7 @@ def fmt_cmd(files, check, show_diff):
     or the file is left alone. Exit 0 when everything is formatted, 1 with --check when
     a file would change, 3 when a file cannot be read or parsed.
     """
-    from ..errors import InputError, PolcError
+    from ..errors import PolcError
     from ..fmt import FormatError, format_toml
     from ..frontend.toml import parse_toml
     from ..fsutil import atomic_write_text

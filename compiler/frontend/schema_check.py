@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable
 
 from ..diagnostics import Diagnostic, Span, did_you_mean

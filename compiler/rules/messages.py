@@ -13,8 +13,13 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+from typing import TYPE_CHECKING
+
 from ..diagnostics import Diagnostic, Span
 from . import ast
+
+if TYPE_CHECKING:  # lark loads only when a file is parsed
+    from lark import Token
 
 
 def parse_message(tok: Token, file: str, problems: list, span: Span) -> ast.Message:

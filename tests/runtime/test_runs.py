@@ -4,7 +4,6 @@ RECEIPT.json / REPLAY.jsonl attribution, and retrieval of the governing snapshot
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
