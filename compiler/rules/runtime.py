@@ -175,9 +175,16 @@ class CompiledGate(_Compiled):
         self.params = bind(self.params_table, env["params"], "params")
         self._input_names = {n for n, _, _ in self.inputs}
         self._programs: list | None = None
+        # The PASS fast path (compiler.rules.fastgate), generated on first use; both immutable.
+        self._fast = self._first_fast
+        self._pass = GateResult(name, True, (), len(self.conditions))
 
     def evaluate(self, metrics: Mapping | None = None, /, **inputs: Any) -> GateResult:
         """Evaluate with the first declared input given positionally (usually ``metrics``)."""
+        if not inputs:
+            fast = self._fast
+            if fast is not None and fast(metrics) is True:
+                return self._pass
         if metrics is not None and self.inputs:
             inputs = {self.inputs[0][0]: metrics, **inputs}
         bindings, failures = self._bind(inputs)
@@ -193,6 +200,12 @@ class CompiledGate(_Compiled):
             if value is not True:
                 failures.append(self._failed(expr, message, value, bindings))
         return GateResult(self.name, not failures, tuple(failures), len(self.conditions))
+
+    def _first_fast(self, metrics: Any) -> bool | None:
+        from .fastgate import build_fast
+
+        fast = self._fast = build_fast(self)
+        return None if fast is None else fast(metrics)
 
     def _compile_all(self) -> list:
         programs = [self.program(expr) for expr, _ in self.conditions]
