@@ -34,7 +34,7 @@ def bind(value: Any, t: T, path: str, *, strict: bool = False) -> Any:
     """
     try:
         return _fast(value, t, strict)
-    except _Slow:  # something is off: redo it with paths, to name what
+    except (_Slow, OverflowError):  # something is off: redo it with paths, to name what
         return _bind(value, t, path, strict)
 
 
@@ -100,7 +100,10 @@ def _bind(value: Any, t: T, path: str, strict: bool) -> Any:
         return thaw(value)
     if kind == "double":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # a JSON integer beyond 1.8e308: fail closed, not crash
+                raise BindError(path, f"is {_describe(value)} too large for a double") from None
         raise BindError(path, f"is {_describe(value)}, expected a number")
     if kind in ("int", "uint"):
         if isinstance(value, int) and not isinstance(value, bool) and (kind == "int" or value >= 0):

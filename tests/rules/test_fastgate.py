@@ -179,6 +179,15 @@ def test_extra_plain_metrics_still_pass_fast(pairs):
     assert fast._fast({**metrics, "nested": [1]}) is None  # thawed by binding: left to the slow path
 
 
+@pytest.mark.parametrize("name", ["reflex_promotion", "fg_map"])
+def test_an_integer_too_large_for_a_double_fails_closed(pairs, name):
+    fast, slow = pairs[name]
+    metrics = {**GOOD[name], "p95_latency_ms" if name == "reflex_promotion" else "p95": 10 ** 400}
+    result = fast.evaluate(metrics)
+    assert result == slow.evaluate(metrics) and not result.passed
+    assert result.failures[0].message.endswith("is an integer too large for a double")
+
+
 def test_a_failing_pass_case_still_reports_the_failure(pairs):
     fast, _ = pairs["reflex_promotion"]
     result = fast.evaluate({"p95_latency_ms": 2300.5, "success_parity_percent": 91})
