@@ -181,10 +181,9 @@ class CompiledGate(_Compiled):
 
     def evaluate(self, metrics: Mapping | None = None, /, **inputs: Any) -> GateResult:
         """Evaluate with the first declared input given positionally (usually ``metrics``)."""
-        if not inputs:
-            fast = self._fast
-            if fast is not None and fast(metrics) is True:
-                return self._pass
+        fast = self._fast
+        if fast is not None and fast(metrics if not inputs else self._keyword_input(metrics, inputs)) is True:
+            return self._pass
         if metrics is not None and self.inputs:
             inputs = {self.inputs[0][0]: metrics, **inputs}
         bindings, failures = self._bind(inputs)
@@ -200,6 +199,12 @@ class CompiledGate(_Compiled):
             if value is not True:
                 failures.append(self._failed(expr, message, value, bindings))
         return GateResult(self.name, not failures, tuple(failures), len(self.conditions))
+
+    def _keyword_input(self, metrics: Any, inputs: dict) -> Any:
+        """The one input given as ``name=value`` to a one-input gate (else None: slow path)."""
+        if metrics is None and len(inputs) == 1 and len(self.inputs) == 1:
+            return inputs.get(self.inputs[0][0])
+        return None
 
     def _first_fast(self, metrics: Any) -> bool | None:
         from .fastgate import build_fast

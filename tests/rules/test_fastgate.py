@@ -130,10 +130,10 @@ def metrics_for(draw, name):
     return data
 
 
-def outcome(gate, metrics) -> str:
+def outcome(gate, metrics, keywords: dict | None = None) -> str:
     """The result's repr (NaN-safe, unlike ==), or the exception the slow path raises."""
     try:
-        return repr(gate.evaluate(metrics))
+        return repr(gate.evaluate(metrics, **(keywords or {})))
     except Exception as err:  # noqa: BLE001 - the slow path's exceptions must be kept too
         return f"raised {type(err).__name__}: {err}"
 
@@ -146,6 +146,10 @@ def test_fast_path_gives_exactly_the_slow_result(pairs, name, data):
     metrics = data.draw(metrics_for(name))
     assert outcome(fast, metrics) == outcome(slow, metrics)
     assert outcome(fast, metrics) == outcome(slow, metrics)  # again: the built fast path
+    keyword = data.draw(st.sampled_from([{"metrics": metrics}, {"metric": metrics},
+                                         {"metrics": metrics, "extra": 1}]))
+    assert outcome(fast, None, keyword) == outcome(slow, None, keyword)
+    assert outcome(fast, metrics, keyword) == outcome(slow, metrics, keyword)
 
 
 @pytest.mark.parametrize("name", GATES)
@@ -194,9 +198,12 @@ def test_a_failing_pass_case_still_reports_the_failure(pairs):
     assert not result.passed and result.failures[0].observed["metrics.p95_latency_ms"] == 2300.5
 
 
-def test_keyword_inputs_and_gates_without_a_fast_path_are_unchanged(pairs):
+def test_keyword_inputs_pass_fast_and_gates_without_a_fast_path_are_unchanged(pairs):
     fast, slow = pairs["reflex_promotion"]
-    assert fast.evaluate(metrics=GOOD["reflex_promotion"]) == slow.evaluate(metrics=GOOD["reflex_promotion"])
+    passed = fast.evaluate(metrics=GOOD["reflex_promotion"])
+    assert passed == slow.evaluate(metrics=GOOD["reflex_promotion"]) and passed is fast._pass
+    missing = fast.evaluate(None, metric=GOOD["reflex_promotion"])
+    assert missing == slow.evaluate(None, metric=GOOD["reflex_promotion"]) and not missing.passed
     assert build_fast(_Broken()) is None
 
 
