@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import statistics  # noqa: E402
+from benchmarks._util import interleaved_samples  # noqa: E402
 import compiler.cel as polc_cel  # noqa: E402
 
 METRICS = {"p95_latency_ms": "double", "success_parity_percent": "double", "samples": "int"}
@@ -131,13 +132,7 @@ def interleaved(candidates: dict, *, rounds: int, number: int) -> dict:
     Like benchmarks/_util.interleaved, but keeps the best round too: on a loaded machine the
     median of sub-microsecond timings swings by 2-5x between runs, the best much less.
     """
-    samples: dict = {name: [] for name in candidates}
-    for _ in range(rounds):
-        for name, fn in candidates.items():
-            start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            samples[name].append((time.perf_counter() - start) / number)
+    samples = interleaved_samples(candidates, rounds=rounds, number=number)
     return {name: (statistics.median(v), min(v)) for name, v in samples.items()}
 
 
