@@ -141,6 +141,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC361", "capsule and filesystem bytes differ (dual-storage parity)", integrity=True),
     Code("POLC362", "object missing from the capsule or the filesystem", integrity=True),
     Code("POLC363", "malformed mv2:// URI", input=True),
+    Code("POLC364", "the capsule's event log does not chain (a row was edited, removed or reordered)", integrity=True),
     # POLC370-379: policy_hash_ledger.jsonl
     Code("POLC370", "policy_hash_ledger.jsonl is malformed", input=True),
     Code("POLC371", "a ledger row does not match the bundle on disk"),
@@ -153,7 +154,11 @@ CODES: dict[str, Code] = _table(
     Code("POLC391", "legacy pickled weights refused without --allow-pickle"),
     Code("POLC392", "migrated bundle failed verification; migration rolled back"),
     Code("POLC393", "unpickling legacy weights runs code from the file"),
+    Code("POLC394", "migrate has no current policy to carry the legacy weights into (build first, or --policy)",
+         usage=True),
     Code("POLC395", "retired: bundle damage is reported by the bundle package as POLC706"),
+    Code("POLC396", "the legacy policy_hash is not the sha256 of the legacy weights", integrity=True),
+    Code("POLC397", "the legacy policy.json records no policy_hash; its weights cannot be checked"),
     # --- POLC4xx: drift review --------------------------------------------------------------
     # POLC400-429: diff inputs (compiler/diff/inputs.py, artifacts.py, gitrev.py)
     Code("POLC400", "diff input does not exist or cannot be read", input=True),

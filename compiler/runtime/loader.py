@@ -92,6 +92,12 @@ def _load_capsule(uri: str, env) -> Snapshot:
     return _finish(data, env, source=Path(uri), bundle=None, pinned=None)
 
 
+def load_snapshot_bytes(raw: bytes, where: str, *, env: Mapping[str, str] | None = None) -> Snapshot:
+    """The verified ``Snapshot`` of snapshot.json bytes read from elsewhere (a capsule object)."""
+    return _finish(verify_snapshot_bytes(raw, where, in_bundle=True), env, source=Path(where), bundle=None,
+                   pinned=None)
+
+
 def _finish(data: dict, env, *, source: Path, bundle: Bundle | None, pinned: str | None) -> Snapshot:
     migrated, chain = migrate(data)
     return Snapshot.from_data(migrated, env=env, source=source, bundle_dir=bundle.path if bundle else None,

@@ -26,7 +26,8 @@ def test_run_start_references_the_policy(out_dir, tmp_path):
     assert first["type"] == "RunStart" and first["policy"]["policy_hash"] == snap.hash
     assert second["type"] == "PolicySnapshotRef" and second["reason"] == "run_start"
     assert second["policy_id"] == snap.policy_id and second["policy_hash"] == snap.hash
-    assert second["policy_uri"] == f"mv2://ws/policy/{snap.policy_id}"
+    # The workspace name is the project's (the bundle's project: the workspace is in none).
+    assert second["policy_uri"] == f"mv2://proj/policy/{snap.policy_id}"
     captured = tmp_path / "ws" / "policies" / f"snapshot-{snap.policy_id}.json"
     assert captured.read_bytes() == (snap.bundle_dir / "snapshot.json").read_bytes()  # parity (977-A2)
 

@@ -102,6 +102,7 @@ def test_kill9_during_migrate(tmp_path):
         legacy(sources, np.arange(4 + i, dtype=np.float64), name=f"src{i}")
     before = {p: p.read_bytes() for p in sources.rglob("*") if p.is_file()}
     out = tmp_path / "out"
+    seeded(out)  # the current policy the legacy weights are migrated into
     for _ in range(ROUNDS):
         run_and_kill("migrate", out, rng, sources)
         if (out / "policy.json").exists():
