@@ -298,7 +298,7 @@ def ledger_snapshot_cmd(notes, bundle_ref, out_dir):
     bundle = open_ref(bundle_ref or out, out)  # verified: hashes, manifest and the head pointer
     project = _project()
     settings = project.section("drift") if project else {}
-    details = drift_since_previous(out, bundle.snapshot, settings)
+    details = drift_since_previous(out, bundle, settings)
     line = ledger.record(out, "snapshot", bundle, notes=notes, **details)
     row = json.loads(line)
     status = details["drift_status"]

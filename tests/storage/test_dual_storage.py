@@ -14,20 +14,13 @@ import pytest
 from compiler.runtime import load_snapshot
 from compiler.storage.capsule import open_capsule, run_stream
 
-from ..conftest import REPO, run_polc
+from ..conftest import example_project as make_example, run_polc
 from .helpers import save
 from .test_migrate_backfill import legacy
 
 
 def example_project(root, *, storage: str = "", weights: bool = False):
-    root.mkdir(parents=True)
-    shutil.copytree(REPO / "examples", root / "examples")
-    text = (REPO / "policy.toml").read_text()
-    if weights:
-        save(root / "examples" / "weights.npy", np.linspace(-1, 1, 8))
-        text = text.replace("[sources]\n", '[sources]\nweights = "examples/weights.npy"\n')
-    (root / "policy.toml").write_text(text + storage)
-    return root
+    return make_example(root, extra=storage, weights=np.linspace(-1, 1, 8) if weights else None)
 
 
 CAPSULE = '\n[storage]\ncapsule = "artifacts/capsule.sqlite"\n'
