@@ -159,6 +159,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC395", "retired: bundle damage is reported by the bundle package as POLC706"),
     Code("POLC396", "the legacy policy_hash is not the sha256 of the legacy weights", integrity=True),
     Code("POLC397", "the legacy policy.json records no policy_hash; its weights cannot be checked"),
+    Code("POLC398", "a delta names no attestation root, but the policy's surface requires attested deltas",
+         usage=True),
     # --- POLC4xx: drift review --------------------------------------------------------------
     # POLC400-429: diff inputs (compiler/diff/inputs.py, artifacts.py, gitrev.py)
     Code("POLC400", "diff input does not exist or cannot be read", input=True),

@@ -90,7 +90,8 @@ def delta_cmd():
 @click.option("--cycle", type=int, required=True, help="Training cycle number (>= 0).")
 @click.option("--slice", "slice_", required=True, help="The slice the delta was computed on.")
 @click.option("--mode", default="rfl", show_default=True, help="Update mode recorded in the log.")
-@click.option("--attestation-root", help="The attested H_t root this delta derives from.")
+@click.option("--attestation-root", help="The attested H_t root this delta derives from (required when the "
+                                         "surface sets symbolic_descent.require_attestation).")
 @_out_option
 @_format_option
 @reporting
