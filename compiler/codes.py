@@ -45,6 +45,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC012", "a required documentation file is missing (doc contract, spec 001 977-A5)"),
     Code("POLC020", "the output directory cannot be written", input=True),
     Code("POLC021", "retired: bundle damage is reported by the bundle package as POLC705"),
+    Code("POLC030", "a policy file given alone is inside a project that does not compile it", usage=True),
+    Code("POLC031", "policy.toml: [build] runner version bounds are not versions, or min is above max"),
     # --- POLC1xx: model_policy.toml ---------------------------------------------------------
     Code("POLC100", "model_policy.toml does not match its schema"),
     Code("POLC101", "wrong type"),
@@ -270,6 +272,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC732", "runtime: unknown stage in a budget operation"),
     Code("POLC740", "runtime: a safe-mode environment variable is neither on nor off"),
     Code("POLC741", "runtime: unknown capture kind"),
+    Code("POLC742", "runtime: the bundle's runner version bounds exclude this runtime's version", input=True),
+    Code("POLC743", "runtime: the bundle requires features this runner does not provide", input=True),
     Code("POLC750", "runtime: a run, its receipt or its event log cannot be read", input=True),
     Code("POLC751", "runtime: invalid run id"),
     Code("POLC752", "runtime: the run already exists"),

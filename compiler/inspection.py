@@ -110,7 +110,7 @@ def load_bundle(path: Path, *, active: bool = False) -> BundleReport:
 
     report = BundleReport(path, active=active)
     try:
-        report.snapshot = load_snapshot(path)
+        report.snapshot = load_snapshot(path, check_compatibility=False)  # inspect any bundle
     except PolcError as exc:
         report.error = exc
         return report

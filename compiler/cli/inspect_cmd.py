@@ -151,7 +151,7 @@ def _show(target: Path, out_dir: Path, as_json: bool) -> None:
     from ..snippet import safe_text
     from .show_text import describe
 
-    snapshot = load_snapshot(target)  # verifies; IntegrityError exits 4
+    snapshot = load_snapshot(target, check_compatibility=False)  # verifies; IntegrityError exits 4
     active, _ = inspection.active_hash(out_dir)
     facts = {**inspection.facts(snapshot), "active": snapshot.hash == active,
              "path": str(snapshot.bundle_dir or snapshot.source)}
