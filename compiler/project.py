@@ -79,7 +79,8 @@ def find_project_file(start: Path | str | None = None) -> Path:
             return candidate
     raise InputError("no policy.toml found", [Diagnostic.error(
         "POLC001", f"no {PROJECT_FILE} found in `{here}` or any parent directory",
-        hint="run polc inside a policy project, pass its directory, or create policy.toml (see docs/getting-started.md)")])
+        hint="run polc inside a policy project or pass its directory; pass a lone policy file to compile it with "
+             "default settings (`polc check model_policy.toml`); or create a project with `polc init`")])
 
 
 def load_project(start: Path | str | None = None) -> Project:
