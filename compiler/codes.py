@@ -47,6 +47,9 @@ CODES: dict[str, Code] = _table(
     Code("POLC021", "retired: bundle damage is reported by the bundle package as POLC705"),
     Code("POLC030", "a policy file given alone is inside a project that does not compile it", usage=True),
     Code("POLC031", "policy.toml: [build] runner version bounds are not versions, or min is above max"),
+    Code("POLC032", "init: the target exists and is not a directory", usage=True),
+    Code("POLC033", "init: a project file could not be written", input=True),
+    Code("POLC034", "validate: nothing is built yet, so only the sources were checked"),
     # --- POLC1xx: model_policy.toml ---------------------------------------------------------
     Code("POLC100", "model_policy.toml does not match its schema"),
     Code("POLC101", "wrong type"),
@@ -151,6 +154,11 @@ CODES: dict[str, Code] = _table(
     # POLC380-389: archives and restore
     Code("POLC380", "the archive folder already exists (archives are append-only)"),
     Code("POLC381", "archive verification failed"),
+    # POLC382-389: retention (polc gc)
+    Code("POLC382", "gc: another writer holds the storage lock; nothing was removed"),
+    Code("POLC383", "gc: a bundle does not verify and is kept for inspection"),
+    Code("POLC384", "gc: the head, ledger, a run receipt or the registry cannot be read; nothing was removed",
+         input=True),
     # POLC390-399: migrations and backfill
     Code("POLC390", "migration source is not a policy_manifest@v1 policy"),
     Code("POLC391", "legacy pickled weights refused without --allow-pickle"),

@@ -308,3 +308,54 @@ def ledger_snapshot_cmd(notes, bundle_ref, out_dir):
             f"{len(details['drift_findings'])} finding(s)")
     return text, row, ExitCode.FINDINGS if status == "BLOCK" else ExitCode.OK
 
+
+
+# -- gc --------------------------------------------------------------------------------------------
+
+@click.command("gc")
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; remove nothing.")
+@click.option("--keep", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Keep the bundles named by the ledger's last N rows.")
+@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
+              help="The run workspace whose receipts pin bundles (default: $POLC_WORKSPACE, else .polc in the "
+                   "project).")
+@click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Archive root: archived bundles are kept (default: [storage].archive_dir, else archive/policy).")
+@_out_option
+@_format_option
+@reporting
+def gc_cmd(dry_run, keep, workspace, archive_dir, out_dir):
+    """Remove the bundles nothing needs: not the head, not in the ledger's last N rows, not archived,
+    not pinned by a run receipt, not registered (docs/storage.md, "Retention").
+
+    Nothing is removed while another writer holds the out dir's storage lock.
+    """
+    import os
+
+    from ..storage.gc import Retention, collect
+
+    project = _project()
+    root = project.root if project else Path.cwd()
+    env_workspace = os.environ.get("POLC_WORKSPACE")
+    retention = Retention(
+        archive_dir=_archive_root(archive_dir),
+        workspace=(workspace or (Path(env_workspace) if env_workspace else root / ".polc")).resolve(),
+        registry_url=_registry_url(project))
+    result = collect(_out(out_dir), retention, keep, dry_run=dry_run)
+    _warn(result.warnings)
+    verb = "would remove" if dry_run else "removed"
+    lines = [f"{verb} {digest}" for digest in result.remove]
+    lines += [f"kept    {digest[:16]}…  ({', '.join(why)})" for digest, why in sorted(result.kept.items())]
+    lines.append(f"gc: {verb} {len(result.remove)} bundle(s), kept {len(result.kept)} in {result.out_dir}")
+    return "\n".join(lines), result.to_json(), ExitCode.OK
+
+
+def _registry_url(project) -> str | None:
+    """The registry database gc reads (never writes): --registry's sources, as the registry finds them."""
+    import os
+
+    if project is None:
+        return os.environ.get("POLC_REGISTRY_URL")
+    from ..registry.config import RegistryConfig
+
+    return RegistryConfig.from_project(project).registry_url()
