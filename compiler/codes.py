@@ -58,7 +58,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC121", "cost warn_threshold is above hard_limit"),
     Code("POLC130", "malformed endpoint URL"),
     Code("POLC140", "reference to an undefined role or stage"),
-    Code("POLC150", "number cannot be represented canonically (NaN, Infinity, beyond ±2^53)"),
+    Code("POLC150", "number cannot be represented canonically (NaN, Infinity, beyond ±(2^53 − 1))"),
     Code("POLC160", "a gate parameter table is empty or malformed"),
     # --- POLC2xx: .rules files and CEL expressions (gate/rule language) ---------------------
     # POLC200-249: CEL expressions (compiler/cel). Syntax-level codes are input codes (exit 3).
