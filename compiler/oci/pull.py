@@ -1,0 +1,70 @@
+"""``polc pull`` and the runtime's OCI loader: fetch a bundle artifact and verify all of it in memory.
+
+Nothing is written until every check passed, in this order: the manifest's bytes against its
+digest (a pull by digest) or the registry's ``Docker-Content-Digest`` (a pull by tag); its
+artifact type and layer list; each layer's size against the limit before it is downloaded;
+each layer's bytes against its digest and size; the files as a bundle (the manifest's own
+sha256, every file's sha256 and size, the snapshot's content hash); the bundle hash in the
+annotations; and, when asked, the gate receipts attached to it. Writing is then one staged
+directory renamed into place (compiler/oci/bundles.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from ..errors import UsageError
+from .artifact import BUNDLE_HASH, layer_files, parse_manifest
+from .bundles import Bundle, verify_bundle_files
+from .cache import BlobCache
+from .client import RegistryClient
+from .errors import oci_error
+from .evidence import require_receipts
+from .reference import OciRef
+
+#: Refuse a layer above this size unless configured otherwise (the runtime reads no larger file).
+DEFAULT_MAX_LAYER_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PulledBundle:
+    ref: OciRef                  # pinned at the manifest's digest
+    digest: str
+    bundle: Bundle
+    downloaded: int              # blobs fetched from the registry
+    cached: int                  # blobs served by the cache
+    receipts: tuple[dict, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"reference": str(self.ref), "digest": self.digest, "bundle": self.bundle.hash,
+                "policy_id": self.bundle.policy_id, "blobs_downloaded": self.downloaded,
+                "blobs_cached": self.cached, "receipts": list(self.receipts)}
+
+
+def pull_bundle(ref: OciRef, client: RegistryClient, *, max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES,
+                cache: BlobCache | None = None, require: Iterable[str] = (), trusted: list = ()) -> PulledBundle:
+    """The verified bundle at ``ref`` (and its verified receipts); raises before anything is written."""
+    fetched = client.get_manifest(ref.reference)
+    if fetched is None:
+        raise oci_error("POLC903", f"{ref} does not exist in the registry",
+                        "check the tag or digest (a tag is created by polc push)", UsageError)
+    manifest = parse_manifest(fetched.raw, str(ref))
+    layers = layer_files(manifest, max_layer_bytes=max_layer_bytes, where=str(ref))
+    files, downloaded = {}, 0
+    for name, layer in layers.items():
+        data = cache.get(layer["digest"], layer["size"]) if cache else None
+        if data is None:
+            data = client.get_blob(layer["digest"], layer["size"], max_layer_bytes)
+            downloaded += 1
+            if cache:
+                cache.put(layer["digest"], data)
+        files[name] = data
+    bundle = verify_bundle_files(files)
+    claimed = (manifest.get("annotations") or {}).get(BUNDLE_HASH)
+    if claimed is not None and claimed != bundle.hash:
+        raise oci_error("POLC907", f"{ref} is annotated as bundle {claimed} but holds bundle {bundle.hash}",
+                        "the manifest was edited; push the bundle again")
+    receipts = require_receipts(client, fetched.digest, bundle.hash, require, list(trusted))
+    return PulledBundle(ref.at(fetched.digest), fetched.digest, bundle, downloaded, len(layers) - downloaded,
+                        tuple(receipts))
