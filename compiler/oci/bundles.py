@@ -3,8 +3,10 @@
 OCI code reads and writes bundles only through these functions: ``open_bundle`` (a bundle
 directory, verified), ``verify_bundle_files`` (files pulled from a registry, verified in
 memory before anything touches the disk), ``write_bundle`` (staged directory + rename) and
-``point_head`` under ``storage_lock``. They delegate to ``compiler/storage/bundles.py`` and
-``compiler/passes/bundle.py``, the readers and writers of bundles today.
+``point_head`` under ``storage_lock``. They delegate to ``compiler/storage/bundles.py``,
+``compiler/runtime/identity.py`` and ``compiler/fsutil.py`` (the readers, hashes and staged
+writes of bundles today), importing none of the compiler's pipeline, so a router pulling from a
+registry stays light.
 
 >>> sorted(verify_bundle_files({}).files)
 Traceback (most recent call last):
@@ -25,7 +27,7 @@ from ..diagnostics import Diagnostic
 from ..errors import IntegrityError
 from ..runtime.identity import HEAD_FILE, MANIFEST_FILE, SNAPSHOT_FILE, manifest_digest, snapshot_hash
 
-__all__ = ["HEAD_FILE", "MANIFEST_FILE", "SNAPSHOT_FILE", "Bundle", "open_bundle", "point_head",
+__all__ = ["HEAD_FILE", "MANIFEST_FILE", "SNAPSHOT_FILE", "Bundle", "find_bundle", "open_bundle", "point_head",
            "storage_lock", "verify_bundle_files", "write_bundle"]
 
 
@@ -62,6 +64,17 @@ def open_bundle(path: str | Path) -> Bundle:
     return Bundle(stored.snapshot, stored.manifest, stored.all_files(), stored.path)
 
 
+def find_bundle(ref: str, out_dir: Path) -> Path:
+    """The bundle directory ``ref`` names: a bundle directory, a head pointer (or the out dir
+    holding one), or a hash, unique prefix or policy_id of a bundle in ``out_dir``."""
+    from ..runtime.resolve import resolve_pin
+    from ..storage.bundles import resolve_bundle
+
+    if Path(ref).exists():
+        return resolve_bundle(Path(ref))
+    return resolve_pin(ref, out_dir)
+
+
 def verify_bundle_files(files: Mapping[str, bytes]) -> Bundle:
     """A bundle from its files (every one, the manifest included), verified as ``open_bundle`` does:
     the manifest's own sha256, exactly the listed files with their sha256 and size, and the
@@ -93,10 +106,24 @@ def verify_bundle_files(files: Mapping[str, bytes]) -> Bundle:
 
 def write_bundle(out_dir: Path, bundle: Bundle) -> Path:
     """``out_dir/<hash>/`` written all at once (staged directory + rename); a no-op when that
-    complete bundle already exists."""
-    from ..passes.bundle import write_bundle as emit_write
+    complete bundle already exists, which must then hold the same content."""
+    from ..fsutil import publish_directory
 
-    return emit_write(Path(out_dir), bundle.hash, dict(bundle.files))
+    target = Path(out_dir) / bundle.hash
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    if target.exists() or not publish_directory(target, dict(bundle.files)):
+        _verify_existing(target, bundle)
+    return target
+
+
+def _verify_existing(target: Path, bundle: Bundle) -> None:
+    # The compiler's writer (compiler/passes/bundle.py) checks the same: same name, same content.
+    try:
+        present = {name: (target / name).read_bytes() for name in bundle.files}
+    except OSError:
+        raise _integrity(f"bundle `{target}` exists but is incomplete; move it aside and pull again") from None
+    if verify_bundle_files(present).hash != bundle.hash:
+        raise _integrity(f"bundle `{target}` exists with other content; move it aside and pull again")
 
 
 def point_head(out_dir: Path, bundle: Bundle) -> None:
