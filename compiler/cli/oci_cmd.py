@@ -41,14 +41,15 @@ def push_cmd(bundle, target, receipts, plain_http, out_dir, fmt):
 
     Prints the manifest digest. Blobs the registry has already are not uploaded again.
     """
-    from ..oci.bundles import find_bundle, open_bundle
+    from ..oci.bundles import open_bundle
     from ..oci.client import RegistryClient
     from ..oci.push import push_bundle
     from ..oci.reference import parse_ref
 
     ref = parse_ref(target)
-    verified = open_bundle(find_bundle(bundle, _out_dir(out_dir)))
-    result = push_bundle(verified, ref, RegistryClient(ref, plain_http=plain_http, push=True), receipts)
+    verified = open_bundle(_bundle_dir(bundle, _out_dir(out_dir)))
+    attached = [_receipt_for(path, verified.hash) for path in receipts]  # all checked before anything goes out
+    result = push_bundle(verified, ref, RegistryClient(ref, plain_http=plain_http, push=True), attached)
     if fmt == "json":
         click.echo(json.dumps({"ok": True, **result.to_json()}, indent=2))
         return
@@ -80,26 +81,83 @@ def pull_cmd(source, set_head, gates, keys, max_layer_bytes, plain_http, out_dir
     """
     from ..oci.bundles import point_head, storage_lock, write_bundle
     from ..oci.client import RegistryClient
-    from ..oci.evidence import load_trusted_keys
+    from ..oci.evidence import require_receipts
     from ..oci.pull import DEFAULT_MAX_LAYER_BYTES, pull_bundle
     from ..oci.reference import parse_ref
+    from ..registry.receipts import load_public_key
 
     ref = parse_ref(source)
     if gates and not keys:
         raise click.UsageError("--require-receipt needs --trusted-key: a receipt counts only when its signature "
                                "verifies with a key you trust")
-    trusted = load_trusted_keys(keys)
+    trusted = [load_public_key(Path(k)) for k in keys]
     out = _out_dir(out_dir)
-    pulled = pull_bundle(ref, RegistryClient(ref, plain_http=plain_http),
-                         max_layer_bytes=max_layer_bytes or DEFAULT_MAX_LAYER_BYTES, require=gates, trusted=trusted)
-    path = write_bundle(out, pulled.bundle)
+    client = RegistryClient(ref, plain_http=plain_http)
+    pulled = pull_bundle(ref, client, max_layer_bytes=max_layer_bytes or DEFAULT_MAX_LAYER_BYTES)
+    receipts = require_receipts(client, pulled.digest, gates, _receipt_check(pulled.bundle.hash, trusted))
+    path = write_bundle(out, pulled.bundle)  # only now, everything verified, does anything become visible
     if set_head:
         with storage_lock(out):
             point_head(out, pulled.bundle)
     if fmt == "json":
-        click.echo(json.dumps({"ok": True, **pulled.to_json(), "path": str(path), "head_moved": set_head}, indent=2))
+        click.echo(json.dumps({"ok": True, **pulled.to_json(), "receipts": receipts, "path": str(path),
+                               "head_moved": set_head}, indent=2))
         return
     click.echo(pulled.bundle.hash)
     click.echo(f"pulled {pulled.ref} into {path}{' (head moved)' if set_head else ''}", err=True)
-    for r in pulled.receipts:
+    for r in receipts:
         click.echo(f"  receipt {r['gate']}: PASS, signature {r['signature']} (keyid {str(r['keyid'])[:16]})", err=True)
+
+
+def _bundle_dir(ref: str, out_dir: Path) -> Path:
+    """A bundle directory, a head pointer (or the out dir holding one), or a hash, unique prefix or
+    policy_id of a bundle in ``out_dir``."""
+    from ..runtime.resolve import resolve_pin
+    from ..storage.bundles import resolve_bundle
+
+    if Path(ref).exists():
+        return resolve_bundle(Path(ref))
+    return resolve_pin(ref, out_dir)
+
+
+def _receipt_for(path: str, bundle_hash: str):
+    """The receipt file at ``path`` as it will be attached; refused unless it names ``bundle_hash``."""
+    from ..canonical import canonical_json
+    from ..oci.errors import oci_error
+    from ..oci.evidence import Receipt
+    from ..registry.gate_receipt import read_receipt
+
+    receipt = read_receipt(path)
+    statement, envelope = _statement(receipt, f"the receipt {path}")
+    predicate = statement["predicate"]
+    if predicate["bundle_id"] != bundle_hash or bundle_hash not in {s["digest"]["sha256"] for s in statement["subject"]}:
+        raise oci_error("POLC922", f"the receipt {path} is for bundle {predicate['bundle_id']}, not {bundle_hash}",
+                        "attach the receipt that `polc gate run` wrote for this bundle")
+    return Receipt(canonical_json(receipt), predicate["gate"], predicate["verdict"], envelope is not None,
+                   predicate.get("evaluated_at_utc"))
+
+
+def _receipt_check(bundle_hash: str, trusted: list):
+    """What a pulled receipt must be: a gate receipt, PASS, naming this bundle, signed by a trusted key."""
+    from ..registry.receipts import check_receipt
+
+    def check(receipt: dict) -> dict:
+        _statement(receipt, "an attached receipt")
+        return check_receipt(receipt, bundle_hash, trusted)
+
+    return check
+
+
+def _statement(receipt: dict, where: str) -> tuple[dict, dict | None]:
+    """(in-toto Statement, DSSE envelope or None), the Statement checked against its schema."""
+    from ..oci.errors import oci_error
+    from ..registry.contracts import require
+    from ..registry.errors import RegistryError
+    from ..registry.receipts import unwrap
+
+    try:
+        statement, envelope = unwrap(receipt)
+        return require(statement, "InTotoStatement"), envelope
+    except RegistryError as exc:
+        raise oci_error("POLC921", f"{where} is not a gate receipt: {exc.message}",
+                        "attach the receipt file that `polc gate run` wrote") from None

@@ -3,10 +3,13 @@
 OCI code reads and writes bundles only through these functions: ``open_bundle`` (a bundle
 directory, verified), ``verify_bundle_files`` (files pulled from a registry, verified in
 memory before anything touches the disk), ``write_bundle`` (staged directory + rename) and
-``point_head`` under ``storage_lock``. They delegate to ``compiler/storage/bundles.py``,
-``compiler/runtime/identity.py`` and ``compiler/fsutil.py`` (the readers, hashes and staged
-writes of bundles today), importing none of the compiler's pipeline, so a router pulling from a
-registry stays light.
+``point_head`` under ``storage_lock``.
+
+They check and write exactly what ``compiler/runtime/loader.py`` verifies and
+``compiler/passes/bundle.py`` writes (the same file names, hashes, head pointer and storage
+lock), standing only on ``compiler/canonical.py`` and ``compiler/fsutil.py``: the runtime
+imports this package for ``load_snapshot("oci://…")``, so it may not import the runtime, the
+storage package or the pipeline back (docs/architecture.md: no import cycle between packages).
 
 >>> sorted(verify_bundle_files({}).files)
 Traceback (most recent call last):
@@ -17,18 +20,27 @@ compiler.errors.IntegrityError: the pulled files hold no policy.manifest.json
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
+from ..canonical import CanonicalError, canonical_json
 from ..diagnostics import Diagnostic
-from ..errors import IntegrityError
-from ..runtime.identity import HEAD_FILE, MANIFEST_FILE, SNAPSHOT_FILE, manifest_digest, snapshot_hash
+from ..errors import InputError, IntegrityError
 
-__all__ = ["HEAD_FILE", "MANIFEST_FILE", "SNAPSHOT_FILE", "Bundle", "find_bundle", "open_bundle", "point_head",
+__all__ = ["HEAD_FILE", "MANIFEST_FILE", "SNAPSHOT_FILE", "Bundle", "open_bundle", "point_head",
            "storage_lock", "verify_bundle_files", "write_bundle"]
+
+SNAPSHOT_FILE, MANIFEST_FILE, HEAD_FILE = "snapshot.json", "policy.manifest.json", "policy.json"
+HEAD_SCHEMA_VERSION = "polc_head@v1"
+#: Held (flock) by everything that moves a head pointer (build, delta apply, restore, pull --set-head).
+LOCK_FILE = ".polc-storage.lock"
+_UNHASHED = ("hash", "policy_id", "created_at")
+_MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,32 +70,29 @@ class Bundle:
 
 def open_bundle(path: str | Path) -> Bundle:
     """The verified bundle in directory ``path``; IntegrityError (exit 4) / InputError (exit 3)."""
-    from ..storage.bundles import open_bundle as storage_open
-
-    stored = storage_open(Path(path))
-    return Bundle(stored.snapshot, stored.manifest, stored.all_files(), stored.path)
-
-
-def find_bundle(ref: str, out_dir: Path) -> Path:
-    """The bundle directory ``ref`` names: a bundle directory, a head pointer (or the out dir
-    holding one), or a hash, unique prefix or policy_id of a bundle in ``out_dir``."""
-    from ..runtime.resolve import resolve_pin
-    from ..storage.bundles import resolve_bundle
-
-    if Path(ref).exists():
-        return resolve_bundle(Path(ref))
-    return resolve_pin(ref, out_dir)
+    path = Path(path)
+    try:
+        names = sorted(entry.name for entry in os.scandir(path))
+        files = {name: _read(path / name) for name in names}
+    except OSError as exc:
+        raise InputError(f"{path} cannot be read", [Diagnostic.error("POLC700", (
+            f"`{path}` is not a readable bundle directory: {exc.strerror or exc}"),
+            hint="pass a bundle directory <out>/<hash>, its hash, or the head pointer policy.json")]) from None
+    bundle = verify_bundle_files(files)
+    if path.name != bundle.hash:
+        raise _integrity(f"bundle directory `{path}` is named {path.name}, but its snapshot hashes to {bundle.hash}")
+    return Bundle(bundle.snapshot, bundle.manifest, bundle.files, path)
 
 
 def verify_bundle_files(files: Mapping[str, bytes]) -> Bundle:
-    """A bundle from its files (every one, the manifest included), verified as ``open_bundle`` does:
-    the manifest's own sha256, exactly the listed files with their sha256 and size, and the
-    snapshot hashing to the hash the manifest names."""
+    """A bundle from its files (every one, the manifest included), verified as ``load_snapshot``
+    verifies a bundle directory: the manifest's own sha256, exactly the listed files with their
+    sha256 and size, and the snapshot hashing to its hash, which the manifest names."""
     raw = files.get(MANIFEST_FILE)
     if raw is None:
         raise _integrity(f"the pulled files hold no {MANIFEST_FILE}")
     manifest = _json_object(raw, MANIFEST_FILE)
-    if manifest.get("sha256") != manifest_digest(manifest):
+    if manifest.get("sha256") != _digest(manifest, ("sha256",)):
         raise _integrity(f"{MANIFEST_FILE} does not match its own sha256")
     listed = manifest.get("files")
     if not isinstance(listed, dict) or SNAPSHOT_FILE not in listed:
@@ -99,7 +108,7 @@ def verify_bundle_files(files: Mapping[str, bytes]) -> Bundle:
             raise _integrity(f"{name} does not match its manifest entry")
     snapshot = _json_object(files[SNAPSHOT_FILE], SNAPSHOT_FILE)
     digest = snapshot.get("hash")
-    if snapshot_hash(snapshot) != digest or manifest.get("policy", {}).get("hash") != digest:
+    if _digest(snapshot, _UNHASHED) != digest or manifest.get("policy", {}).get("hash") != digest:
         raise _integrity(f"{SNAPSHOT_FILE} does not hash to the policy hash its manifest names")
     return Bundle(snapshot, manifest, dict(files))
 
@@ -110,37 +119,51 @@ def write_bundle(out_dir: Path, bundle: Bundle) -> Path:
     from ..fsutil import publish_directory
 
     target = Path(out_dir) / bundle.hash
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    if target.exists() or not publish_directory(target, dict(bundle.files)):
-        _verify_existing(target, bundle)
-    return target
-
-
-def _verify_existing(target: Path, bundle: Bundle) -> None:
-    # The compiler's writer (compiler/passes/bundle.py) checks the same: same name, same content.
     try:
-        present = {name: (target / name).read_bytes() for name in bundle.files}
-    except OSError:
-        raise _integrity(f"bundle `{target}` exists but is incomplete; move it aside and pull again") from None
-    if verify_bundle_files(present).hash != bundle.hash:
-        raise _integrity(f"bundle `{target}` exists with other content; move it aside and pull again")
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        if target.exists() or not publish_directory(target, dict(bundle.files)):
+            open_bundle(target)  # an existing bundle is never rewritten: it must verify as this one
+    except OSError as exc:
+        raise InputError(f"cannot write to {out_dir}", [Diagnostic.error(
+            "POLC020", f"the output directory `{out_dir}` is not writable: {exc.strerror or exc}",
+            hint="choose another directory with --out, or fix its permissions")]) from None
+    return target
 
 
 def point_head(out_dir: Path, bundle: Bundle) -> None:
     """Move the head pointer ``out_dir/policy.json`` to ``bundle`` (call under ``storage_lock``)."""
-    from ..storage.bundles import point_head as storage_point_head
+    from ..fsutil import atomic_write_bytes
 
-    storage_point_head(Path(out_dir), bundle.snapshot, bundle.manifest)
+    head = {"schema_version": HEAD_SCHEMA_VERSION, "active": bundle.hash, "policy_id": bundle.policy_id,
+            "manifest_sha256": bundle.manifest["sha256"]}
+    atomic_write_bytes(Path(out_dir) / HEAD_FILE, canonical_json(head))
 
 
 @contextlib.contextmanager
 def storage_lock(out_dir: Path) -> Iterator[None]:
-    """The lock everything that moves a head pointer holds (build, delta apply, restore, ...)."""
-    from ..storage.jsonl import LOCK_FILE, locked
-
+    """The exclusive lock everything that moves ``out_dir``'s head pointer holds."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    with locked(Path(out_dir) / LOCK_FILE):
+    fd = os.open(Path(out_dir) / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _digest(value: dict, without: tuple[str, ...]) -> str | None:
+    try:
+        return hashlib.sha256(canonical_json({k: v for k, v in value.items() if k not in without})).hexdigest()
+    except CanonicalError:
+        return None  # polc never wrote it: it cannot match any recorded hash
+
+
+def _read(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        data = fh.read(_MAX_FILE_BYTES + 1)
+    if len(data) > _MAX_FILE_BYTES:
+        raise _integrity(f"{path} is larger than {_MAX_FILE_BYTES} bytes")
+    return data
 
 
 def _json_object(raw: bytes, name: str) -> dict:
@@ -155,5 +178,4 @@ def _json_object(raw: bytes, name: str) -> dict:
 
 def _integrity(message: str) -> IntegrityError:
     return IntegrityError(message, [Diagnostic.error("POLC907", message, hint=(
-        "the artifact's layers are not the bundle they claim to be; push the bundle again from a "
-        "verified copy"))])
+        "the files are not the bundle they claim to be; use a verified copy (polc build, or pull it again)"))])

@@ -5,22 +5,19 @@ digest (a pull by digest) or the registry's ``Docker-Content-Digest`` (a pull by
 artifact type and layer list; each layer's size against the limit before it is downloaded;
 each layer's bytes against its digest and size; the files as a bundle (the manifest's own
 sha256, every file's sha256 and size, the snapshot's content hash); the bundle hash in the
-annotations; and, when asked, the gate receipts attached to it. Writing is then one staged
-directory renamed into place (compiler/oci/bundles.py).
+annotations. The caller then checks the receipts it requires (compiler/oci/evidence.py) and
+writes the bundle: one staged directory renamed into place (compiler/oci/bundles.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
-
 from ..errors import UsageError
 from .artifact import BUNDLE_HASH, layer_files, parse_manifest
 from .bundles import Bundle, verify_bundle_files
 from .cache import BlobCache
 from .client import RegistryClient
 from .errors import oci_error
-from .evidence import require_receipts
 from .reference import OciRef
 
 #: Refuse a layer above this size unless configured otherwise (the runtime reads no larger file).
@@ -34,17 +31,16 @@ class PulledBundle:
     bundle: Bundle
     downloaded: int              # blobs fetched from the registry
     cached: int                  # blobs served by the cache
-    receipts: tuple[dict, ...] = ()
 
     def to_json(self) -> dict:
         return {"reference": str(self.ref), "digest": self.digest, "bundle": self.bundle.hash,
                 "policy_id": self.bundle.policy_id, "blobs_downloaded": self.downloaded,
-                "blobs_cached": self.cached, "receipts": list(self.receipts)}
+                "blobs_cached": self.cached}
 
 
 def pull_bundle(ref: OciRef, client: RegistryClient, *, max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES,
-                cache: BlobCache | None = None, require: Iterable[str] = (), trusted: list = ()) -> PulledBundle:
-    """The verified bundle at ``ref`` (and its verified receipts); raises before anything is written."""
+                cache: BlobCache | None = None) -> PulledBundle:
+    """The verified bundle at ``ref``; raises before anything is written."""
     fetched = client.get_manifest(ref.reference)
     if fetched is None:
         raise oci_error("POLC903", f"{ref} does not exist in the registry",
@@ -65,6 +61,4 @@ def pull_bundle(ref: OciRef, client: RegistryClient, *, max_layer_bytes: int = D
     if claimed is not None and claimed != bundle.hash:
         raise oci_error("POLC907", f"{ref} is annotated as bundle {claimed} but holds bundle {bundle.hash}",
                         "the manifest was edited; push the bundle again")
-    receipts = require_receipts(client, fetched.digest, bundle.hash, require, list(trusted))
-    return PulledBundle(ref.at(fetched.digest), fetched.digest, bundle, downloaded, len(layers) - downloaded,
-                        tuple(receipts))
+    return PulledBundle(ref.at(fetched.digest), fetched.digest, bundle, downloaded, len(layers) - downloaded)

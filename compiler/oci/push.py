@@ -1,7 +1,7 @@
 """``polc push``: a verified bundle to ``oci://HOST/REPO:TAG``, with its receipts as referrers.
 
-Order of work: the bundle is verified and every receipt checked against it before the first
-byte goes out; each blob is uploaded only when the registry lacks it (HEAD first), so pushing
+Order of work: the caller verified the bundle and checked every receipt against it before the
+first byte goes out; each blob is uploaded only when the registry lacks it (HEAD first), so pushing
 the same bundle again uploads nothing; the manifest goes up last (a tag never names a
 manifest whose blobs are missing), and not at all when the tag names it already.
 """
@@ -18,7 +18,7 @@ from .artifact import (EMPTY_CONFIG, TITLE, bundle_annotations, bundle_manifest,
                        manifest_bytes)
 from .client import MANIFEST_TYPE, RegistryClient
 from .errors import oci_error
-from .evidence import attach_receipt, read_receipt_for
+from .evidence import Receipt, attach_receipt
 from .reference import OciRef
 
 
@@ -39,12 +39,12 @@ class PushResult:
                 "manifest_written": self.manifest_written, "receipts": list(self.receipts)}
 
 
-def push_bundle(bundle, ref: OciRef, client: RegistryClient, receipt_paths: Iterable[str] = ()) -> PushResult:
-    """Push ``bundle`` (a verified Bundle) to ``ref``'s tag and attach the receipts."""
+def push_bundle(bundle, ref: OciRef, client: RegistryClient, receipts: Iterable[Receipt] = ()) -> PushResult:
+    """Push ``bundle`` (a verified Bundle) to ``ref``'s tag and attach ``receipts`` (checked by the
+    caller against this bundle)."""
     if ref.digest:
         raise oci_error("POLC900", f"push needs a tag, not a digest: {ref}",
                         "write oci://HOST/REPO:TAG; the digest is what push prints", UsageError)
-    receipts = [read_receipt_for(path, bundle.hash) for path in receipt_paths]
     manifest = bundle_manifest(bundle.files, bundle_annotations(bundle))
     raw = manifest_bytes(manifest)
     subject = descriptor(MANIFEST_TYPE, raw)

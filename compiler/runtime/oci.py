@@ -16,6 +16,10 @@ Options, for ``load_snapshot("oci://…")`` taken from the environment: the cach
 listed in ``$POLC_OCI_PLAIN_HTTP`` (comma-separated ``host:port``; TLS for every other host);
 credentials from ``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``.
 
+Gate receipts attached to the bundle are checked where a bundle is admitted (``polc pull
+--require-receipt`` in the deploy step, or the registry's publish), not here: checking them needs
+the registry's receipt code, which itself stands on the runtime.
+
 This module imports the OCI client (``oras``, ``requests``) only when it is used.
 """
 
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 
 from ..errors import PolcError, UsageError
 from .reload import Refusal, SnapshotWatcher
@@ -35,11 +39,9 @@ DEFAULT_MAX_LAYER_BYTES = 256 * 1024 * 1024
 class _Source:
     """One repository of a registry, a cache, and the checks every load makes."""
 
-    def __init__(self, ref: str, *, plain_http: bool | None, cache_dir, docker_config, max_layer_bytes: int,
-                 require_receipts: Iterable[str], trusted_keys: Iterable[str | os.PathLike]):
+    def __init__(self, ref: str, *, plain_http: bool | None, cache_dir, docker_config, max_layer_bytes: int):
         from ..oci.cache import BlobCache, default_cache_dir
         from ..oci.client import RegistryClient
-        from ..oci.evidence import load_trusted_keys
         from ..oci.reference import parse_ref
 
         self.ref = parse_ref(ref)
@@ -48,11 +50,6 @@ class _Source:
         self.cache = BlobCache(cache_dir if cache_dir is not None else default_cache_dir())
         self.client = RegistryClient(self.ref, plain_http=plain_http, docker_config=docker_config)
         self.max_layer_bytes = max_layer_bytes
-        self.require = tuple(require_receipts)
-        self.trusted = load_trusted_keys(trusted_keys)
-        if self.require and not self.trusted:
-            raise UsageError("require_receipts needs trusted_keys: a receipt counts only when its signature "
-                             "verifies with a key you trust")
 
     def current_digest(self) -> str:
         """The digest the tag names now (a digest reference names itself)."""
@@ -72,24 +69,21 @@ class _Source:
         from .loader import load_snapshot
 
         ref = self.ref.at(digest) if digest else self.ref
-        pulled = pull_bundle(ref, self.client, max_layer_bytes=self.max_layer_bytes, cache=self.cache,
-                             require=self.require, trusted=self.trusted)
+        pulled = pull_bundle(ref, self.client, max_layer_bytes=self.max_layer_bytes, cache=self.cache)
         path = write_bundle(self.cache.bundles, pulled.bundle)
         return load_snapshot(path, env=env)
 
 
 def load_oci_snapshot(ref: str, *, plain_http: bool | None = None, cache_dir: str | os.PathLike | None = None,
                       docker_config: str | os.PathLike | None = None, env: Mapping[str, str] | None = None,
-                      max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES, require_receipts: Iterable[str] = (),
-                      trusted_keys: Iterable[str | os.PathLike] = ()) -> Snapshot:
+                      max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES) -> Snapshot:
     """The verified snapshot at ``oci://HOST/REPO:TAG`` (or ``@sha256:…``).
 
     ``plain_http``: True for a registry without TLS (None: only the hosts in
-    ``$POLC_OCI_PLAIN_HTTP``); ``require_receipts``: gates whose PASS receipt, signed by one of
-    ``trusted_keys`` (PEM files), must be attached to the bundle.
+    ``$POLC_OCI_PLAIN_HTTP``).
     """
     source = _Source(ref, plain_http=plain_http, cache_dir=cache_dir, docker_config=docker_config,
-                     max_layer_bytes=max_layer_bytes, require_receipts=require_receipts, trusted_keys=trusted_keys)
+                     max_layer_bytes=max_layer_bytes)
     return source.load(None, env)
 
 
@@ -104,11 +98,9 @@ class OciSnapshotWatcher(SnapshotWatcher):
                  on_refused: Callable[[Refusal], None] | None = None,
                  on_switch: Callable[[Snapshot, Snapshot], None] | None = None, plain_http: bool | None = None,
                  cache_dir: str | os.PathLike | None = None, docker_config: str | os.PathLike | None = None,
-                 max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES, require_receipts: Iterable[str] = (),
-                 trusted_keys: Iterable[str | os.PathLike] = ()):
+                 max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES):
         self._source = _Source(ref, plain_http=plain_http, cache_dir=cache_dir, docker_config=docker_config,
-                               max_layer_bytes=max_layer_bytes, require_receipts=require_receipts,
-                               trusted_keys=trusted_keys)
+                               max_layer_bytes=max_layer_bytes)
         self.head = ref
         self._env, self._on_refused, self._on_switch = env, on_refused, on_switch
         self._lock = threading.Lock()

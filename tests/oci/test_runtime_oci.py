@@ -120,16 +120,6 @@ def test_a_missing_tag_at_start_is_a_usage_error(oci_registry, docker_config, re
     assert info.value.exit_code == 2 and info.value.diagnostics[0].code == "POLC903"
 
 
-def test_the_runtime_requires_receipts_when_asked(oci_registry, docker_config, repo, tmp_path, out_dir):
-    push(unique_bundle(out_dir), oci_registry.ref(repo))
-    assert run_polc("registry", "keygen", "--out", str(tmp_path / "k")).returncode == 0
-    with pytest.raises(PolcError) as info:
-        load_oci_snapshot(oci_registry.ref(repo), plain_http=True, cache_dir=tmp_path / "cache",
-                          require_receipts=["reflex_promotion"], trusted_keys=[tmp_path / "k.pub"])
-    assert info.value.diagnostics[0].code == "POLC920"
-    assert not (tmp_path / "cache" / "bundles").exists()
-
-
 OCI_LIBRARIES = ("oras", "requests", "jsonschema", "urllib3")
 
 
