@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic
 from ..errors import InputError, PolcError
-from .bundles import looks_like_hash, open_bundle
+from ..bundle import bundle_dirs, open_bundle
 
 
 def capsule_location(capsule: str | None, workspace: str | None, out_dir: Path, project) -> tuple[Path | str, str]:
@@ -29,7 +29,7 @@ def verify_bundles(out_dir: Path) -> tuple[int, list[Diagnostic]]:
     if not out_dir.is_dir():
         raise InputError("no out dir", [Diagnostic.error("POLC350", f"`{out_dir}` is not a directory",
                                                         hint="build first, or pass --out")])
-    for path in sorted(p for p in out_dir.iterdir() if p.is_dir() and looks_like_hash(p.name)):
+    for path in bundle_dirs(out_dir):
         checked += 1
         try:
             open_bundle(path)
