@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import requests  # noqa: E402
 
 from benchmarks._util import interleaved_samples  # noqa: E402
-from compiler.oci.bundles import open_bundle, write_bundle  # noqa: E402
+from compiler.bundle import open_bundle, write_bundle  # noqa: E402
 from compiler.oci.client import RegistryClient  # noqa: E402
 from compiler.oci.pull import pull_bundle  # noqa: E402
 from compiler.oci.push import push_bundle  # noqa: E402

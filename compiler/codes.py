@@ -277,7 +277,6 @@ CODES: dict[str, Code] = _table(
     Code("POLC904", "oci: the manifest is not a polc bundle artifact (artifact type, config or layers)", input=True),
     Code("POLC905", "oci: a manifest or layer is larger than the configured limit", input=True),
     Code("POLC906", "oci: a manifest or blob does not match its digest or size (integrity)", integrity=True),
-    Code("POLC907", "oci: the pulled layers do not form the bundle they claim to be (integrity)", integrity=True),
     Code("POLC908", "oci: the registry answered with an error or a response polc cannot read", input=True),
     Code("POLC909", "oci: the Docker credentials file cannot be read", input=True),
     Code("POLC910", "oci: the registry refused to store a blob or manifest"),

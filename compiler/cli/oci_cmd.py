@@ -41,13 +41,13 @@ def push_cmd(bundle, target, receipts, plain_http, out_dir, fmt):
 
     Prints the manifest digest. Blobs the registry has already are not uploaded again.
     """
-    from ..oci.bundles import open_bundle
+    from ..bundle import open_ref
     from ..oci.client import RegistryClient
     from ..oci.push import push_bundle
     from ..oci.reference import parse_ref
 
     ref = parse_ref(target)
-    verified = open_bundle(_bundle_dir(bundle, _out_dir(out_dir)))
+    verified = open_ref(bundle, _out_dir(out_dir))
     attached = [_receipt_for(path, verified.hash) for path in receipts]  # all checked before anything goes out
     result = push_bundle(verified, ref, RegistryClient(ref, plain_http=plain_http, push=True), attached)
     if fmt == "json":
@@ -79,7 +79,7 @@ def pull_cmd(source, set_head, gates, keys, max_layer_bytes, plain_http, out_dir
     Every layer and the bundle's own hashes are verified before anything is written; prints the
     bundle hash.
     """
-    from ..oci.bundles import point_head, storage_lock, write_bundle
+    from ..bundle import point_head, storage_lock, write_bundle
     from ..oci.client import RegistryClient
     from ..oci.evidence import require_receipts
     from ..oci.pull import DEFAULT_MAX_LAYER_BYTES, pull_bundle
@@ -95,9 +95,9 @@ def pull_cmd(source, set_head, gates, keys, max_layer_bytes, plain_http, out_dir
     client = RegistryClient(ref, plain_http=plain_http)
     pulled = pull_bundle(ref, client, max_layer_bytes=max_layer_bytes or DEFAULT_MAX_LAYER_BYTES)
     receipts = require_receipts(client, pulled.digest, gates, _receipt_check(pulled.bundle.hash, trusted))
-    path = write_bundle(out, pulled.bundle)  # only now, everything verified, does anything become visible
-    if set_head:
-        with storage_lock(out):
+    with storage_lock(out):  # only now, everything verified, does anything become visible
+        path = write_bundle(out, pulled.bundle)
+        if set_head:
             point_head(out, pulled.bundle)
     if fmt == "json":
         click.echo(json.dumps({"ok": True, **pulled.to_json(), "receipts": receipts, "path": str(path),
@@ -107,17 +107,6 @@ def pull_cmd(source, set_head, gates, keys, max_layer_bytes, plain_http, out_dir
     click.echo(f"pulled {pulled.ref} into {path}{' (head moved)' if set_head else ''}", err=True)
     for r in receipts:
         click.echo(f"  receipt {r['gate']}: PASS, signature {r['signature']} (keyid {str(r['keyid'])[:16]})", err=True)
-
-
-def _bundle_dir(ref: str, out_dir: Path) -> Path:
-    """A bundle directory, a head pointer (or the out dir holding one), or a hash, unique prefix or
-    policy_id of a bundle in ``out_dir``."""
-    from ..runtime.resolve import resolve_pin
-    from ..storage.bundles import resolve_bundle
-
-    if Path(ref).exists():
-        return resolve_bundle(Path(ref))
-    return resolve_pin(ref, out_dir)
 
 
 def _receipt_for(path: str, bundle_hash: str):

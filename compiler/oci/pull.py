@@ -6,7 +6,7 @@ artifact type and layer list; each layer's size against the limit before it is d
 each layer's bytes against its digest and size; the files as a bundle (the manifest's own
 sha256, every file's sha256 and size, the snapshot's content hash); the bundle hash in the
 annotations. The caller then checks the receipts it requires (compiler/oci/evidence.py) and
-writes the bundle: one staged directory renamed into place (compiler/oci/bundles.py).
+writes the bundle: one staged directory renamed into place (compiler/bundle/disk.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ..errors import UsageError
 from .artifact import BUNDLE_HASH, layer_files, parse_manifest
-from .bundles import Bundle, verify_bundle_files
+from ..bundle import Bundle, verify_bundle_files
 from .cache import BlobCache
 from .client import RegistryClient
 from .errors import oci_error
@@ -56,9 +56,7 @@ def pull_bundle(ref: OciRef, client: RegistryClient, *, max_layer_bytes: int = D
             if cache:
                 cache.put(layer["digest"], data)
         files[name] = data
-    bundle = verify_bundle_files(files)
+    # The annotation names the bundle the artifact claims to be; the bytes must be exactly that one.
     claimed = (manifest.get("annotations") or {}).get(BUNDLE_HASH)
-    if claimed is not None and claimed != bundle.hash:
-        raise oci_error("POLC907", f"{ref} is annotated as bundle {claimed} but holds bundle {bundle.hash}",
-                        "the manifest was edited; push the bundle again")
+    bundle = verify_bundle_files(files, expected_hash=claimed if isinstance(claimed, str) else None, where=str(ref))
     return PulledBundle(ref.at(fetched.digest), fetched.digest, bundle, downloaded, len(layers) - downloaded)

@@ -64,13 +64,14 @@ class _Source:
         return digest
 
     def load(self, digest: str | None, env) -> Snapshot:
-        from ..oci.bundles import write_bundle
+        from ..bundle import storage_lock, write_bundle
         from ..oci.pull import pull_bundle
         from .loader import load_snapshot
 
         ref = self.ref.at(digest) if digest else self.ref
         pulled = pull_bundle(ref, self.client, max_layer_bytes=self.max_layer_bytes, cache=self.cache)
-        path = write_bundle(self.cache.bundles, pulled.bundle)
+        with storage_lock(self.cache.bundles):
+            path = write_bundle(self.cache.bundles, pulled.bundle)
         return load_snapshot(path, env=env)
 
 

@@ -12,7 +12,7 @@ import requests
 from click.testing import CliRunner
 
 from compiler.cli import cli
-from compiler.oci.bundles import open_bundle
+from compiler.bundle import open_bundle
 
 from ..conftest import run_polc
 from .conftest import basic_auth, tree, unique_bundle, write_docker_config
@@ -74,6 +74,10 @@ def count_requests(monkeypatch) -> list[tuple[str, str]]:
     return seen
 
 
+def report_manifest(oci_registry, repo, tag="v1") -> bytes:
+    return oci_registry.get(f"{repo}/manifests/{tag}").content
+
+
 def test_pushing_the_same_bundle_twice_uploads_no_blob(oci_registry, docker_config, repo, out_dir, monkeypatch):
     bundle = unique_bundle(out_dir)
     seen = count_requests(monkeypatch)
@@ -89,6 +93,8 @@ def test_pushing_the_same_bundle_twice_uploads_no_blob(oci_registry, docker_conf
         manifest_puts = [r for r in seen if r[0] == "PUT" and "/manifests/" in r[1]]
         if attempt == 0:
             assert len(report["blobs_uploaded"]) == 4  # the empty config and three bundle files
+            layers = json.loads(report_manifest(oci_registry, repo))["layers"]
+            assert {layer["mediaType"] for layer in layers} >= {"application/vnd.polc.weights.v1"}
             assert uploads and manifest_puts
         else:
             assert report["blobs_uploaded"] == [] and len(report["blobs_present"]) == 4
@@ -97,8 +103,19 @@ def test_pushing_the_same_bundle_twice_uploads_no_blob(oci_registry, docker_conf
     assert digests[0] == digests[1]
 
 
+def named_bundle(out_dir):
+    """A bundle whose manifest names its policy (`[project] name`), with unique content."""
+    import uuid
+
+    from compiler.bundle import make_bundle, write_bundle
+
+    made = make_bundle({"schema_version": "1.0", "routing": {}, "gates": {}, "budgets": {"nonce": uuid.uuid4().hex}},
+                       created_at="2026-01-02T03:04:05Z", project={"name": "router", "version": "2026.11.23"})
+    return write_bundle(out_dir, made)
+
+
 def test_the_artifact_is_an_oci_manifest_with_a_layer_per_file(oci_registry, docker_config, repo, out_dir):
-    bundle = unique_bundle(out_dir)
+    bundle = named_bundle(out_dir)
     digest = push(bundle, oci_registry.ref(repo))
     response = oci_registry.get(f"{repo}/manifests/v1")
     raw = response.content
@@ -112,14 +129,13 @@ def test_the_artifact_is_an_oci_manifest_with_a_layer_per_file(oci_registry, doc
     assert set(layers) == set(stored.files)
     assert layers["snapshot.json"]["mediaType"] == "application/vnd.polc.snapshot.v1+json"
     assert layers["policy.manifest.json"]["mediaType"] == "application/vnd.polc.manifest.v1+json"
-    assert layers["policy.weights.bin"]["mediaType"] == "application/vnd.polc.weights.v1"
     for name, layer in layers.items():
         assert layer["digest"] == "sha256:" + hashlib.sha256(stored.files[name]).hexdigest()
         assert layer["size"] == len(stored.files[name])
     assert manifest["annotations"] == {
         "dev.polc.bundle.hash": bundle.name, "dev.polc.policy.id": stored.policy_id,
-        "dev.polc.policy.name": "router", "org.opencontainers.image.version": "0.0.0",
-        "org.opencontainers.image.created": stored.manifest["policy"]["created_at"]}
+        "dev.polc.policy.name": "router", "org.opencontainers.image.version": "2026.11.23",
+        "org.opencontainers.image.created": "2026-01-02T03:04:05Z"}
     # The same bundle under another tag, pushed later: the same manifest, byte for byte.
     assert push(bundle, oci_registry.ref(repo, "again")) == digest
 
@@ -141,6 +157,21 @@ def test_a_registry_serving_an_altered_layer_is_an_integrity_error_and_nothing_i
     assert result.returncode == 4, result.stderr
     assert "POLC906" in result.stderr and "altered" in result.stderr
     assert tree(target) == before and sorted(p.name for p in target.iterdir()) == ["keep.txt"]
+
+
+def test_an_artifact_claiming_another_bundle_is_refused(oci_registry, docker_config, repo, tmp_path, out_dir):
+    """Layers that verify as a bundle, but not the one the manifest's annotation names."""
+    bundle = unique_bundle(out_dir)
+    push(bundle, oci_registry.ref(repo))
+    manifest = json.loads(report_manifest(oci_registry, repo))
+    manifest["annotations"]["dev.polc.bundle.hash"] = "0" * 64
+    response = requests.put(f"http://{oci_registry.host}/v2/{repo}/manifests/forged", data=json.dumps(manifest),
+                            auth=(oci_registry.username, oci_registry.password), timeout=30,
+                            headers={"Content-Type": MANIFEST})
+    assert response.status_code == 201
+    result = polc("pull", oci_registry.ref(repo, "forged"), "--plain-http", "--out", str(tmp_path / "router"))
+    assert result.returncode == 4 and "POLC705" in result.stderr, result.stderr
+    assert not (tmp_path / "router").exists() or not any((tmp_path / "router").iterdir())
 
 
 @pytest.mark.parametrize("case", ["missing tag", "missing digest", "bad reference", "closed port", "tls by default",

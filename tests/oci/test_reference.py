@@ -8,17 +8,16 @@ import json
 import pytest
 
 import compiler.oci.artifact
-import compiler.oci.bundles
 import compiler.oci.cache
 import compiler.oci.errors
 import compiler.oci.reference
-from compiler.errors import InputError, IntegrityError, UsageError
+from compiler.errors import InputError, UsageError
 from compiler.oci.artifact import layer_files, parse_manifest
 from compiler.oci.client import read_docker_config
 from compiler.oci.reference import OciRef, parse_ref
 
 
-@pytest.mark.parametrize("module", [compiler.oci.artifact, compiler.oci.bundles, compiler.oci.cache,
+@pytest.mark.parametrize("module", [compiler.oci.artifact, compiler.oci.cache,
                                     compiler.oci.errors, compiler.oci.reference])
 def test_doctests(module):
     assert doctest.testmod(module).failed == 0
@@ -114,21 +113,3 @@ def test_a_broken_docker_config_is_an_input_error(tmp_path, content, words):
     with pytest.raises(InputError) as info:
         read_docker_config(tmp_path / "config.json")
     assert info.value.diagnostics[0].code == "POLC909" and words in info.value.message
-
-
-def test_pulled_files_that_are_not_a_bundle_are_an_integrity_error(tmp_path):
-    from compiler.oci.bundles import open_bundle, verify_bundle_files
-
-    from .conftest import unique_bundle
-
-    bundle = open_bundle(unique_bundle(tmp_path))
-    assert verify_bundle_files(bundle.files).hash == bundle.hash
-    for name in bundle.files:
-        damaged = dict(bundle.files)
-        damaged[name] = damaged[name][:-1] + bytes([damaged[name][-1] ^ 1])
-        with pytest.raises(IntegrityError):
-            verify_bundle_files(damaged)
-    with pytest.raises(IntegrityError, match="unlisted"):
-        verify_bundle_files({**bundle.files, "extra.txt": b"x"})
-    with pytest.raises(IntegrityError, match="missing"):
-        verify_bundle_files({k: v for k, v in bundle.files.items() if k != "policy.weights.bin"})
