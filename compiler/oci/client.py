@@ -74,6 +74,7 @@ class _ChallengeAuth(oras.auth.TokenAuth):
         self._basic_auth: str | None = None
         self._actions = actions
         self._basic = False
+        self._scope: str | None = None  # the scope the current token was issued for
 
     def preemptive_header(self) -> dict:
         # After one Basic challenge the credentials go with every request (no 401 round trip).
@@ -93,7 +94,7 @@ class _ChallengeAuth(oras.auth.TokenAuth):
         if parsed.scope and parsed.scope.startswith("repository:"):
             name = parsed.scope.split(":")[1]
             parsed.scope = f"repository:{name}:{self._actions}"
-        if refresh or not self.token or getattr(self, "_scope", None) != parsed.scope:
+        if refresh or not self.token or self._scope != parsed.scope:
             self.token = self.request_token(parsed)
             self._scope = parsed.scope
         if self.token:
@@ -210,6 +211,11 @@ class RegistryClient:
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         """A request to ``/v2/<repository>/<path>`` with the client's credentials (referrers API)."""
         return self._request(method, self._url(path), **kwargs)
+
+    def read_json_body(self, response: requests.Response, what: str) -> bytes:
+        """The body of a successful ``request`` (raises for an error status), at most a manifest's size."""
+        self._check(response, what)
+        return _read_capped(response, MAX_MANIFEST_BYTES, what)
 
     def _url(self, path: str) -> str:
         return f"{self._registry.prefix}://{self.ref.host}/v2/{self.ref.repository}/{path}"

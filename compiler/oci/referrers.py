@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .artifact import TITLE, descriptor, empty_config, index_manifest, manifest_bytes
-from .client import INDEX_TYPE, MANIFEST_TYPE, MAX_MANIFEST_BYTES, RegistryClient
+from .client import INDEX_TYPE, MANIFEST_TYPE, RegistryClient
 from .errors import oci_error
 
 
@@ -46,13 +46,14 @@ def attach(client: RegistryClient, subject: dict, artifact_type: str, blob: byte
 def list_referrers(client: RegistryClient, subject_digest: str, artifact_type: str | None = None) -> list[dict]:
     """Descriptors of the manifests that name ``subject_digest`` as their subject."""
     query = f"?artifactType={quote(artifact_type, safe='')}" if artifact_type else ""
-    response = client.request("GET", f"referrers/{subject_digest}{query}", headers={"Accept": INDEX_TYPE})
+    what = f"the referrers of {subject_digest}"
+    response = client.request("GET", f"referrers/{subject_digest}{query}", headers={"Accept": INDEX_TYPE},
+                              stream=True)
     if response.status_code == 404:  # no referrers API: the registry predates OCI 1.1
         response.close()
         index = _fallback_index(client, subject_digest)
     else:
-        client._check(response, f"the referrers of {subject_digest}")
-        index = _parse_index(response.content[:MAX_MANIFEST_BYTES + 1], f"the referrers of {subject_digest}")
+        index = _parse_index(client.read_json_body(response, what), what)
     entries = [d for d in index["manifests"] if isinstance(d, dict)]
     return [d for d in entries if artifact_type is None or d.get("artifactType") == artifact_type]
 

@@ -3,9 +3,11 @@ fallback on this distribution 2.x registry) and `polc pull --require-receipt` ch
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
+import requests
 
 from ..conftest import run_polc
 from ..runtime.conftest import RICH_POLICY, build_project
@@ -127,3 +129,60 @@ def test_a_receipt_listed_under_another_bundle_does_not_count(oci_registry, dock
     result = pull(gated, oci_registry.ref(repo, "second"), tmp_path, "--require-receipt", "reflex_promotion",
                   "--trusted-key", str(gated["ci_pub"]))
     assert result.returncode == 3 and "POLC921" in result.stderr and "another manifest" in result.stderr
+
+
+def test_the_referrers_api_path(oci_registry, docker_config, repo, gated, tmp_path, monkeypatch):
+    """Distribution 2.8 has no referrers API and no 1.1 registry is packaged here, so the API answers
+    are simulated on top of the real registry: a 200 index from /referrers/ is used as is (filtered
+    by artifact type), and a push answered with OCI-Subject writes no fallback tag."""
+    from compiler.oci.artifact import RECEIPT_ARTIFACT_TYPE
+    from compiler.oci.client import RegistryClient
+    from compiler.oci.reference import parse_ref
+    from compiler.oci.referrers import list_referrers
+
+    report = json.loads(push(gated, oci_registry.ref(repo), "pass").stdout)
+    index = oci_registry.get(f"{repo}/manifests/{report['digest'].replace(':', '-')}",
+                             accept="application/vnd.oci.image.index.v1+json").json()
+    served = {**index, "manifests": [*index["manifests"], {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                                           "artifactType": "application/vnd.example.sbom",
+                                                           "digest": "sha256:" + "5" * 64, "size": 10}]}
+    real_request = RegistryClient.request
+    asked = []
+
+    def referrers_api(self, method, path, **kwargs):
+        if path.startswith("referrers/"):
+            asked.append(path)
+            response = requests.Response()
+            response.status_code, response._content = 200, json.dumps(served).encode()
+            response.raw = io.BytesIO(response._content)
+            return response
+        return real_request(self, method, path, **kwargs)
+
+    monkeypatch.setattr(RegistryClient, "request", referrers_api)
+    client = RegistryClient(parse_ref(oci_registry.ref(repo)), plain_http=True)
+    entries = list_referrers(client, report["digest"], RECEIPT_ARTIFACT_TYPE)
+    assert [e["digest"] for e in entries] == [report["receipts"][0]["digest"]]
+    assert asked == [f"referrers/{report['digest']}?artifactType=application%2Fvnd.polc.gate-receipt.v1"]
+
+    real_put = RegistryClient.put_manifest
+
+    def put_with_subject(self, reference, raw, media_type):
+        response = real_put(self, reference, raw, media_type)
+        subject = json.loads(raw).get("subject")
+        if subject:
+            response.headers["OCI-Subject"] = subject["digest"]
+        return response
+
+    monkeypatch.setattr(RegistryClient, "put_manifest", put_with_subject)
+    other = f"{repo}-api"  # attached in-process, where the patched responses are seen
+    from compiler.bundle import open_ref
+    from compiler.cli.oci_cmd import _receipt_for
+    from compiler.oci.push import push_bundle
+
+    bundle = open_ref(str(gated["out"] / "policy.json"))
+    ref = parse_ref(oci_registry.ref(other))
+    pushed = push_bundle(bundle, ref, RegistryClient(ref, plain_http=True, push=True),
+                         [_receipt_for(str(gated["receipts"]["pass"]), bundle.hash)])
+    assert [r["via"] for r in pushed.receipts] == ["api"]
+    assert oci_registry.get(f"{other}/manifests/{pushed.digest.replace(':', '-')}",
+                            accept="application/vnd.oci.image.index.v1+json").status_code == 404
