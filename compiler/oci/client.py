@@ -41,7 +41,7 @@ from .reference import OciRef
 
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
-#: The largest manifest a registry must accept (the distribution spec's limit).
+#: The largest manifest registries accept; polc's are a few kilobytes.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 DEFAULT_TIMEOUT = 30.0
 _CHUNK = 1 << 20

@@ -1,6 +1,6 @@
 """``oci://HOST[:PORT]/REPO[:TAG|@sha256:HEX]``: where a bundle lives in an OCI registry.
 
-The grammar is the one of the OCI distribution spec (a repository is lowercase path
+The grammar is the one registries accept (a repository is lowercase path
 components; a tag is up to 128 word characters, dots and dashes). No tag and no digest means
 the tag ``latest``, as container tools read it.
 

@@ -2,7 +2,7 @@
 
 Attaching pushes a manifest whose ``subject`` is the bundle's manifest. A registry with the
 referrers API indexes it itself and says so with the ``OCI-Subject`` response header; for one
-without (distribution 2.x), the referrers-tag fallback of the distribution spec applies: the tag
+without (distribution 2.x), polc keeps the referrers-tag fallback other OCI tools read too: the tag
 ``sha256-<hex of the subject digest>`` holds an image index listing the referrers, which the
 pusher updates. Listing asks the referrers API first and falls back to that tag on a 404.
 
@@ -22,7 +22,7 @@ from .errors import oci_error
 
 
 def fallback_tag(subject_digest: str) -> str:
-    """``sha256:abc…`` -> ``sha256-abc…`` (the distribution spec's referrers tag schema)."""
+    """``sha256:abc…`` -> ``sha256-abc…``: the tag that lists the referrers of a digest."""
     return subject_digest.replace(":", "-")
 
 
@@ -68,7 +68,7 @@ def _fallback_index(client: RegistryClient, subject_digest: str) -> dict:
 
 def _add_to_fallback_index(client: RegistryClient, subject_digest: str, entry: dict) -> None:
     # Read, add, write: two pushers attaching at the same instant can lose one entry (the
-    # distribution spec's fallback has no compare-and-set); pushing the receipt again restores it.
+    # fallback has no compare-and-set); pushing the receipt again restores it.
     index = _fallback_index(client, subject_digest)
     if any(isinstance(d, dict) and d.get("digest") == entry["digest"] for d in index["manifests"]):
         return
