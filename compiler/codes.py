@@ -138,8 +138,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC352", "retired: bundle damage is reported by the bundle package as POLC702/POLC703"),
     # POLC360-369: capsule store (mv2:// URIs) and dual-storage parity
     Code("POLC360", "capsule store cannot be opened or is not a polc capsule", input=True),
-    Code("POLC361", "capsule and filesystem bytes differ (dual-storage parity)"),
-    Code("POLC362", "object missing from the capsule or the filesystem"),
+    Code("POLC361", "capsule and filesystem bytes differ (dual-storage parity)", integrity=True),
+    Code("POLC362", "object missing from the capsule or the filesystem", integrity=True),
     Code("POLC363", "malformed mv2:// URI", input=True),
     # POLC370-379: policy_hash_ledger.jsonl
     Code("POLC370", "policy_hash_ledger.jsonl is malformed", input=True),

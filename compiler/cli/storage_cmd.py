@@ -214,9 +214,11 @@ def verify_cmd(parity, repair, capsule_path, workspace, out_dir):
     """Verify every bundle in the out dir; with --parity, the capsule copies too."""
     from ..storage.verify import verify_all
 
+    from ..codes import exit_code_for
+
     lines, payload, problems = verify_all(_out(out_dir), _project(), parity, repair, capsule_path, workspace)
     _warn(problems)
-    code = ExitCode.INTEGRITY if any(d.is_error for d in problems) else ExitCode.OK
+    code = ExitCode(exit_code_for(problems))
     return "\n".join(lines), {"ok": code == 0, **payload, "diagnostics": [d.to_json() for d in problems]}, code
 
 
