@@ -186,9 +186,10 @@ class RegistryClient:
         self._check(response, f"uploading blob {descriptor['digest']}", refused="POLC910")
         return True
 
-    def get_blob(self, digest: str, size: int, limit: int) -> bytes:
-        """The blob ``digest``: at most ``limit`` bytes, exactly ``size`` long, and hashing to ``digest``."""
-        what = f"blob {digest} of {self.ref.host}/{self.ref.repository}"
+    def get_blob(self, digest: str, size: int, limit: int, *, hashed: bool = True) -> bytes:
+        """The blob ``digest``: at most ``limit`` bytes, exactly ``size`` long, and hashing to ``digest``
+        (``hashed=False`` leaves the hash to a caller that checks these bytes' sha256 anyway)."""
+        what = self.blob_name(digest)
         if size > limit:
             raise oci_error("POLC905", f"{what} is {size} bytes, over the limit of {limit}",
                             "raise the limit (--max-layer-bytes) if the bundle is meant to be this large")
@@ -199,12 +200,19 @@ class RegistryClient:
                             "the registry lost the blob; push the bundle again")
         self._check(response, what)
         data = _read_capped(response, size, what, integrity=True)
+        if hashed or len(data) != size:
+            self.check_blob(data, digest, size)
+        return data
+
+    def check_blob(self, data: bytes, digest: str, size: int) -> None:
         actual = "sha256:" + hashlib.sha256(data).hexdigest()
         if len(data) != size or actual != digest:
-            raise oci_error("POLC906", f"{what} does not match its descriptor: {len(data)} bytes with digest "
-                                       f"{actual}, expected {size} bytes", "the registry serves altered bytes; "
-                            "nothing was written; push the bundle again from a verified copy")
-        return data
+            raise oci_error("POLC906", f"{self.blob_name(digest)} does not match its descriptor: {len(data)} bytes "
+                                       f"with digest {actual}, expected {size} bytes", "the registry serves altered "
+                            "bytes; nothing was written; push the bundle again from a verified copy")
+
+    def blob_name(self, digest: str) -> str:
+        return f"blob {digest} of {self.ref.host}/{self.ref.repository}"
 
     # --- raw requests ------------------------------------------------------------------------
 
