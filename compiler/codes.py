@@ -45,6 +45,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC012", "a required documentation file is missing (doc contract, spec 001 977-A5)"),
     Code("POLC020", "the output directory cannot be written", input=True),
     Code("POLC021", "retired: bundle damage is reported by the bundle package as POLC705"),
+    Code("POLC022", "no pipeline stage has that name (the API's until=)", usage=True),
     # --- POLC1xx: model_policy.toml ---------------------------------------------------------
     Code("POLC100", "model_policy.toml does not match its schema"),
     Code("POLC101", "wrong type"),
