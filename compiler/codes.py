@@ -270,6 +270,20 @@ CODES: dict[str, Code] = _table(
     Code("POLC753", "runtime: a run's policy reference is missing or malformed", input=True),
     Code("POLC754", "runtime: a captured snapshot does not match its reference (integrity)", integrity=True),
     Code("POLC760", "runtime: hot reload refused a new snapshot; the old one stays live"),
+    # --- POLC9xx: OCI distribution ------------------------------------------------------------
+    Code("POLC900", "oci: a reference is not oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST (usage)"),
+    Code("POLC901", "oci: the registry cannot be reached (connection, TLS or time-out)", input=True),
+    Code("POLC902", "oci: the registry refused the credentials (401/403)", input=True),
+    Code("POLC903", "oci: no such tag, digest or repository in the registry (usage)"),
+    Code("POLC904", "oci: the manifest is not a polc bundle artifact (artifact type, config or layers)", input=True),
+    Code("POLC905", "oci: a manifest or layer is larger than the configured limit", input=True),
+    Code("POLC906", "oci: a manifest or blob does not match its digest or size (integrity)", integrity=True),
+    Code("POLC908", "oci: the registry answered with an error or a response polc cannot read", input=True),
+    Code("POLC909", "oci: the Docker credentials file cannot be read", input=True),
+    Code("POLC910", "oci: the registry refused to store a blob or manifest"),
+    Code("POLC920", "oci: no receipt of a required gate is attached to the bundle"),
+    Code("POLC921", "oci: an attached receipt cannot be read as a gate receipt", input=True),
+    Code("POLC922", "oci: a receipt given to push names another bundle"),
 )
 
 
