@@ -45,6 +45,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC012", "a required documentation file is missing (doc contract, spec 001 977-A5)"),
     Code("POLC020", "the output directory cannot be written", input=True),
     Code("POLC021", "retired: bundle damage is reported by the bundle package as POLC705"),
+    Code("POLC022", "no pipeline stage has that name (the API's until=)", usage=True),
     Code("POLC030", "a policy file given alone is inside a project that does not compile it", usage=True),
     Code("POLC031", "policy.toml: [build] runner version bounds are not versions, or min is above max"),
     Code("POLC032", "init: the target exists and is not a directory", usage=True),
@@ -62,7 +63,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC121", "cost warn_threshold is above hard_limit"),
     Code("POLC130", "malformed endpoint URL"),
     Code("POLC140", "reference to an undefined role or stage"),
-    Code("POLC150", "number cannot be represented canonically (NaN, Infinity, beyond ±2^53)"),
+    Code("POLC150", "number cannot be represented canonically (NaN, Infinity, beyond ±(2^53 − 1))"),
     Code("POLC160", "a gate parameter table is empty or malformed"),
     # --- POLC2xx: .rules files and CEL expressions (gate/rule language) ---------------------
     # POLC200-249: CEL expressions (compiler/cel). Syntax-level codes are input codes (exit 3).
@@ -288,6 +289,20 @@ CODES: dict[str, Code] = _table(
     Code("POLC753", "runtime: a run's policy reference is missing or malformed", input=True),
     Code("POLC754", "runtime: a captured snapshot does not match its reference (integrity)", integrity=True),
     Code("POLC760", "runtime: hot reload refused a new snapshot; the old one stays live"),
+    # --- POLC9xx: OCI distribution ------------------------------------------------------------
+    Code("POLC900", "oci: a reference is not oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST (usage)"),
+    Code("POLC901", "oci: the registry cannot be reached (connection, TLS or time-out)", input=True),
+    Code("POLC902", "oci: the registry refused the credentials (401/403)", input=True),
+    Code("POLC903", "oci: no such tag, digest or repository in the registry (usage)"),
+    Code("POLC904", "oci: the manifest is not a polc bundle artifact (artifact type, config or layers)", input=True),
+    Code("POLC905", "oci: a manifest or layer is larger than the configured limit", input=True),
+    Code("POLC906", "oci: a manifest or blob does not match its digest or size (integrity)", integrity=True),
+    Code("POLC908", "oci: the registry answered with an error or a response polc cannot read", input=True),
+    Code("POLC909", "oci: the Docker credentials file cannot be read", input=True),
+    Code("POLC910", "oci: the registry refused to store a blob or manifest"),
+    Code("POLC920", "oci: no receipt of a required gate is attached to the bundle"),
+    Code("POLC921", "oci: an attached receipt cannot be read as a gate receipt", input=True),
+    Code("POLC922", "oci: a receipt given to push names another bundle"),
 )
 
 

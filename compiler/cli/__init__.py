@@ -39,6 +39,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "init": "compiler.cli.project_cmd:init_cmd",
     "validate": "compiler.cli.project_cmd:validate_cmd",
     "gc": "compiler.cli.storage_cmd:gc_cmd",
+    "push": "compiler.cli.oci_cmd:push_cmd",
+    "pull": "compiler.cli.oci_cmd:pull_cmd",
 }
 
 
