@@ -51,6 +51,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC032", "init: the target exists and is not a directory", usage=True),
     Code("POLC033", "init: a project file could not be written", input=True),
     Code("POLC034", "validate: nothing is built yet, so only the sources were checked"),
+    Code("POLC035", "validate: the head is not what the sources compile to now"),
     # --- POLC1xx: model_policy.toml ---------------------------------------------------------
     Code("POLC100", "model_policy.toml does not match its schema"),
     Code("POLC101", "wrong type"),

@@ -1,9 +1,12 @@
 """``polc validate``: ``polc check`` of the sources, then ``polc verify`` of what is built.
 
-One report, one exit code (the worst of both): every diagnostic of the sources, then every
+One report, one exit code (the worst of both): every diagnostic of the sources (as
+``polc check`` reports them, the surface version compared with the head's), then every
 bundle of the out dir and the head pointer verified by the bundle package (hashes, manifest,
-listing, and that the head names an intact bundle). An out dir with nothing built yet is a
-note, not an error: only the sources could be checked.
+listing, and that the head names an intact bundle). Notes, never errors: an out dir with
+nothing built yet (POLC034: only the sources could be checked), and a head that is not what the
+sources compile to now (POLC035: not rebuilt since they changed, or moved by a delta,
+migration or restore).
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ class ValidateReport:
 
 
 def validate(path=None, out_dir: str | Path | None = None) -> ValidateReport:
-    from .pipeline import last_check_stage, run_pipeline
+    from .pipeline import compile_snapshot
 
-    result = run_pipeline(path, until=last_check_stage())
+    result = compile_snapshot(path, previous_bundle="head", **({"out_dir": str(out_dir)} if out_dir else {}))
     project = result.compilation.project if result.compilation else None
     diagnostics = list(result.diagnostics)
     if out_dir is not None:
@@ -55,6 +58,10 @@ def validate(path=None, out_dir: str | Path | None = None) -> ValidateReport:
     if out is None:
         return ValidateReport(None, None, tuple(diagnostics), 0, None)
     bundles, head, problems = _verify(out)
+    if head and result.hash and head != result.hash:
+        problems.append(Diagnostic.info(
+            "POLC035", f"the head {head[:12]} is not what the sources compile to now ({result.hash[:12]})",
+            hint="`polc build` makes it so; a head moved by `delta apply`, `migrate` or `restore` differs on purpose"))
     return ValidateReport(project.root if project else None, out, tuple(diagnostics + problems), bundles, head)
 
 

@@ -61,6 +61,7 @@ def test_validate_checks_sources_and_verifies_the_build_in_one_exit_code(tmp_pat
     assert run_polc("build", cwd=root).returncode == 0
     ok = run_polc("validate", cwd=root)
     assert ok.returncode == 0 and "verified" in ok.stderr
+    assert json.loads(run_polc("validate", "--format", "json", cwd=root).stdout)["diagnostics"] == []
     out = root / "artifacts" / "policy"
     head = json.loads((out / "policy.json").read_text())["active"]
     manifest = out / head / "policy.manifest.json"
@@ -68,6 +69,9 @@ def test_validate_checks_sources_and_verifies_the_build_in_one_exit_code(tmp_pat
     tampered = run_polc("validate", cwd=root)
     assert tampered.returncode == 4 and "POLC703" in tampered.stdout
     policy = root / "examples" / "model_policy.toml"
+    policy.write_text(policy.read_text().replace("plan = 8000", "plan = 9000"))
+    stale = run_polc("validate", "--format", "json", cwd=root)
+    assert stale.returncode == 4 and "POLC035" in [d["code"] for d in json.loads(stale.stdout)["diagnostics"]]
     policy.write_text(policy.read_text().replace('mode = "prompts_only"', 'mode = "prompt_only"'))
     both = run_polc("validate", "--format", "json", cwd=root)
     codes = [d["code"] for d in json.loads(both.stdout)["diagnostics"]]
