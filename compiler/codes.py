@@ -284,6 +284,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC741", "runtime: unknown capture kind"),
     Code("POLC742", "runtime: the bundle's runner version bounds exclude this runtime's version", input=True),
     Code("POLC743", "runtime: the bundle requires features this runner does not provide", input=True),
+    Code("POLC744", "runtime: no run has this id (in the workspace or the capsule's event log)", usage=True),
     Code("POLC750", "runtime: a run, its receipt or its event log cannot be read", input=True),
     Code("POLC751", "runtime: invalid run id"),
     Code("POLC752", "runtime: the run already exists"),

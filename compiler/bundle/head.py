@@ -73,7 +73,9 @@ def read_head(target: str | os.PathLike) -> Head | None:
 
 
 def _refuse_legacy(value: dict, path: Path) -> None:
-    if "policy_hash" in value or value.get("schema_version") == LEGACY_MANIFEST_SCHEMA_VERSION:
+    # The oldest v1 files have no schema_version, some no policy_hash; all name their weights.
+    if ("policy_hash" in value or "weights_file" in value
+            or value.get("schema_version") == LEGACY_MANIFEST_SCHEMA_VERSION):
         raise unreadable("POLC711", f"`{path}` is a legacy v1 policy.json (policy_manifest@v1), not a polc head "
                                     "pointer", legacy_hint(path.parent), str(path))
 

@@ -12,7 +12,7 @@ snapshot objects its ``PolicySnapshotRef`` events name.
 >>> trace_run("/nonexistent", "r1")
 Traceback (most recent call last):
   ...
-compiler.errors.InputError: no run `r1` in workspace `/nonexistent`
+compiler.runtime.errors.UnknownName: no run `r1` in workspace `/nonexistent`
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 
 from ..diagnostics import did_you_mean
-from .errors import input_error, integrity_error
+from .errors import UnknownName, input_error, integrity_error
 from .events import read_jsonl
 from .runs import EVENTS_FILE, RECEIPT_FILE
 from .store import Workspace
@@ -69,8 +69,8 @@ def trace_run(workspace, run_id: str) -> RunTrace:
     run_dir = ws.run_dir(run_id)
     if not run_dir.is_dir():
         known = sorted(os.listdir(ws.root / "runs")) if (ws.root / "runs").is_dir() else []
-        raise input_error("POLC750", f"no run `{run_id}` in workspace `{ws.root}`",
-                          did_you_mean(run_id, known) or "check the run id and --workspace")
+        raise input_error("POLC744", f"no run `{run_id}` in workspace `{ws.root}`",
+                          did_you_mean(run_id, known) or "check the run id and --workspace", UnknownName)
     try:
         receipt = json.loads((run_dir / RECEIPT_FILE).read_bytes())
     except (OSError, ValueError) as exc:
@@ -106,14 +106,14 @@ def trace_from_capsule(capsule, run_id: str, *, workspace: str | None = None) ->
     streams = [s for s in capsule.streams(f"mv2://{workspace}/runs/" if workspace else "mv2://")
                if s.endswith(suffix)]
     if not streams:
-        raise input_error("POLC750", f"no run `{run_id}` in the capsule's event log"
+        raise input_error("POLC744", f"no run `{run_id}` in the capsule's event log"
                                      + (f" (workspace `{workspace}`)" if workspace else ""),
                           "runs are appended to the capsule only when it is configured ([storage].capsule) or "
-                          "passed to start_run(capsule=...); check the run id")
+                          "passed to start_run(capsule=...); check the run id", UnknownName)
     if len(streams) > 1:
         from ..errors import UsageError
 
-        raise input_error("POLC750", f"run `{run_id}` is in several workspaces of the capsule: "
+        raise input_error("POLC744", f"run `{run_id}` is in several workspaces of the capsule: "
                                      f"{', '.join(streams)}", "pick one with --workspace-name", UsageError)
     events = tuple(capsule.events(streams[0]))
     refs = [e for e in events if e.get("type") == "PolicySnapshotRef"]

@@ -132,7 +132,7 @@ def test_trace_errors_and_torn_tail(out_dir, tmp_path):
         fh.write(b'{"seq": 99, "type": "Stage')  # a write cut off by a crash
     trace = trace_run(tmp_path / "ws", "run-7")
     assert trace.torn_tail and len(trace.transitions) == 1
-    with pytest.raises(InputError, match="no run `run-8`") as info:
+    with pytest.raises(UsageError, match="no run `run-8`") as info:  # an unknown name: exit 2
         trace_run(tmp_path / "ws", "run-8")
     assert "did you mean `run-7`" in info.value.diagnostics[0].hint
     with open(run.dir / "events.jsonl", "ab") as fh:

@@ -58,7 +58,7 @@ def test_run_references_go_to_the_capsule_and_trace_answers_from_it_alone(tmp_pa
     ref = events[1]
     assert ref["policy_id"] == snap.policy_id and ref["policy_hash"] == snap.hash
     shutil.rmtree(root / ".polc")  # the workspace is gone: only the capsule remains
-    assert run_polc("trace", "r2", cwd=root).returncode == 3
+    assert run_polc("trace", "r2", cwd=root).returncode == 2  # not in the (removed) workspace
     traced = run_polc("trace", "r2", "--from-capsule", "--format", "json", cwd=root)
     assert traced.returncode == 0, traced.stderr
     payload = json.loads(traced.stdout)
@@ -68,7 +68,7 @@ def test_run_references_go_to_the_capsule_and_trace_answers_from_it_alone(tmp_pa
     text = run_polc("trace", "r2", "--from-capsule", cwd=root)
     assert text.returncode == 0 and "mv2://polc-example/runs/r2" in text.stdout
     unknown = run_polc("trace", "nope", "--from-capsule", cwd=root)
-    assert unknown.returncode == 3 and "POLC750" in unknown.stderr
+    assert unknown.returncode == 2 and "POLC744" in unknown.stderr
 
 
 def test_the_capsule_event_log_is_append_only_and_chained(tmp_path):

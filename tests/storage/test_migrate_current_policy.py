@@ -131,3 +131,7 @@ def test_a_legacy_v1_head_is_reported_as_legacy_not_as_tampering(example, tmp_pa
     with pytest.raises(InputError) as info:
         load_snapshot(out / "policy.json")
     assert info.value.diagnostics[0].code == "POLC711"
+    (out / "policy.json").write_text(json.dumps({"weights_file": "w.npy", "version": "2025.01.01"}))  # the oldest
+    with pytest.raises(InputError) as info:
+        load_snapshot(out / "policy.json")
+    assert info.value.diagnostics[0].code == "POLC711"
