@@ -292,10 +292,10 @@ CODES: dict[str, Code] = _table(
     Code("POLC754", "runtime: a captured snapshot does not match its reference (integrity)", integrity=True),
     Code("POLC760", "runtime: hot reload refused a new snapshot; the old one stays live"),
     # --- POLC9xx: OCI distribution ------------------------------------------------------------
-    Code("POLC900", "oci: a reference is not oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST (usage)"),
+    Code("POLC900", "oci: a reference is not oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST", usage=True),
     Code("POLC901", "oci: the registry cannot be reached (connection, TLS or time-out)", input=True),
     Code("POLC902", "oci: the registry refused the credentials (401/403)", input=True),
-    Code("POLC903", "oci: no such tag, digest or repository in the registry (usage)"),
+    Code("POLC903", "oci: no such tag, digest or repository in the registry", usage=True),
     Code("POLC904", "oci: the manifest is not a polc bundle artifact (artifact type, config or layers)", input=True),
     Code("POLC905", "oci: a manifest or layer is larger than the configured limit", input=True),
     Code("POLC906", "oci: a manifest or blob does not match its digest or size (integrity)", integrity=True),
