@@ -330,6 +330,8 @@ def _overshoot_calls(row: Row, reachable: Amount, dearest: Fraction, threshold: 
     if row.call.cost == UNBOUNDED:
         yield Overshoot(row.stage, row.model, row.call, threshold, threshold, threshold)
         return
+    if row.call.input_tokens is None:
+        return  # a free model without size limits: its calls cost nothing
     size = row.call.input_tokens + row.call.output_tokens
     sizes = {size}
     if is_number(reachable) and dearest > 0:
