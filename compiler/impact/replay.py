@@ -180,13 +180,13 @@ class _Session:
         for record, line in zip(log.records, log.lines):
             if record.get("type") != "RouteDecision":
                 continue
-            if record.get("policy_hash") != old_hash:
-                self._skip("route", record.get("policy_hash"), 1)
-                continue
             role, recorded, passed = record.get("role"), record.get("candidates"), record.get("passed_gates")
             if not isinstance(role, str) or not _strings(recorded) or (passed is not None and not _strings(passed)):
                 result.diagnostics.append(damaged(log.path, line, "is a RouteDecision without a role, candidates "
                                                                   "or passed gates of the right types"))
+                continue
+            if record.get("policy_hash") != old_hash:
+                self._skip("route", record.get("policy_hash"), 1)
                 continue
             context = {"passed_gates": passed} if passed else None
             key = decode_key(record["key"]) if "key" in record else None
@@ -229,12 +229,14 @@ class _Session:
     def _replay_gates(self, run_id: str, log: Log) -> None:
         result = self.result
         for record, line in zip(log.records, log.lines):
-            if record.get("type") != "GateEvaluated" or not self._ours(record, "gate"):
+            if record.get("type") != "GateEvaluated":
                 continue
             name, passed = record.get("gate"), record.get("passed")
             if not isinstance(name, str) or not isinstance(passed, bool):
                 result.diagnostics.append(damaged(log.path, line, "is a GateEvaluated event without a gate "
                                                                   "name or verdict"))
+                continue
+            if not self._ours(record, "gate"):
                 continue
             if ("metrics" not in record and "inputs" not in record) or record.get("unrecorded"):
                 result.not_replayable += 1

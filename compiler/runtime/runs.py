@@ -88,8 +88,9 @@ class Run:
         run._emit({"type": "PolicySnapshotRef", **ref}, durable=True)
         candidate = getattr(run._snap, "candidate", None)
         if candidate is not None:  # shadowed: keep the candidate too, so its answers can be traced
-            run._emit({"type": "ShadowCandidateRef", "policy_id": candidate.policy_id,
-                       "policy_hash": candidate.hash, "policy_uri": ws.capture(candidate)}, durable=True)
+            run._emit({"type": "ShadowCandidateRef", "candidate_policy_id": candidate.policy_id,
+                       "candidate_policy_hash": candidate.hash, "candidate_policy_uri": ws.capture(candidate)},
+                      durable=True)
         run._write_receipt()
         return run
 
