@@ -5,13 +5,14 @@ same inputs, of OLD and of NEW through the runtime itself:
 
 * a ``RouteDecision`` (role, key, gates recorded as passed): does NEW pick another model?
 * a ``GateEvaluated`` event (gate, metrics): does the verdict flip, on which conditions?
-* a run's ``BudgetCharge`` records, in order, through a fresh ``BudgetTracker`` of each
-  policy: does NEW refuse a charge earlier or later, and what would the run cost? A call
-  charged with ``run.charge_call`` is repriced at NEW's price of the model NEW would pick.
+* a run's ``BudgetCharge`` records, in order, through a fresh ``BudgetTracker`` of NEW: does
+  NEW refuse a charge earlier or later than OLD did (the recorded verdicts), and what would
+  the run cost? A call charged with ``run.charge_call`` is repriced at NEW's price of the model
+  NEW would pick.
 
-OLD must give the recorded answer again; a decision it does not reproduce (an edited log, a
-mode the record does not name) is counted as unreproducible, never as a change. Decisions
-recorded under another policy are skipped and counted by policy.
+For routes and gates OLD must give the recorded answer again; a decision it does not
+reproduce (an edited log, a mode the record does not name) is counted as unreproducible,
+never as a change. Decisions recorded under another policy are skipped and counted by policy.
 
 >>> ReplayResult("a" * 64, "b" * 64).summary()["route_change_rate"]
 0.0
@@ -150,6 +151,8 @@ class _Session:
         self._variants: dict = {}
         self._names: dict = {}   # id(route tuple) -> (tuple, its model names)
         self._gate_memo: dict = {}
+        self._prices: dict = {}  # model -> NEW's exact prices per Mtok, or None
+        self._same_role: dict[str, bool] = {}
 
     def variant(self, snap, shadow_mode: bool):
         """The snapshot as the run saw it: in shadow mode when the record says so."""
@@ -167,29 +170,34 @@ class _Session:
             if log is not None:
                 self.result.diagnostics.extend(log.diagnostics)
         if run.replay is not None:
-            self._replay_routes(run_id, run.replay, picks)
-            self._replay_budget(run_id, run.replay, picks)
-            self._collect_shadow(run.replay)
+            kinds: dict[str, list] = {"RouteDecision": [], "BudgetCharge": [], "ShadowSummary": []}
+            for record, line in zip(run.replay.records, run.replay.lines):
+                bucket = kinds.get(record.get("type"))
+                if bucket is not None:
+                    bucket.append((record, line))
+            header = run.replay.records[0] if run.replay.records else {}
+            self._replay_routes(run_id, run.replay.path, kinds["RouteDecision"], picks)
+            self._replay_budget(run_id, run.replay.path, header, kinds["BudgetCharge"], picks)
+            self._collect_shadow(kinds["ShadowSummary"])
         if run.events is not None:
             self._replay_gates(run_id, run.events)
 
     # -- routes ------------------------------------------------------------------------------------
 
-    def _replay_routes(self, run_id: str, log: Log, picks: dict) -> None:
+    def _replay_routes(self, run_id: str, path: str, decisions: list, picks: dict) -> None:
         result, models, old_hash = self.result, self._models, self.old.hash
-        for record, line in zip(log.records, log.lines):
-            if record.get("type") != "RouteDecision":
-                continue
+        for record, line in decisions:
             role, recorded, passed = record.get("role"), record.get("candidates"), record.get("passed_gates")
-            if not isinstance(role, str) or not _strings(recorded) or (passed is not None and not _strings(passed)):
-                result.diagnostics.append(damaged(log.path, line, "is a RouteDecision without a role, candidates "
-                                                                  "or passed gates of the right types"))
+            # The candidates are checked by comparing them with OLD's answer (a list of names).
+            if type(role) is not str or type(recorded) is not list or (passed is not None and not _strings(passed)):
+                result.diagnostics.append(damaged(path, line, "is a RouteDecision without a role, "
+                                                  "candidates or passed gates of the right types"))
                 continue
             if record.get("policy_hash") != old_hash:
                 self._skip("route", record.get("policy_hash"), 1)
                 continue
             context = {"passed_gates": passed} if passed else None
-            key = decode_key(record["key"]) if "key" in record else None
+            key = decode_key(record.get("key"))
             shadow_mode = record.get("shadow_mode") is True
             old, new = (self.variant(self.old, True), self.variant(self.new, True)) if shadow_mode else \
                 (self.old, self.new)
@@ -201,10 +209,13 @@ class _Session:
             if old_models != recorded:
                 result.unreproducible.append((run_id, seq, "route"))
                 continue
-            try:
-                new_models = models(new.route(role, context, key=key))
-            except UnknownName:
-                new_models = None
+            if self._unchanged(role):
+                new_models = old_models  # nothing NEW's route of this role reads has changed
+            else:
+                try:
+                    new_models = models(new.route(role, context, key=key))
+                except UnknownName:
+                    new_models = None
             result.routes += 1
             result.routes_by_role[role] += 1
             result.runs.add(run_id)
@@ -216,6 +227,13 @@ class _Session:
                                                         None if new_models is None else tuple(new_models)))
             elif new_models != recorded:
                 result.fallbacks_changed += 1
+
+    def _unchanged(self, role: str) -> bool:
+        """Whether everything a route of ``role`` reads is the same in OLD and NEW (then so is the route)."""
+        known = self._same_role.get(role)
+        if known is None:
+            known = self._same_role[role] = _route_inputs(self.old, role) == _route_inputs(self.new, role)
+        return known
 
     def _models(self, candidates) -> list[str]:
         """The model names of a route (tuples are cached by the snapshot, so their names are too)."""
@@ -276,46 +294,46 @@ class _Session:
 
     # -- budgets -----------------------------------------------------------------------------------
 
-    def _replay_budget(self, run_id: str, log: Log, picks: dict) -> None:
-        charges = [(r, n) for r, n in zip(log.records, log.lines) if r.get("type") == "BudgetCharge"]
+    def _replay_budget(self, run_id: str, path: str, header: dict, charges: list, picks: dict) -> None:
         if not charges:
             return
-        header = log.records[0] if log.records and log.records[0].get("type") == "ReplayHeader" else {}
-        started_under = header.get("policy_bundle_id", charges[0][0].get("policy_hash"))
+        started_under = header.get("policy_bundle_id") if header.get("type") == "ReplayHeader" else \
+            charges[0][0].get("policy_hash")
         if started_under != self.old.hash:
             self._skip("charge", started_under, len(charges))
             return
-        trackers = (self.old.budget_tracker(), self.new.budget_tracker())
+        # The recorded verdicts are OLD's answers (the tracker is deterministic on its inputs, which
+        # the records hold whole); NEW's tracker re-decides every charge, at NEW's prices.
+        tracker = self.new.budget_tracker()
         stops: list[int | None] = [None, None]
+        spent_old = Decimal(0)
         replayed = 0
         for index, (record, line) in enumerate(charges):
             parsed = _charge(record)
             if parsed is None:
-                self.result.diagnostics.append(damaged(log.path, line, "is a BudgetCharge with a bad stage, "
+                self.result.diagnostics.append(damaged(path, line, "is a BudgetCharge with a bad stage, "
                                                                        "tokens, cost or verdict"))
                 return
             kind, stage, tokens, cost = parsed
             if kind == "settle":
-                for tracker in trackers:
-                    tracker._adjust(stage, tokens, cost)
+                spent_old += cost
+                tracker._adjust(stage, tokens, cost)
                 continue
-            new_cost = self._repriced(record, cost, picks)
-            verdicts = [_try_charge(trackers[0], stage, tokens, cost), _try_charge(trackers[1], stage, tokens, new_cost)]
-            if verdicts[0] != record["accepted"]:
-                self.result.unreproducible.append((run_id, record.get("seq", line), "budget"))
-                return
+            accepted = record["accepted"]
+            if accepted:
+                spent_old += cost
+            elif stops[0] is None:
+                stops[0] = index
+            if not _try_charge(tracker, stage, tokens, self._repriced(record, cost, picks)) and stops[1] is None:
+                stops[1] = index
             replayed += 1
-            for side in (0, 1):
-                if not verdicts[side] and stops[side] is None:
-                    stops[side] = index
         result = self.result
         result.budget_runs += 1
         result.charges += replayed
         result.runs.add(run_id)
-        spent = [t.spent for t in trackers]
-        result.cost_old += spent[0]
-        result.cost_new += spent[1]
-        change = BudgetChange(run_id, stops[0], stops[1], spent[0], spent[1])
+        result.cost_old += spent_old
+        result.cost_new += tracker.spent
+        change = BudgetChange(run_id, stops[0], stops[1], spent_old, tracker.spent)
         if change.direction != "same":
             result.budget_changes.append(change)
 
@@ -327,22 +345,18 @@ class _Session:
         old_pick, new_pick = picks.get(record.get("route_seq"), (None, None))
         if old_pick == model and new_pick is not None:
             model = new_pick
-        try:
-            config = self.new.model(model)
-        except LookupError:
-            return cost
-        if config.input_price_per_mtok is None or config.output_price_per_mtok is None:
+        prices = self._prices.get(model, _UNSET)
+        if prices is _UNSET:
+            prices = self._prices[model] = _exact_prices(self.new, model)
+        if prices is None:
             return cost
         self.result.repriced += 1
-        return (tokens_in * Decimal(repr(config.input_price_per_mtok)) +
-                tokens_out * Decimal(repr(config.output_price_per_mtok))) / 1_000_000
+        return (tokens_in * prices[0] + tokens_out * prices[1]) / 1_000_000
 
     # -- shadow summaries, policy filter -------------------------------------------------------------
 
-    def _collect_shadow(self, log: Log) -> None:
-        for record in log.records:
-            if record.get("type") != "ShadowSummary":
-                continue
+    def _collect_shadow(self, summaries: list) -> None:
+        for record, _ in summaries:
             candidate = record.get("candidate_policy_hash")
             decisions, disagreements = record.get("decisions"), record.get("disagreements")
             if isinstance(candidate, str) and type(decisions) is int and type(disagreements) is int:
@@ -360,6 +374,16 @@ class _Session:
     def _skip(self, kind: str, policy: Any, count: int) -> None:
         self.result.skipped[kind] += count
         self.result.skipped_policies[policy if isinstance(policy, str) else "(none)"] += count
+
+
+def _route_inputs(snap, role: str) -> tuple:
+    """What ``snap.route(role, ...)`` depends on (compiler/runtime/routing.py, split.py)."""
+    routing = snap.data["routing"]
+    reflex = routing.get("reflex") or {}
+    return (tuple((routing.get("cloud") or {}).get(role, ())), tuple((routing.get("fallback") or {}).get(role, ())),
+            reflex.get("enabled"), reflex.get("model"), reflex.get("gate"),
+            reflex.get("roles") is None or role in reflex.get("roles"),
+            dict((snap.data.get("weights") or {}).get(role) or {}), snap.modes)
 
 
 def _strings(value: Any) -> bool:
@@ -391,6 +415,20 @@ def _charge(record: dict) -> tuple[str, str | None, int, Decimal] | None:
     if kind == "charge" and not isinstance(record.get("accepted"), bool):
         return None
     return kind, stage, tokens, amount
+
+
+_UNSET = object()
+
+
+def _exact_prices(snap, model: str) -> tuple[Decimal, Decimal] | None:
+    """The model's (input, output) prices per Mtok as the author wrote them; None without both."""
+    try:
+        config = snap.model(model)
+    except LookupError:
+        return None
+    if config.input_price_per_mtok is None or config.output_price_per_mtok is None:
+        return None
+    return Decimal(repr(config.input_price_per_mtok)), Decimal(repr(config.output_price_per_mtok))
 
 
 def _try_charge(tracker, stage, tokens: int, cost: Decimal) -> bool:

@@ -157,15 +157,17 @@ def read_log(path, seen: set | None = None, *, missing_ok: bool = False):
         raise _input("POLC450", f"`{path}` cannot be read: {exc.strerror or exc}",
                      "check the path and its permissions") from None
     log = Log(str(path))
-    lines = data.split(b"\n")
-    complete, tail = lines[:-1], lines[-1]
+    end = data.rfind(b"\n") + 1          # complete lines end with a newline; anything after it is torn
+    count = data.count(b"\n", 0, end)
     try:  # one parse for the whole file: the common case, and several times faster than line by line
-        records = json.loads(b"[" + b",".join(complete) + b"]") if complete else []
-        if all(type(r) is dict for r in records):
-            log.records, log.lines = records, list(range(1, len(records) + 1))
-            complete = []
+        records = json.loads(b"[" + data[:end - 1].replace(b"\n", b",") + b"]") if count else []
+        # as many objects as lines: no line held two values, no value spanned two lines
+        if len(records) == count and all(type(r) is dict for r in records):
+            log.records, log.lines = records, list(range(1, count + 1))
     except ValueError:
         pass
+    complete = [] if log.records or not count else data[:end - 1].split(b"\n")
+    tail = data[end:]
     for number, line in enumerate(complete, 1):
         try:
             record = json.loads(line)
@@ -180,7 +182,7 @@ def read_log(path, seen: set | None = None, *, missing_ok: bool = False):
     if tail:
         log.diagnostics.append(Diagnostic.warning(
             "POLC451", f"the last record of `{path}` is torn (no newline: a write was cut off); it was not replayed",
-            Span(str(path), len(lines), 1), hint="a crash while the run was writing leaves this; nothing to fix"))
+            Span(str(path), count + 1, 1), hint="a crash while the run was writing leaves this; nothing to fix"))
     return log
 
 

@@ -33,7 +33,7 @@ def encode_key(key: str | bytes | int) -> str | int | dict:
 
 
 def decode_key(value: Any) -> str | bytes | int:
-    if isinstance(value, Mapping) and isinstance(value.get("hex"), str):
+    if type(value) is dict and isinstance(value.get("hex"), str):   # JSON gives plain dicts
         return bytes.fromhex(value["hex"])
     return value
 

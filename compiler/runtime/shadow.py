@@ -28,6 +28,8 @@ amount, against the spending the live run actually had).
 
 from __future__ import annotations
 
+import collections
+import itertools
 import threading
 from typing import Any, Callable, Mapping
 
@@ -40,31 +42,60 @@ Sink = Callable[[dict], None]
 _MEMO_LIMIT = 4096
 
 
+KINDS = ("route", "gate", "budget")
+
+
+def _counters() -> dict[str, list]:
+    """Per kind: [decisions (an itertools.count: ``next`` is one atomic step), disagreements]."""
+    return {kind: [itertools.count(), 0] for kind in KINDS}
+
+
+def _value(counter: itertools.count) -> int:
+    return counter.__reduce__()[1][0]   # the next number the count would give, without taking it
+
+
 class Window:
-    """Agreement over the last ``size`` decisions (a ring of 0/1), plus totals per kind; thread-safe."""
+    """Disagreements over the last ``size`` decisions, plus totals per kind; thread-safe.
+
+    An agreement costs two atomic counter steps and no lock (the route hot path); a
+    disagreement, which is written to a log anyway, takes a lock and keeps its decision's number.
+    """
 
     def __init__(self, size: int):
         self.size = size
-        self._ring = bytearray(size)
-        self._next = self._filled = self._disagreeing = 0
-        self.totals: dict[str, list[int]] = {}   # kind -> [decisions, disagreements]
+        self._numbers = itertools.count(1)             # decision numbers, in the order they were counted
+        self._disagreeing: collections.deque = collections.deque()   # numbers of the disagreements
+        self.totals = _counters()
         self._lock = threading.Lock()
 
-    def add(self, kind: str, disagrees: bool) -> None:
-        bit = 1 if disagrees else 0
+    def agree(self, kind: str, own: dict) -> None:
+        next(self._numbers)
+        next(self.totals[kind][0])
+        next(own[kind][0])
+
+    def disagree(self, kind: str, own: dict) -> None:
+        number = next(self._numbers)
+        next(self.totals[kind][0])
+        next(own[kind][0])
         with self._lock:
-            i = self._next
-            self._disagreeing += bit - self._ring[i]
-            self._ring[i] = bit
-            self._next = (i + 1) % self.size
-            self._filled = min(self._filled + 1, self.size)
-            counts = self.totals.setdefault(kind, [0, 0])
-            counts[0] += 1
-            counts[1] += bit
+            self._disagreeing.append(number)
+            self.totals[kind][1] += 1
+            own[kind][1] += 1
+            while self._disagreeing and self._disagreeing[0] <= number - self.size:
+                self._disagreeing.popleft()
 
     def rate(self) -> tuple[int, int]:
+        """(decisions in the window, disagreements among them)."""
         with self._lock:
-            return self._filled, self._disagreeing
+            counted = _value(self._numbers) - 1
+            low = counted - self.size
+            while self._disagreeing and self._disagreeing[0] <= low:
+                self._disagreeing.popleft()
+            return min(counted, self.size), sum(1 for n in self._disagreeing if n > low)
+
+    def snapshot(self, counters: dict) -> dict[str, tuple[int, int]]:
+        with self._lock:
+            return {kind: (_value(c[0]), c[1]) for kind, c in counters.items()}
 
 
 class ShadowRouter:
@@ -83,7 +114,7 @@ class ShadowRouter:
                               "for example window=10_000", UsageError)
         self.live, self.candidate, self._sink = live, candidate, sink
         self._window, self._same, self._gates = _shared or (Window(window), {}, {})
-        self._own = Window(1)   # this router's (or this run's) own totals, for its summary
+        self._own = _counters()   # this router's (this run's) totals, for its summary
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.live, name)   # identity, data, capture rules, models, prompts: the live policy's
@@ -112,7 +143,7 @@ class ShadowRouter:
                 self._same.clear()
             known = self._same[slot] = (answer, other, _models(answer) == _models(other))
         if known[2]:
-            self._agree("route")
+            self._window.agree("route", self._own)
         else:
             self._disagree("route", self._route_inputs(role, context, key), {"models": _models(answer)},
                            {"models": _models(other)})
@@ -151,22 +182,21 @@ class ShadowRouter:
                 "disagreements": float(disagreements), "window": float(self._window.size),
                 "live_policy_hash": self.live.hash, "candidate_policy_hash": self.candidate.hash,
                 "by_kind": {kind: {"decisions": float(n), "disagreements": float(k)}
-                            for kind, (n, k) in sorted(self._window.totals.items())}}
+                            for kind, (n, k) in self._window.snapshot(self._window.totals).items() if n}}
 
     def shadow_summary(self) -> dict[str, Any]:
         """This router's (this run's) own totals: the ``ShadowSummary`` record at the end of a run."""
-        totals = {kind: {"decisions": n, "disagreements": k} for kind, (n, k) in sorted(self._own.totals.items())}
+        totals = {kind: {"decisions": n, "disagreements": k}
+                  for kind, (n, k) in self._window.snapshot(self._own).items() if n}
         return {"live_policy_hash": self.live.hash, "candidate_policy_hash": self.candidate.hash,
                 "decisions": sum(v["decisions"] for v in totals.values()),
                 "disagreements": sum(v["disagreements"] for v in totals.values()), "by_kind": totals}
 
     def _agree(self, kind: str) -> None:
-        self._window.add(kind, False)
-        self._own.add(kind, False)
+        self._window.agree(kind, self._own)
 
     def _disagree(self, kind: str, inputs: dict, live: Any, candidate: Any) -> None:
-        self._window.add(kind, True)
-        self._own.add(kind, True)
+        self._window.disagree(kind, self._own)
         if self._sink is not None:
             self._sink({"type": "ShadowDisagreement", "kind": kind, "policy_hash": self.live.hash,
                         "candidate_policy_hash": self.candidate.hash, **inputs, "live": live, "candidate": candidate})
