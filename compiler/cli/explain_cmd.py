@@ -249,4 +249,5 @@ def _prove_sources(path):
         sys.exit(exit_code_for(result.diagnostics) or 1)
     c = result.compilation
     doc = c["model_policy"]
-    return prove(policy_blocks(doc.data)), list(budget_findings(doc)), c.project.root.name
+    return prove(policy_blocks(doc.data)), list(budget_findings(doc)), \
+        c.project.section("project").get("name") or c.project.root.name

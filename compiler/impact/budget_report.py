@@ -84,7 +84,8 @@ def render_text(proof: BudgetProof, title: str = "") -> str:
                  f"expected {short(proof.expected)} {proof.currency}{limits}")
     if proof.overshoot is not None:
         o = proof.overshoot
-        lines.append(f"  overshoot: {text(o.before)} spent before the warning, then `{o.stage}` on `{o.model}` "
+        before = f"just under {text(o.before)}" if o.before == o.warn else text(o.before)
+        lines.append(f"  overshoot: {before} spent before the warning, then `{o.stage}` on `{o.model}` "
                      f"({_call_text(o.call)}) → {text(o.total)} {proof.currency}")
     lines += [f"  note: {note}" for note in proof.notes]
     return "\n".join(lines) + "\n"

@@ -144,6 +144,8 @@ class ShadowRouter:
             known = self._same[slot] = (answer, other, _models(answer) == _models(other))
         if known[2]:
             self._window.agree("route", self._own)
+        elif self._sink is None:
+            self._window.disagree("route", self._own)   # counted; no record to build
         else:
             self._disagree("route", self._route_inputs(role, context, key), {"models": _models(answer)},
                            {"models": _models(other)})

@@ -232,7 +232,7 @@ def test_explain_budget_exit_codes(tmp_path):
     assert unknown.returncode == 2 and "POLC563" in unknown.stderr and "did you mean `plan`" in unknown.stderr
     root = make_project(tmp_path / "p", OVERSHOOT_POLICY)
     failing = run_polc("explain", "budget", str(root))
-    assert failing.returncode == 1 and "overshoot: 0.5 spent before the warning" in failing.stdout
+    assert failing.returncode == 1 and "overshoot: just under 0.5 spent before the warning" in failing.stdout
     assert "error[POLC561]" in failing.stdout
     missing = run_polc("explain", "budget", str(tmp_path / "nowhere"))
     assert missing.returncode == 3
