@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..diagnostics import Diagnostic
-from ..impact.amounts import UNBOUNDED, as_float, is_number, text
+from ..impact.amounts import UNBOUNDED, UNKNOWN, as_float, is_number, text
 from ..impact.prover import BudgetProof, prove
 
 
@@ -57,14 +57,26 @@ def _side(proof: BudgetProof) -> dict[str, Any]:
 def assess(old: Mapping, new: Mapping, replay_paths: Sequence[str] = (), cwd: Path | None = None
            ) -> tuple[Impact, list[Diagnostic]]:
     """Budget proofs of both snapshots and, given ``replay_paths``, the replay; plus its notes."""
-    impact = Impact(prove(old), prove(new))
+    notes: list[Diagnostic] = []
+    impact = Impact(_proof(old, "OLD", notes), _proof(new, "NEW", notes))
     if not replay_paths:
-        return impact, []
+        return impact, notes
     from ..impact.replay import replay
     from ..runtime.snapshot import Snapshot
 
     result = replay(Snapshot.from_data(old, env={}), Snapshot.from_data(new, env={}), replay_paths, cwd)
-    return Impact(impact.old, impact.new, result), _notes(result)
+    return Impact(impact.old, impact.new, result), notes + _notes(result)
+
+
+def _proof(snapshot: Mapping, which: str, notes: list[Diagnostic]) -> BudgetProof:
+    """The side's proof; a snapshot whose budget blocks cannot be read gets unknown figures and a note
+    (a verified snapshot written by another tool may still hold values polc never emits)."""
+    try:
+        return prove(snapshot)
+    except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+        notes.append(Diagnostic.warning("POLC458", f"the budget figures of {which} could not be computed: "
+                                                   f"{type(exc).__name__}: {exc}"))
+        return BudgetProof("USD", (), UNKNOWN, None, UNKNOWN, UNKNOWN, "unreadable budgets")
 
 
 def _notes(result) -> list[Diagnostic]:

@@ -26,8 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
 from ..diagnostics import Diagnostic
-from ..runtime.errors import BudgetExceeded, UnknownName
-from ..runtime.records import decode_key
+from ..errors import PolcError
 from .replay_inputs import Log, RunLogs, damaged, find_runs
 
 #: How many example run ids a report keeps per category.
@@ -204,7 +203,7 @@ class _Session:
             seq = record.get("seq", line)
             try:
                 old_models = models(old.route(role, context, key=key))
-            except (UnknownName, TypeError):  # TypeError: a key that is not str, bytes or int
+            except (LookupError, TypeError):  # an unknown role; TypeError: a key that is not str, bytes or int
                 old_models = None
             if old_models != recorded:
                 result.unreproducible.append((run_id, seq, "route"))
@@ -214,7 +213,7 @@ class _Session:
             else:
                 try:
                     new_models = models(new.route(role, context, key=key))
-                except UnknownName:
+                except LookupError:   # NEW has no such role
                     new_models = None
             result.routes += 1
             result.routes_by_role[role] += 1
@@ -390,10 +389,16 @@ def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
+def decode_key(value: Any):
+    """A recorded routing key (the inverse of compiler/runtime/records.py ``encode_key``; the
+    impact package reads logs without importing the runtime's modules)."""
+    if type(value) is dict and isinstance(value.get("hex"), str):   # JSON gives plain dicts
+        return bytes.fromhex(value["hex"])
+    return value
+
+
 def _evaluate(snap, name: str, metrics, inputs: dict):
     """The gate's result, or None when the policy has no such gate (or it cannot be built)."""
-    from ..errors import PolcError
-
     try:
         gate = snap.gate(name)
     except (LookupError, PolcError):
@@ -434,7 +439,7 @@ def _exact_prices(snap, model: str) -> tuple[Decimal, Decimal] | None:
 def _try_charge(tracker, stage, tokens: int, cost: Decimal) -> bool:
     try:
         tracker.charge(stage, tokens=tokens, cost=cost)
-    except (BudgetExceeded, UnknownName):  # a stage the policy does not know stops the run as surely
+    except PolcError:  # BudgetExceeded; or a stage the policy does not know, which stops the run as surely
         return False
     return True
 

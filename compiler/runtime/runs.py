@@ -190,8 +190,7 @@ class Run:
 
     def _budget_charge(self, kind: str, stage, tokens: int, amount, accepted: bool) -> None:
         record = {"type": "BudgetCharge", "kind": kind, "stage": stage, "tokens": tokens, "cost": str(amount),
-                  "accepted": accepted, "policy_hash": self.budget.policy_hash if hasattr(self, "budget")
-                  else self._snap.hash}
+                  "accepted": accepted, "policy_hash": self.budget.policy_hash}
         info = getattr(self._call, "info", None)
         if info and kind == "charge":
             record.update(info)

@@ -227,3 +227,11 @@ def test_gate_evaluations_recorded_without_metrics_are_counted_not_replayed(snap
                                                   "passed": True, "policy_hash": old.hash, "run_id": "r"}) + "\n")
     result = replay(old, new, [str(run)])
     assert (result.gates, result.not_replayable) == (0, 1)
+
+
+@pytest.mark.parametrize("key", ["user-7", 42, b"\x00\xff bytes", "ünïcode"])
+def test_keys_decode_to_what_the_runtime_recorded(key):
+    from compiler.impact.replay import decode_key
+    from compiler.runtime.records import encode_key
+
+    assert decode_key(json.loads(json.dumps(encode_key(key)))) == key
