@@ -243,11 +243,11 @@ def _prove_sources(path):
 
     result = run_pipeline(path, until="check_catalog")
     if exit_code_for(result.diagnostics) or result.compilation is None or \
-            result.compilation.get("model_policy") is None:
+            result.compilation.get("model_policy_valid") is None:
         from ..render import render
         click.echo(render(result.diagnostics, "text"), err=True)
         sys.exit(exit_code_for(result.diagnostics) or 1)
     c = result.compilation
-    doc = c["model_policy"]
+    doc = c["model_policy_valid"]
     return prove(policy_blocks(doc.data)), list(budget_findings(doc)), \
         c.project.section("project").get("name") or c.project.root.name

@@ -30,18 +30,21 @@ from ..diagnostics import Diagnostic
 from ..frontend.toml import TomlDocument
 from ..impact.amounts import is_number, text
 from ..impact.prover import BudgetProof, prove
-from ..pipeline import Compilation, StageOutput
-from . import model_config, snapshot, weights
+from ..compilation import Compilation, StageOutput, stage
+from . import model_config, snapshot
 
 
+@stage(reads=("model_policy_valid",))
 def check_budgets(c: Compilation) -> StageOutput:
-    return StageOutput({}, tuple(budget_findings(c["model_policy"])))
+    return StageOutput({}, tuple(budget_findings(c["model_policy_valid"])))
 
 
 def policy_blocks(data: dict) -> dict:
-    """The blocks the prover reads, lowered from model_policy.toml as the snapshot will hold them."""
+    """The blocks the prover reads, as the snapshot will hold them. Weights stay as written (the
+    prover normalizes the shares of candidates itself), so a split check_catalog refuses (all
+    zero, a non-candidate) cannot stop this stage: check_catalog reports those."""
     blocks = snapshot.normalize_model_policy(data)
-    return {**blocks, "model_config": model_config.lower_model_config(data), "weights": weights.lower_weights(data)}
+    return {**blocks, "model_config": model_config.lower_model_config(data), "weights": dict(data.get("weights", {}))}
 
 
 def budget_findings(doc: TomlDocument) -> Iterator[Diagnostic]:

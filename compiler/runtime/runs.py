@@ -37,8 +37,8 @@ from ..canonical import canonical_json
 from ..fsutil import atomic_write_bytes
 from .errors import BudgetUsageError, input_error
 from .events import EventLog, utc_now
+from ..bundle import HEAD_FILE
 from .records import jsonable, route_record
-from .identity import HEAD_FILE
 from .store import Workspace
 
 RECEIPT_FILE, REPLAY_FILE, EVENTS_FILE = "RECEIPT.json", "REPLAY.jsonl", "events.jsonl"
