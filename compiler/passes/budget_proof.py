@@ -31,12 +31,31 @@ from ..frontend.toml import TomlDocument
 from ..impact.amounts import is_number, text
 from ..impact.prover import BudgetProof, prove
 from ..compilation import Compilation, StageOutput, stage
-from . import model_config, snapshot
+from . import model_config, snapshot, weights
 
 
 @stage(reads=("model_policy_valid",))
 def check_budgets(c: Compilation) -> StageOutput:
-    return StageOutput({}, tuple(budget_findings(c["model_policy_valid"])))
+    doc = c["model_policy_valid"]
+    if refused_elsewhere(doc):
+        return StageOutput()  # a figure from a refused value would only repeat that error
+    return StageOutput({}, tuple(budget_findings(doc)))
+
+
+def refused_elsewhere(doc: TomlDocument) -> bool:
+    """Whether a value the prover reads is one check_catalog or check_model_policy refuses
+    (a price, a limit, a weight, a budget): then the proof waits for the fix."""
+    import datetime as _dt
+
+    found = [*model_config.check_model_config(doc, _dt.date.min, 0), *weights.check_weights(doc)]
+    if any(d.is_error for d in found):
+        return True
+    budgets = doc.data.get("budgets", {})
+    cost = budgets.get("cost") or {}
+    amounts = [v for v in (*budgets.get("tokens", {}).values(), cost.get("warn_threshold"), cost.get("hard_limit"))
+               if v is not None]
+    warn, hard = cost.get("warn_threshold"), cost.get("hard_limit")
+    return any(v <= 0 for v in amounts) or (warn is not None and hard is not None and warn > hard)
 
 
 def policy_blocks(data: dict) -> dict:

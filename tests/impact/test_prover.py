@@ -244,3 +244,8 @@ def test_explain_budget_of_a_bundle(tmp_path):
     done = run_polc("explain", "budget", "--bundle", str(out / "policy.json"), "--format", "json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["run"]["worst_case"] == "0.27"
+
+
+def test_values_other_checks_refuse_are_reported_once_not_proved(tmp_path):
+    root = make_project(tmp_path / "p", OVERSHOOT_POLICY.replace("context_window = 100000", "context_window = 0"))
+    assert [d.code for d in check(root) if d.is_error or d.code.startswith("POLC56")] == ["POLC513"]
