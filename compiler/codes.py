@@ -58,7 +58,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC121", "cost warn_threshold is above hard_limit"),
     Code("POLC130", "malformed endpoint URL"),
     Code("POLC140", "reference to an undefined role or stage"),
-    Code("POLC150", "number cannot be represented canonically (NaN, Infinity, beyond ±2^53)"),
+    Code("POLC150", "number cannot be represented canonically (NaN, Infinity, beyond ±(2^53 − 1))"),
     Code("POLC160", "a gate parameter table is empty or malformed"),
     # --- POLC2xx: .rules files and CEL expressions (gate/rule language) ---------------------
     # POLC200-249: CEL expressions (compiler/cel). Syntax-level codes are input codes (exit 3).
@@ -227,7 +227,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC560", "a stage's token budget is larger than the context window of a model routed to it"),
     Code("POLC561", "a run can spend more than hard_limit: one call costs more than the gap from warn_threshold"),
     Code("POLC562", "a routed model has no price while the policy has cost limits"),
-    Code("POLC563", "polc explain budget: unknown stage"),
+    Code("POLC563", "polc explain budget: unknown stage", usage=True),
     # --- POLC6xx: registry ------------------------------------------------------------------
     Code("POLC600", "registry: a request does not match the public contracts schema"),
     Code("POLC601", "registry: the registry URL or its configuration is unusable"),
@@ -289,6 +289,20 @@ CODES: dict[str, Code] = _table(
     # POLC765-769: shadow evaluation (compiler/runtime/shadow.py)
     Code("POLC765", "runtime: with_shadow needs a loaded candidate snapshot"),
     Code("POLC766", "runtime: the shadow window is not a positive number of decisions"),
+    # --- POLC9xx: OCI distribution ------------------------------------------------------------
+    Code("POLC900", "oci: a reference is not oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST", usage=True),
+    Code("POLC901", "oci: the registry cannot be reached (connection, TLS or time-out)", input=True),
+    Code("POLC902", "oci: the registry refused the credentials (401/403)", input=True),
+    Code("POLC903", "oci: no such tag, digest or repository in the registry", usage=True),
+    Code("POLC904", "oci: the manifest is not a polc bundle artifact (artifact type, config or layers)", input=True),
+    Code("POLC905", "oci: a manifest or layer is larger than the configured limit", input=True),
+    Code("POLC906", "oci: a manifest or blob does not match its digest or size (integrity)", integrity=True),
+    Code("POLC908", "oci: the registry answered with an error or a response polc cannot read", input=True),
+    Code("POLC909", "oci: the Docker credentials file cannot be read", input=True),
+    Code("POLC910", "oci: the registry refused to store a blob or manifest"),
+    Code("POLC920", "oci: no receipt of a required gate is attached to the bundle"),
+    Code("POLC921", "oci: an attached receipt cannot be read as a gate receipt", input=True),
+    Code("POLC922", "oci: a receipt given to push names another bundle"),
 )
 
 

@@ -49,6 +49,10 @@ def load_snapshot(target: str | os.PathLike, *, root: str | os.PathLike | None =
     ``root`` is the out dir (or the project dir) a bundle id is resolved under; ``env`` replaces
     ``os.environ`` when reading the safe modes (``POLICY_SAFE_MODE``, ``POLICY_SHADOW_MODE``).
     """
+    if isinstance(target, str) and target.startswith("oci://"):  # a registry: root is the blob cache (docs/oci.md)
+        from .oci import load_oci_snapshot
+
+        return load_oci_snapshot(target, cache_dir=root, env=env)
     if isinstance(target, str) and target.startswith("mv2://"):  # dual storage: a capsule URI (docs/storage.md)
         return _load_capsule(target, env)
     if not isinstance(target, (str, os.PathLike)):
