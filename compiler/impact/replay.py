@@ -184,7 +184,8 @@ class _Session:
     # -- routes ------------------------------------------------------------------------------------
 
     def _replay_routes(self, run_id: str, path: str, decisions: list, picks: dict) -> None:
-        result, models, old_hash = self.result, self._models, self.old.hash
+        result, models, old_hash, unchanged = self.result, self._models, self.old.hash, self._unchanged
+        replayed: list[str] = []   # roles of the decisions replayed, counted once per run
         for record, line in decisions:
             role, recorded, passed = record.get("role"), record.get("candidates"), record.get("passed_gates")
             # The candidates are checked by comparing them with OLD's answer (a list of names).
@@ -208,16 +209,14 @@ class _Session:
             if old_models != recorded:
                 result.unreproducible.append((run_id, seq, "route"))
                 continue
-            if self._unchanged(role):
+            if unchanged(role):
                 new_models = old_models  # nothing NEW's route of this role reads has changed
             else:
                 try:
                     new_models = models(new.route(role, context, key=key))
                 except LookupError:   # NEW has no such role
                     new_models = None
-            result.routes += 1
-            result.routes_by_role[role] += 1
-            result.runs.add(run_id)
+            replayed.append(role)
             old_pick = recorded[0] if recorded else None
             new_pick = new_models[0] if new_models else None
             picks[seq] = (old_pick, new_pick)
@@ -226,6 +225,10 @@ class _Session:
                                                         None if new_models is None else tuple(new_models)))
             elif new_models != recorded:
                 result.fallbacks_changed += 1
+        if replayed:
+            result.routes += len(replayed)
+            result.routes_by_role.update(replayed)
+            result.runs.add(run_id)
 
     def _unchanged(self, role: str) -> bool:
         """Whether everything a route of ``role`` reads is the same in OLD and NEW (then so is the route)."""
