@@ -105,9 +105,10 @@ def _from_bundle(bundle: Bundle, env, *, source: Path) -> Snapshot:
 
 def _load_capsule(uri: str, env) -> Snapshot:
     """The snapshot stored under ``mv2://<workspace>/policy/<policy_id>`` in the capsule."""
-    from ..storage.capsule import read_snapshot_bytes
+    from ..capsule import read_snapshot_bytes
+    from .resolve import default_capsule_path
 
-    data = verify_snapshot_bytes(read_snapshot_bytes(uri), uri, in_bundle=True)
+    data = verify_snapshot_bytes(read_snapshot_bytes(uri, default_capsule_path()), uri, in_bundle=True)
     return _finish(data, env, source=Path(uri), bundle=None, pinned=None)
 
 
