@@ -13,7 +13,7 @@ from compiler.cli import main
 from compiler.registry.contracts import contract_errors
 from compiler.registry.receipts import load_private_key, sign
 
-from .helpers import receipt, write_bundle
+from .helpers import drop_guards, receipt, write_bundle
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,11 +66,12 @@ def test_cli_walkthrough(project, capsys):
                       "--evaluation-report", "reports/eval-1.json")
     assert first["status"] == "ACCEPTED" and first["record"]["receipt_check"]["signature"] == "verified"
     again = polc_json(capsys, "PublishBundleResponse", "registry", "publish", f"artifacts/policy/{a}",
-                      "--receipt", "a.receipt.json")
+                      "--receipt", "a.receipt.json", "--evaluation-report", "reports/eval-1.json")
     assert again["status"] == "DUPLICATE"
     b = write_bundle(project / "artifacts/policy", {"n": 2}, version="2026.11.24")
     signed_receipt(project / "b.receipt.json", b)
-    polc_json(capsys, "PublishBundleResponse", "registry", "publish", b, "--receipt", "b.receipt.json")
+    polc_json(capsys, "PublishBundleResponse", "registry", "publish", b, "--receipt", "b.receipt.json",
+              "--evaluation-report", "reports/eval-2.json")
     for bundle in (a, b):
         for state in ("staged", "shadow"):
             polc_json(capsys, "TransitionResponse", "registry", "transition", bundle[:10], "--to", state, "--env", "prod")
@@ -99,20 +100,23 @@ def test_cli_refusals_and_exit_codes(project, capsys):
     a = built_hash(project)
     Path("unsigned.json").write_text(json.dumps(receipt(a)))
     assert polc_json(capsys, "ErrorResponse", "registry", "publish", a, "--receipt", "unsigned.json",
-                     expect=4)["error"]["category"] == "INTEGRITY"
+                     "--evaluation-report", "r", expect=4)["error"]["category"] == "INTEGRITY"
     signed_receipt(project / "fail.json", a, "FAIL")
-    failed = polc_json(capsys, "ErrorResponse", "registry", "publish", a, "--receipt", "fail.json", expect=1)
+    failed = polc_json(capsys, "ErrorResponse", "registry", "publish", a, "--receipt", "fail.json", "--evaluation-report", "r",
+                       expect=1)
     assert failed["error"]["category"] == "GATE_NOT_PASS" and failed["error"]["retryable"] is False
-    assert polc(capsys, "registry", "publish", a, "--receipt", "missing.json")[0] == 3
+    assert polc(capsys, "registry", "publish", a, "--receipt", "missing.json", "--evaluation-report", "r")[0] == 3
     Path("garbage.json").write_text("{not json")
-    assert polc(capsys, "registry", "publish", a, "--receipt", "garbage.json")[0] == 3
-    assert polc(capsys, "registry", "publish", "f" * 64, "--receipt", "fail.json")[0] == 3
+    assert polc(capsys, "registry", "publish", a, "--receipt", "garbage.json", "--evaluation-report", "r")[0] == 3
+    assert polc(capsys, "registry", "publish", "f" * 64, "--receipt", "fail.json", "--evaluation-report", "r")[0] == 3
+    assert polc(capsys, "registry", "publish", a, "--receipt", "fail.json")[0] == 2  # no provenance
     assert polc(capsys, "registry", "transition", a, "--to", "live", "--env", "prod")[0] == 2
     assert polc(capsys, "registry", "resolve")[0] == 2  # --env is required
-    unknown = polc_json(capsys, "ErrorResponse", "registry", "promote", "abcdef12", "--env", "prod", expect=1)
+    # an unknown name on the command line is a usage error (exit 2), as in every polc command
+    unknown = polc_json(capsys, "ErrorResponse", "registry", "promote", "abcdef12", "--env", "prod", expect=2)
     assert unknown["error"]["category"] == "UNKNOWN_BUNDLE"
     code, _, err = polc(capsys, "registry", "resolve", "--env", "prod")
-    assert code == 1 and "POLC633" in err and "Traceback" not in err
+    assert code == 2 and "POLC616" in err and "Traceback" not in err  # a scope nobody used
     bad_scope = polc_json(capsys, "ErrorResponse", "registry", "resolve", "--env", "pr od", expect=2)
     assert bad_scope["error"]["category"] == "INVALID_PAYLOAD"
     assert polc(capsys, "registry", "verify", "--registry", "mysql://x")[0] == 2
@@ -123,7 +127,7 @@ def test_cli_edited_bundle_exits_4(project, capsys):
     signed_receipt(project / "a.json", a)
     manifest = project / "artifacts/policy" / a / "policy.manifest.json"
     manifest.write_text(manifest.read_text().replace('"version":', '"version":"x","old_version":', 1))
-    code, _, err = polc(capsys, "registry", "publish", a, "--receipt", "a.json")
+    code, _, err = polc(capsys, "registry", "publish", a, "--receipt", "a.json", "--evaluation-report", "r")
     assert code == 4 and "POLC611" in err
 
 
@@ -132,14 +136,11 @@ def test_cli_verify_exits_4_on_tampering(project, capsys):
 
     a = built_hash(project)
     signed_receipt(project / "a.json", a)
-    assert polc(capsys, "registry", "publish", a, "--receipt", "a.json")[0] == 0
+    assert polc(capsys, "registry", "publish", a, "--receipt", "a.json", "--evaluation-report", "r")[0] == 0
     with open_registry() as reg:
         s = reg.store
+        drop_guards(s)
         with s.write():
-            if s.placeholder == "%s":
-                s._execute("ALTER TABLE polc_events DISABLE TRIGGER USER")
-            else:
-                s._execute("DROP TRIGGER polc_events_no_update")
             s._q("UPDATE polc_events SET body = replace(body, 'published', 'forged') WHERE seq = 1")
     code, _, err = polc(capsys, "registry", "verify")
     assert code == 4 and "POLC641" in err
@@ -154,5 +155,6 @@ def test_registry_path_in_policy_toml_is_relative_to_the_project(tmp_path, monke
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
     monkeypatch.delenv("POLC_REGISTRY_URL", raising=False)
-    assert polc(capsys, "registry", "verify")[0] == 0
-    assert (tmp_path / "state" / "reg.db").exists() and not (tmp_path / "sub" / "state").exists()
+    code, _, err = polc(capsys, "registry", "verify")
+    assert code == 3 and str(tmp_path / "state" / "reg.db") in err  # resolved against policy.toml's directory
+    assert not (tmp_path / "state").exists() and not (tmp_path / "sub" / "state").exists()  # verify creates nothing
