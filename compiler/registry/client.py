@@ -66,7 +66,7 @@ class RemoteRegistry:
         files = {p.name: base64.b64encode(p.read_bytes()).decode("ascii")
                  for p in sorted(directory.iterdir()) if p.is_file()}
         body = {"bundle_files": files, "gate_receipt": receipt, "provenance": provenance or {},
-                "bundle_version": bundle_version, "policy_name": policy_name or self.config.default_policy}
+                "bundle_version": bundle_version, "policy_name": policy_name}
         if more_receipts:
             body["more_receipts"] = list(more_receipts)
         if role:

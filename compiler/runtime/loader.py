@@ -52,6 +52,10 @@ def load_snapshot(target: str | os.PathLike, *, root: str | os.PathLike | None =
     ``root`` is the out dir (or the project dir) a bundle id is resolved under; ``env`` replaces
     ``os.environ`` when reading the safe modes (``POLICY_SAFE_MODE``, ``POLICY_SHADOW_MODE``).
     """
+    if isinstance(target, str) and target.startswith(("http://", "https://")):  # a registry server (docs/registry.md)
+        from .remote import load_remote
+
+        return load_remote(target, env=env)
     if isinstance(target, str) and target.startswith("mv2://"):  # dual storage: a capsule URI (docs/storage.md)
         return _load_capsule(target, env)
     if not isinstance(target, (str, os.PathLike)):
