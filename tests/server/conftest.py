@@ -100,10 +100,16 @@ class Server:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kw)
 
-    def token(self, principal: str, *extra: str) -> str:
-        out = polc_cli("registry", "token", "create", "--config", str(self.config), "--principal", principal, *extra)
-        assert out.returncode == 0, out.stderr
-        self.tokens[principal] = out.stdout.strip()
+    def token(self, principal: str) -> str:
+        """A token made with local database access, as `polc registry token create` makes it."""
+        from compiler.registry import open_store
+        from compiler.server.auth import create_token
+
+        store = open_store(self.store)
+        try:
+            self.tokens[principal] = create_token(store, principal, expires="1d")[0]
+        finally:
+            store.close()
         return self.tokens[principal]
 
     def log_text(self) -> str:

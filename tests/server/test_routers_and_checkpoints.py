@@ -19,14 +19,15 @@ from .conftest import polc_cli, registry_env
 
 
 def walk(server, built, n, env="prod"):
-    """Publish bundle ``n`` and bring it to shadow in ``env``, through the CLI."""
-    cli = dict(env=registry_env(server), cwd=built.root)
-    out = polc_cli("registry", "publish", built.hashes[n], "--receipt", built.receipt(n), "--evaluation-report", "r",
-                   **cli)
-    assert out.returncode == 0, out.stderr
-    for state in ("staged", "shadow"):
-        out = polc_cli("registry", "transition", built.hashes[n], "--to", state, "--env", env, **cli)
-        assert out.returncode == 0, out.stderr
+    """Publish bundle ``n`` and bring it to shadow in ``env``, through the client the CLI uses."""
+    from compiler.registry import Scope
+    from compiler.registry.client import RemoteRegistry
+
+    with RemoteRegistry(server.url, token=server.tokens["alice"]) as reg:
+        receipt = json.loads(open(built.receipt(n)).read())
+        reg.publish(str(built.bundle_dir(n)), receipt, provenance={"evaluation_report_ref": "r"})
+        for state in ("staged", "shadow"):
+            reg.transition(built.hashes[n], Scope(env, "router"), state, reason=f"to {state}")
 
 
 def promote(server, n, built):
