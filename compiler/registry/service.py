@@ -54,7 +54,7 @@ class Registry(RegistryReader):
         require(request, "PublishBundleRequest")
         policy = policy_name or self.config.default_policy
         role = self._pick_role(submitted_by, role, self.config.lifecycle.operation_roles["publish"], "publish",
-                               policy, None)
+                               policy, None, default="submitter")
         info = read_bundle(locate_bundle(request["bundle_ref"], self.config.out_dir))
         checks = self._check_receipts([receipt, *more_receipts], info.bundle_id, policy)
         version = bundle_version or info.version or info.bundle_id[:12]
@@ -258,7 +258,7 @@ class Registry(RegistryReader):
                                scope.policy_name, scope)
 
     def _pick_role(self, actor: str, role: str | None, allowed: tuple[str, ...], what: str, policy: str,
-                   scope: Scope | None) -> str:
+                   scope: Scope | None, default: str = "operator") -> str:
         """``role`` if it may perform ``what`` and ``actor`` holds it; with ``role`` None, the first
         allowed role the actor holds. Grants (the server) are per policy and scope; locally,
         ``[registry.actors]`` limits the roles a name may claim."""
@@ -276,7 +276,9 @@ class Registry(RegistryReader):
                                 "in the server configuration", details={"allowed": list(allowed)})
         held = self.config.actors.get(actor)
         if role is None:
-            role = next((r for r in allowed if r in held), allowed[0]) if held else allowed[0]
+            # locally a role is as claimed; unclaimed, it is the default (operator; submitter for publish)
+            role = next((r for r in allowed if r in held), allowed[0]) if held else (
+                default if default in allowed else allowed[0])
         if self.config.actors and (held is None or role not in held):
             raise RegistryError("FORBIDDEN", "POLC631", f"`{actor}` does not hold role `{role}` "
                                 f"in policy.toml [registry.actors]", hint="ask a maintainer to grant the role")
