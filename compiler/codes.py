@@ -1,9 +1,10 @@
 """The catalogue of diagnostic codes: stable, documented (docs/diagnostics.md is generated
 from this table by ``python -m compiler.docgen``), each with the exit class it implies.
 
-``input`` codes mean the input could not be read or parsed as what it claims to be (exit 3);
-``integrity`` codes mean a stored hash or signature does not match (exit 4); every other
-error-level code is a policy finding (exit 1).
+``usage`` codes mean the command line named something that is not there (exit 2); ``input``
+codes mean the input could not be read or parsed as what it claims to be (exit 3); ``integrity``
+codes mean a stored hash or signature does not match (exit 4); every other error-level code is
+a policy finding (exit 1).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ class Code:
     title: str
     input: bool = False      # True: the input could not be read/parsed (exit 3)
     integrity: bool = False  # True: a stored hash or signature does not match (exit 4)
+    usage: bool = False      # True: the command line named something that is not there (exit 2)
 
     @property
     def exit_code(self) -> int:
-        return 4 if self.integrity else 3 if self.input else 1
+        return 4 if self.integrity else 3 if self.input else 2 if self.usage else 1
 
 
 def _table(*codes: Code) -> dict[str, Code]:
@@ -42,7 +44,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC011", "policy.toml: wrong type or value"),
     Code("POLC012", "a required documentation file is missing (doc contract, spec 001 977-A5)"),
     Code("POLC020", "the output directory cannot be written", input=True),
-    Code("POLC021", "an existing bundle does not match its content hash", integrity=True),
+    Code("POLC021", "retired: bundle damage is reported by the bundle package as POLC705"),
     # --- POLC1xx: model_policy.toml ---------------------------------------------------------
     Code("POLC100", "model_policy.toml does not match its schema"),
     Code("POLC101", "wrong type"),
@@ -132,12 +134,12 @@ CODES: dict[str, Code] = _table(
     Code("POLC347", "the bundle has no weights to update"),
     # POLC350-359: bundles on disk
     Code("POLC350", "bundle, head pointer or archive not found or unreadable", input=True),
-    Code("POLC351", "a bundle file does not match the manifest (sha256 or size)"),
-    Code("POLC352", "a manifest or snapshot does not match its own hash"),
+    Code("POLC351", "retired: bundle damage is reported by the bundle package as POLC704"),
+    Code("POLC352", "retired: bundle damage is reported by the bundle package as POLC702/POLC703"),
     # POLC360-369: capsule store (mv2:// URIs) and dual-storage parity
     Code("POLC360", "capsule store cannot be opened or is not a polc capsule", input=True),
-    Code("POLC361", "capsule and filesystem bytes differ (dual-storage parity)"),
-    Code("POLC362", "object missing from the capsule or the filesystem"),
+    Code("POLC361", "capsule and filesystem bytes differ (dual-storage parity)", integrity=True),
+    Code("POLC362", "object missing from the capsule or the filesystem", integrity=True),
     Code("POLC363", "malformed mv2:// URI", input=True),
     # POLC370-379: policy_hash_ledger.jsonl
     Code("POLC370", "policy_hash_ledger.jsonl is malformed", input=True),
@@ -151,7 +153,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC391", "legacy pickled weights refused without --allow-pickle"),
     Code("POLC392", "migrated bundle failed verification; migration rolled back"),
     Code("POLC393", "unpickling legacy weights runs code from the file"),
-    Code("POLC395", "head pointer does not match its bundle's manifest identity"),
+    Code("POLC395", "retired: bundle damage is reported by the bundle package as POLC706"),
     # --- POLC4xx: drift review --------------------------------------------------------------
     # POLC400-429: diff inputs (compiler/diff/inputs.py, artifacts.py, gitrev.py)
     Code("POLC400", "diff input does not exist or cannot be read", input=True),
@@ -164,8 +166,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC413", "git failed or is not installed", input=True),
     Code("POLC414", "the revision has no policy project at this path", input=True),
     Code("POLC420", "diff input is not a polc snapshot, bundle or head pointer", input=True),
-    Code("POLC422", "diff input fails its integrity check (hash or manifest mismatch; exit 4)"),
-    Code("POLC423", "head pointer names a bundle that does not exist", input=True),
+    Code("POLC422", "retired: bundle damage is reported by the bundle package as POLC702-POLC706"),
+    Code("POLC423", "retired: bundle damage is reported by the bundle package as POLC706"),
     # POLC430-449: the review itself and the [drift] section of policy.toml
     Code("POLC430", "OLD does not compile, so there is nothing to compare against", input=True),
     Code("POLC440", "[drift] severity override is not INFO, WARN or BLOCK"),
@@ -213,8 +215,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC600", "registry: a request does not match the public contracts schema"),
     Code("POLC601", "registry: the registry URL or its configuration is unusable"),
     Code("POLC602", "registry: the registry database cannot be opened or used", input=True),
-    Code("POLC610", "registry: a bundle cannot be found or read", input=True),
-    Code("POLC611", "registry: a bundle's content does not match its hash (integrity)"),
+    Code("POLC610", "retired: bundle damage is reported by the bundle package as POLC700"),
+    Code("POLC611", "retired: bundle damage is reported by the bundle package as POLC702-POLC706"),
     Code("POLC612", "registry: no registered bundle by that id"),
     Code("POLC613", "registry: the bundle version is already registered with another digest"),
     Code("POLC614", "registry: the bundle belongs to another policy than the scope"),
@@ -249,17 +251,19 @@ CODES: dict[str, Code] = _table(
     Code("POLC650", "gate run: the metrics file cannot be read or parsed", input=True),
     Code("POLC651", "gate run: the gate did not pass"),
     # --- POLC7xx: runtime -------------------------------------------------------------------
-    Code("POLC700", "runtime: a snapshot, bundle or head pointer could not be found or read", input=True),
-    Code("POLC701", "runtime: a snapshot, manifest or head pointer is not valid JSON of its kind", input=True),
-    Code("POLC702", "runtime: a snapshot's content hash or policy_id does not match (integrity)", integrity=True),
-    Code("POLC703", "runtime: a manifest's sha256 or policy hash does not match (integrity)", integrity=True),
-    Code("POLC704", "runtime: a bundle file does not match its manifest entry, or is unlisted (integrity)", integrity=True),
-    Code("POLC705", "runtime: a bundle directory's name is not its snapshot's hash (integrity)", integrity=True),
-    Code("POLC706", "runtime: the head pointer names a bundle that is not there", input=True),
-    Code("POLC707", "runtime: no bundle has this policy_bundle_id (dangling pin)", input=True),
-    Code("POLC708", "runtime: a policy_bundle_id prefix matches several bundles"),
+    # POLC700-719: bundles and head pointers, for every reader (compiler/bundle: the one verifier)
+    Code("POLC700", "bundle: a snapshot, bundle or head pointer could not be found or read", input=True),
+    Code("POLC701", "bundle: a loose snapshot or head pointer is not valid JSON of its kind", input=True),
+    Code("POLC702", "bundle: a snapshot's content hash or policy_id does not match, or it is not canonical", integrity=True),
+    Code("POLC703", "bundle: a manifest's sha256, schema or policy section does not match", integrity=True),
+    Code("POLC704", "bundle: a file is missing, unlisted, not a plain file, or does not match the manifest or snapshot", integrity=True),
+    Code("POLC705", "bundle: a bundle is not the one its name (directory, pointer, annotation) says", integrity=True),
+    Code("POLC706", "bundle: the head pointer names a bundle that is not there, or another one", integrity=True),
+    Code("POLC707", "bundle: no bundle has this policy_bundle_id (or the prefix is too short)", usage=True),
+    Code("POLC708", "bundle: a policy_bundle_id prefix matches several bundles", usage=True),
     Code("POLC709", "runtime: the snapshot's schema_version cannot be read by this runtime", input=True),
-    Code("POLC710", "runtime: a head pointer is damaged (integrity)", integrity=True),
+    Code("POLC710", "bundle: a head pointer is damaged (integrity)", integrity=True),
+    Code("POLC711", "bundle: the head pointer is a legacy v1 policy.json (migrate it)", input=True),
     Code("POLC720", "runtime: unknown role"),
     Code("POLC721", "runtime: unknown gate"),
     Code("POLC722", "runtime: a gate cannot be built from the snapshot"),

@@ -159,26 +159,10 @@ def publish_cmd(bundle, receipt_paths, bundle_version, policy_name, training_run
 
     def op(reg, config):
         receipts = [read_receipt(path) for path in receipt_paths]
-        return reg.publish(_built_bundle(bundle, config), receipts[0], provenance=provenance, submitted_by=submitter,
+        return reg.publish(bundle, receipts[0], provenance=provenance, submitted_by=submitter,
                            bundle_version=bundle_version, policy_name=policy_name, more_receipts=receipts[1:],
                            role=role)
     _exit(_run(as_json, project_dir, registry_url, op, render.publish))
-
-
-def _built_bundle(ref: str, config) -> str:
-    """A bundle of the out dir named by a unique hash prefix (4+ hex, as `polc show` takes) as its
-    directory; anything else unchanged (a path, or a full hash the intake looks up itself)."""
-    text = str(ref).strip()
-    if Path(text).exists() or not (4 <= len(text) < 64 and set(text) <= set("0123456789abcdef")):
-        return text
-    try:
-        matches = sorted(d for d in (config.out_dir or Path("/nonexistent")).iterdir()
-                         if d.is_dir() and d.name.startswith(text))
-    except OSError:
-        return text
-    if len(matches) > 1:
-        raise click.UsageError(f"`{text}` names {len(matches)} bundles in {config.out_dir}; give more of the hash")
-    return str(matches[0]) if matches else text
 
 
 @registry.command("transition")

@@ -57,20 +57,15 @@ def working_tree(cwd: Path) -> Side:
 
 def from_path(path: Path, label: str, cwd: Path) -> Side:
     if path.is_dir():
-        if (path / artifacts.SNAPSHOT_FILE).is_file():
-            return _artifact_side(label, "bundle", artifacts.load_bundle(path, label))
-        if (path / artifacts.HEAD_FILE).is_file():
-            return _artifact_side(label, "head", artifacts.load_head(path / artifacts.HEAD_FILE, label))
+        if (path / artifacts.SNAPSHOT_FILE).exists() or (path / artifacts.MANIFEST_FILE).exists():
+            return _artifact_side(label, "bundle", artifacts.load_bundle(path))
+        if (path / artifacts.HEAD_FILE).exists():
+            return _artifact_side(label, "head", artifacts.load_head(path))
         return compile_project(path, SideInfo(label, "source"), cwd)
     if path.name == "policy.toml" or path.suffix == ".toml":
         return compile_project(path if path.name == "policy.toml" else path.parent, SideInfo(label, "source"), cwd)
-    data = artifacts.read_json(path, label)
-    kind = artifacts.classify(data)
-    if kind == "head":
-        return _artifact_side(label, "head", artifacts.load_head(path, label))
-    if kind == "manifest":
-        return _artifact_side(label, "bundle", artifacts.load_bundle(path.parent, label))
-    return _artifact_side(label, "snapshot", artifacts.load_snapshot_file(path, label))
+    kind, snapshot = artifacts.load_file(path)
+    return _artifact_side(label, kind, snapshot)
 
 
 def _artifact_side(label: str, kind: str, snapshot: dict) -> Side:

@@ -21,9 +21,8 @@ from ..errors import PolcError
 from ..pipeline import Compilation, StageOutput
 from ..version import SNAPSHOT_SCHEMA_VERSION
 
-# The compiler and the runtime must hash identically, and the runtime may not import the
-# pipeline: both use the one light definition (UNHASHED_FIELDS, policy_id_for, snapshot_hash).
-from ..runtime.identity import POLICY_ID_NAMESPACE, UNHASHED_FIELDS, policy_id_for, snapshot_hash  # noqa: E402,F401
+# Identity (hash, policy_id) is the bundle package's: every consumer computes it the same way.
+from ..bundle import policy_id_for, seal_snapshot, snapshot_hash  # noqa: F401
 
 
 def build_time() -> str:
@@ -86,8 +85,7 @@ def assemble(blocks: dict[str, Any], source_files: list[str], created_at: str) -
         "prompts": {},
         **blocks,
     }
-    digest = snapshot_hash(content)
-    return {**content, "hash": digest, "policy_id": policy_id_for(digest), "created_at": created_at}
+    return seal_snapshot(content, created_at)
 
 
 def lower_snapshot(c: Compilation) -> StageOutput:

@@ -59,12 +59,10 @@ class RemoteRegistry:
                 uri: str | None = None, role: str | None = None) -> dict:
         """Upload the bundle's files and publish them; the server verifies the bundle itself and
         records the authenticated principal as the submitter (``submitted_by`` is not sent)."""
-        from .bundles import locate_bundle, read_bundle
+        from .bundles import open_bundle_ref
 
-        directory = locate_bundle(str(bundle), self.config.out_dir)
-        read_bundle(directory)  # refuse a damaged bundle here too, before uploading it
-        files = {p.name: base64.b64encode(p.read_bytes()).decode("ascii")
-                 for p in sorted(directory.iterdir()) if p.is_file()}
+        verified = open_bundle_ref(str(bundle), self.config.out_dir)  # a damaged bundle is refused here too
+        files = {name: base64.b64encode(data).decode("ascii") for name, data in sorted(verified.files.items())}
         body = {"bundle_files": files, "gate_receipt": receipt, "provenance": provenance or {},
                 "bundle_version": bundle_version, "policy_name": policy_name}
         if more_receipts:
@@ -129,9 +127,9 @@ class RemoteRegistry:
         """A registered bundle's id from an id, a unique prefix (4+ hex) or a local bundle directory."""
         ref = str(ref).strip()
         if Path(ref).is_dir():
-            from .bundles import read_bundle
+            from .bundles import open_bundle_ref
 
-            ref = read_bundle(Path(ref)).bundle_id
+            ref = open_bundle_ref(ref, None).hash
         if len(ref) == 64 and set(ref) <= HEX:
             return ref
         return self._send("GET", f"/v1/bundles/{quote(ref, safe='')}")["record"]["ref"]["bundle_id"]

@@ -1,16 +1,13 @@
 """Bundles uploaded to the registry server: verified from their bytes, never trusting the client,
 and stored content-addressed in the server's own bundle store (``<bundle_dir>/<hash>/``).
 
-``store_uploaded_bundle`` is the one place that does it, so moving to the shared bundle package
-changes this module only.
+``store_uploaded_bundle`` is the one place that does it, through the bundle package
+(compiler/bundle): the server accepts and refuses exactly the bundles every other reader does.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
@@ -21,52 +18,23 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def store_uploaded_bundle(files: Mapping[str, bytes], store_dir: Path) -> str:
-    """Verify ``files`` (every file of a bundle directory, the manifest included) exactly as the
-    runtime verifies a bundle it loads, and store them as ``store_dir/<hash>/``; the content hash.
-    Storing a bundle that is already there changes nothing."""
-    import json
-
-    from ..errors import PolcError
-    from ..runtime import load_snapshot
-    from ..runtime.identity import MANIFEST_FILE, SNAPSHOT_FILE
+    """Verify ``files`` (every file of a bundle directory, the manifest included) with the bundle
+    package's checks, the ones every reader of a bundle applies, and store them as
+    ``store_dir/<hash>/``; the content hash. Storing a bundle that is already there changes nothing."""
+    from ..bundle import verify_bundle_files, write_bundle
+    from ..errors import IntegrityError, PolcError
 
     for name in files:
         if not FILE_NAME.match(name):
             raise invalid("POLC808", f"`{name}` is not a plain file name of a bundle")
-    if SNAPSHOT_FILE not in files or MANIFEST_FILE not in files:
-        raise invalid("POLC808", f"a bundle upload needs {SNAPSHOT_FILE} and {MANIFEST_FILE}",
-                      hint="upload every file of the bundle directory")
     try:
-        digest = json.loads(files[SNAPSHOT_FILE]).get("hash")
-    except (ValueError, AttributeError):
-        digest = None
-    if not isinstance(digest, str) or not HEX64.match(digest):
-        raise _refused(f"{SNAPSHOT_FILE} is not a PolicySnapshot with a content hash")
-    final = store_dir / digest
-    if final.is_dir():
-        return digest
-    store_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=store_dir))
-    try:
-        staged = staging / digest
-        staged.mkdir()
-        for name, data in files.items():
-            with open(staged / name, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        try:
-            load_snapshot(staged)  # every hash: content, policy_id, manifest, each listed file, no extra file
-        except PolcError as exc:
-            raise _refused(exc.message) from None
-        try:
-            os.rename(staged, final)
-        except OSError:
-            if not final.is_dir():  # another request stored the same bundle first: same bytes, fine
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return digest
+        bundle = verify_bundle_files(files, where="uploaded bundle")
+        write_bundle(store_dir, bundle)
+    except IntegrityError as exc:
+        raise _refused(exc.message) from None
+    except PolcError as exc:
+        raise invalid("POLC808", f"the uploaded bundle cannot be read: {exc.message}") from None
+    return bundle.hash
 
 
 def _refused(message: str) -> RegistryError:

@@ -161,9 +161,9 @@ class RegistryReader:
         from pathlib import Path
 
         if Path(ref).is_dir():
-            from .bundles import read_bundle
+            from .bundles import open_bundle_ref
 
-            bundle_id = read_bundle(Path(ref)).bundle_id
+            bundle_id = open_bundle_ref(ref, None).hash
             with self.store.read() as s:
                 if s.bundle(bundle_id):
                     return bundle_id

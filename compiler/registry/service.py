@@ -11,8 +11,8 @@ import uuid
 from typing import Any
 
 from .audit import seal
-from .bundles import locate_bundle, read_bundle
-from .canon import canonical_bytes, json_hash, utc_now
+from .bundles import open_bundle_ref
+from .canon import canonical_bytes, json_hash, sha256_hex, utc_now
 from .config import RegistryConfig
 from .contracts import require, respond
 from .errors import RegistryError
@@ -55,13 +55,13 @@ class Registry(RegistryReader):
         policy = policy_name or self.config.default_policy
         role = self._pick_role(submitted_by, role, self.config.lifecycle.operation_roles["publish"], "publish",
                                policy, None, default="submitter")
-        info = read_bundle(locate_bundle(request["bundle_ref"], self.config.out_dir))
-        checks = self._check_receipts([receipt, *more_receipts], info.bundle_id, policy)
-        version = bundle_version or info.version or info.bundle_id[:12]
-        ref = {"bundle_id": info.bundle_id, "bundle_version": version, "policy_name": policy,
-               "digest": {"sha256": info.bundle_id}, "snapshot_sha256": info.snapshot_sha256,
-               "manifest_sha256": (info.manifest or {}).get("sha256"), "uri": uri or info.directory.as_uri(),
-               "compatibility": info.compatibility}
+        info = open_bundle_ref(request["bundle_ref"], self.config.out_dir)
+        checks = self._check_receipts([receipt, *more_receipts], info.hash, policy)
+        version = bundle_version or info.version or info.hash[:12]
+        ref = {"bundle_id": info.hash, "bundle_version": version, "policy_name": policy,
+               "digest": {"sha256": info.hash}, "snapshot_sha256": sha256_hex(info.snapshot_bytes),
+               "manifest_sha256": info.manifest_sha256, "uri": uri or info.path.resolve().as_uri(),
+               "compatibility": dict(info.compatibility)}
         record = {"ref": ref, "gate_receipt": receipt, "receipt_check": checks[0],
                   "provenance": request["provenance"], "submitted_by": submitted_by, "submitted_at_utc": utc_now()}
         if more_receipts:

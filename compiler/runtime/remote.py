@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import threading
 import urllib.error
 import urllib.parse
@@ -32,7 +31,7 @@ from typing import Any, Callable, Mapping
 from ..errors import InputError, PolcError
 from . import checkpoint as checkpoints
 from .errors import input_error, integrity_error
-from .identity import MANIFEST_FILE, is_full_hash
+from ..bundle import MANIFEST_FILE, is_full_hash, verify_bundle_files, write_bundle
 from .loader import load_snapshot
 from .reload import Refusal
 from .snapshot import Snapshot
@@ -68,37 +67,26 @@ def load_remote(url: str, *, token: str | None = None, env: Mapping[str, str] | 
 
 def fetch_bundle(client: "_Client", bundle_id: str, cache: Path, env) -> Snapshot:
     """The verified snapshot of ``bundle_id``: from the cache when it verifies there, else fetched
-    into a staging directory, verified, and only then moved into the cache."""
+    into memory, verified, and only then written to the cache."""
     cached = cache / bundle_id
     if cached.is_dir():
         try:
             return load_snapshot(cached, env=env)
         except PolcError:
             shutil.rmtree(cached, ignore_errors=True)  # damaged since it was cached: fetch it again
-    cache.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=cache))
+    manifest_raw = client.file(bundle_id, MANIFEST_FILE)
     try:
-        staged = staging / bundle_id
-        staged.mkdir()
-        manifest_raw = client.file(bundle_id, MANIFEST_FILE)
-        (staged / MANIFEST_FILE).write_bytes(manifest_raw)
-        try:
-            listed = json.loads(manifest_raw).get("files") or {}
-        except (ValueError, AttributeError):
-            listed = {}
-        for name in sorted(listed):
-            if "/" in name or name in ("", ".", ".."):
-                raise integrity_error("POLC704", f"the manifest of bundle {bundle_id} lists `{name}`, not a file name",
-                                      "the registry served a damaged bundle")
-            (staged / name).write_bytes(client.file(bundle_id, name))
-        snapshot = load_snapshot(staged, env=env)  # verify before anything may use it
-        try:
-            os.rename(staged, cached)
-        except OSError:
-            pass  # another process cached the same bundle: same bytes
-        return snapshot
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        listed = json.loads(manifest_raw).get("files") or {}
+    except (ValueError, AttributeError):
+        listed = {}  # verify_bundle_files says what is wrong with it
+    files = {MANIFEST_FILE: manifest_raw}
+    for name in sorted(listed):
+        if "/" in name or name in ("", ".", ".."):
+            raise integrity_error("POLC704", f"the manifest of bundle {bundle_id} lists `{name}`, not a file name",
+                                  "the registry served a damaged bundle")
+        files[name] = client.file(bundle_id, name)
+    bundle = verify_bundle_files(files, expected_hash=bundle_id, where=f"{client.base}/v1/bundles/{bundle_id}")
+    return load_snapshot(write_bundle(cache, bundle), env=env)  # verified before anything may use it
 
 
 def _cache(cache_dir) -> Path:

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from ..diagnostics import has_errors
@@ -59,16 +58,15 @@ def emit_records(c: Compilation) -> StageOutput:
     from . import ledger
     from .surface_log import log_surface_change
 
+    bundle = c["bundle"]  # what is on disk (an existing bundle keeps its own manifest)
     bundle_dir: Path = c["bundle_dir"]
     out_dir = bundle_dir.parent
-    snapshot = c["snapshot"]
-    manifest = json.loads((bundle_dir / "policy.manifest.json").read_bytes())  # what is on disk, not a rebuild's
     previous = c.get("previous_head")
-    if previous != snapshot["hash"]:
-        ledger.record(out_dir, "build", snapshot, manifest, previous=previous)
-        log_surface_change(out_dir, previous, snapshot)
+    if previous != bundle.hash:
+        ledger.record(out_dir, "build", bundle, previous=previous)
+        log_surface_change(out_dir, previous, bundle)
     if c.options.get("capsule"):
         from .capsule import store_bundle
 
-        store_bundle(c.project, bundle_dir)
+        store_bundle(c.project, bundle)
     return StageOutput()

@@ -10,10 +10,10 @@ when that bundle has no surface, there is nothing to compare and the rule is sil
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Span
+from ..errors import PolcError
 from .normalize import meaning
 
 
@@ -23,15 +23,16 @@ def version_number(version: str) -> int:
 
 def previous_surface(out_dir: Path) -> tuple[dict | None, str | None]:
     """(surface block of the head bundle or None, a problem description or None)."""
-    head = out_dir / "policy.json"
-    if not head.exists():
-        return None, None
+    from ..bundle import bundle_of, read_head
+
     try:
-        active = json.loads(head.read_bytes())["active"]
-        snapshot = json.loads((out_dir / str(active) / "snapshot.json").read_bytes())
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-    surface = snapshot.get("surface") if isinstance(snapshot, dict) else None
+        head = read_head(out_dir)
+        if head is None:
+            return None, None
+        snapshot = bundle_of(head).snapshot  # verified: a damaged previous build is not compared with
+    except PolcError as exc:
+        return None, exc.diagnostics[0].message if exc.diagnostics else exc.message
+    surface = snapshot.get("surface")
     return (surface if isinstance(surface, dict) and "surface_version" in surface else None), None
 
 
