@@ -159,3 +159,46 @@ def test_registry_path_in_policy_toml_is_relative_to_the_project(tmp_path, monke
     code, _, err = polc(capsys, "registry", "verify")
     assert code == 3 and str(tmp_path / "state" / "reg.db") in err  # resolved against policy.toml's directory
     assert not (tmp_path / "state").exists() and not (tmp_path / "sub" / "state").exists()  # verify creates nothing
+
+
+def test_cli_names_bundles_by_4_hex_prefixes_and_hints_only_what_fits(project, capsys):
+    a = built_hash(project)
+    signed_receipt(project / "a.json", a)
+    assert polc(capsys, "registry", "publish", a[:4], "--receipt", "a.json", "--evaluation-report", "r")[0] == 0
+    b = write_bundle(project / "artifacts/policy", {"n": 2}, version="2026.11.24")
+    code, _, err = polc(capsys, "registry", "show", b[:6])
+    assert code == 2 and "built but not registered: publish it first" in err  # in the out dir, not published
+    code, out, _ = polc(capsys, "registry", "show", a[:4])
+    assert code == 0 and out.startswith(f"bundle     {a}")
+    code, _, err = polc(capsys, "registry", "show", "abc")
+    assert code == 2 and "too short" in err and "publish it first" not in err
+    code, _, err = polc(capsys, "registry", "show", "0000")
+    assert code == 2 and "publish it first" not in err and "polc registry list" in err
+
+
+def test_publish_says_how_each_receipt_signature_was_checked(tmp_path, monkeypatch, registry_url, capsys):
+    shutil.copy(REPO / "policy.toml", tmp_path / "policy.toml")
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("POLC_REGISTRY_URL", registry_url)
+    with open("policy.toml", "a") as fh:
+        fh.write('\n[registry]\ndefault_policy = "router"\n')  # no trusted keys
+    assert polc(capsys, "build")[0] == 0
+    a = built_hash(tmp_path)
+    Path("unsigned.json").write_text(json.dumps(receipt(a)))
+    code, out, _ = polc(capsys, "registry", "publish", a, "--receipt", "unsigned.json", "--evaluation-report", "r")
+    assert code == 0
+    assert "signature not checked: the receipt is unsigned and no trusted keys are configured" in out
+
+
+def test_submitted_at_is_the_registrys_clock(registry, out_dir):
+    from compiler.registry.canon import utc_now
+
+    from .helpers import PROV
+
+    a = write_bundle(out_dir, {"n": 1})
+    before = utc_now()
+    with pytest.raises(TypeError):  # the caller cannot set it
+        registry.publish(a, receipt(a), submitted_by="ci", provenance=PROV, submitted_at="2000-01-01T00:00:00Z")
+    record = registry.publish(a, receipt(a), submitted_by="ci", provenance=PROV)["record"]
+    assert before <= record["submitted_at_utc"] <= utc_now()
