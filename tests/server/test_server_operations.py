@@ -221,3 +221,64 @@ def test_polc_serve_in_a_project_just_works(tmp_path, built):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=40)
+
+
+def test_two_server_processes_share_one_store_and_long_polls_see_each_others_writes(tmp_path, built, store_url):
+    server = start_server(tmp_path / "server", store_url, built, args=("--workers", "2"))
+    try:
+        walk(server, built, 0)
+        walk(server, built, 1)
+        with server.client() as alice:
+            alice.post("/v1/scopes/prod/-/router/promote", json={"bundle_id": built.hashes[0]})
+            etag = alice.get("/v1/scopes/prod/-/router/active").headers["etag"]
+        answers = []
+
+        def long_poll():
+            with server.client() as alice:
+                answers.append(alice.get("/v1/scopes/prod/-/router/active", params={"wait": 20},
+                                         headers={"If-None-Match": etag}))
+
+        waiters = [threading.Thread(target=long_poll) for _ in range(4)]  # spread over both processes
+        for waiter in waiters:
+            waiter.start()
+        time.sleep(1.0)
+        with server.client() as alice:
+            assert alice.post("/v1/scopes/prod/-/router/promote", json={"bundle_id": built.hashes[1]}).status_code == 200
+        for waiter in waiters:
+            waiter.join(timeout=40)
+        assert [a.status_code for a in answers] == [200] * 4
+        assert {a.json()["active_bundle_ref"]["bundle_id"] for a in answers} == {built.hashes[1]}
+        pids = {json.loads(line)["pid"] for line in server.log_text().splitlines() if '"event": "started"' in line}
+        assert len(pids) == 2
+    finally:
+        server.stop()
+
+
+def test_a_bad_server_configuration_is_a_diagnostic(tmp_path, built):
+    from compiler.errors import InputError
+    from compiler.server.config import load_server_config
+
+    cases = {
+        "[server]\nstore = 'r.db'\ntrusted_keys = []\n": "trusts no receipt keys",
+        "[server]\nstore = 'r.db'\ntrusted_keyz = ['k.pub']\n": "did you mean `trusted_keys`",
+        "[server]\nstore = 'r.db'\nallow_unsigned_receipts = true\n[[server.grants]]\nprincipal = 'a'\nroles = ['admin']\n":
+            "roles must be a non-empty list",
+        "[server]\nstore = 'r.db'\nallow_unsigned_receipts = true\n[server.oidc]\njwks_file = 'j'\nissuer = 'i'\n"
+        "audience = 'a'\nalgorithms = ['HS256']\n": "asymmetric",
+        "[serve]\n": "expected one [server] table",
+        "[server\n": "not valid TOML",
+    }
+    for text, expected in cases.items():
+        (tmp_path / "bad.toml").write_text(text)
+        with pytest.raises(InputError) as err:
+            load_server_config(str(tmp_path / "bad.toml"))
+        assert expected in err.value.message and err.value.diagnostics[0].code == "POLC800", text
+    out = polc_cli("serve", "--config", str(tmp_path / "bad.toml"))
+    assert out.returncode == 3 and "POLC800" in out.stderr and "Traceback" not in out.stderr
+    out = polc_cli("registry", "token", "create", "--principal", "x", "--registry", "http://127.0.0.1:9")
+    assert out.returncode == 2 and "database" in out.stderr
+    out = polc_cli("registry", "token", "create", "--principal", "bad name", "--registry", str(tmp_path / "t.db"))
+    assert out.returncode == 2 and "POLC810" in out.stderr
+    out = polc_cli("registry", "token", "create", "--principal", "x", "--expires", "soon",
+                   "--registry", str(tmp_path / "t.db"))
+    assert out.returncode == 2 and "lifetime" in out.stderr
