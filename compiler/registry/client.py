@@ -108,7 +108,8 @@ class RemoteRegistry:
         return self._send("GET", "/v1/bundles")
 
     def show(self, bundle_id: str) -> dict:
-        return self._send("GET", f"/v1/bundles/{quote(self.bundle_id_of(bundle_id), safe='')}")
+        """A bundle's record by id, unique prefix (the server resolves it) or local bundle directory."""
+        return self._send("GET", f"/v1/bundles/{quote(self._local_hash(bundle_id), safe='')}")
 
     def state(self, bundle_id: str, scope) -> str:
         scope = _as_scope(scope)
@@ -125,14 +126,19 @@ class RemoteRegistry:
 
     def bundle_id_of(self, ref: str) -> str:
         """A registered bundle's id from an id, a unique prefix (4+ hex) or a local bundle directory."""
-        ref = str(ref).strip()
-        if Path(ref).is_dir():
-            from .bundles import open_bundle_ref
-
-            ref = open_bundle_ref(ref, None).hash
+        ref = self._local_hash(ref)
         if len(ref) == 64 and set(ref) <= HEX:
             return ref
         return self._send("GET", f"/v1/bundles/{quote(ref, safe='')}")["record"]["ref"]["bundle_id"]
+
+    def _local_hash(self, ref: str) -> str:
+        """The content hash of a local bundle directory; any other reference unchanged."""
+        ref = str(ref).strip()
+        if ref and Path(ref).is_dir():
+            from .bundles import open_bundle_ref
+
+            return open_bundle_ref(ref, None).hash
+        return ref
 
     # --- transport -------------------------------------------------------------------------------
     def _send(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:

@@ -132,7 +132,7 @@ async def list_bundles(request: Request):
 
 async def show(request: Request):
     ref = request.path_params["ref"]
-    return answer(await in_thread(request, lambda reg, p: reg.show(reg.bundle_id_of(ref) if ref else ref)))
+    return answer(await in_thread(request, lambda reg, p: reg.show(ref)))
 
 
 async def bundle_file(request: Request):
