@@ -45,6 +45,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC012", "a required documentation file is missing (doc contract, spec 001 977-A5)"),
     Code("POLC020", "the output directory cannot be written", input=True),
     Code("POLC021", "retired: bundle damage is reported by the bundle package as POLC705"),
+    Code("POLC022", "no pipeline stage has that name (the API's until=)", usage=True),
     # --- POLC1xx: model_policy.toml ---------------------------------------------------------
     Code("POLC100", "model_policy.toml does not match its schema"),
     Code("POLC101", "wrong type"),
@@ -57,7 +58,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC121", "cost warn_threshold is above hard_limit"),
     Code("POLC130", "malformed endpoint URL"),
     Code("POLC140", "reference to an undefined role or stage"),
-    Code("POLC150", "number cannot be represented canonically (NaN, Infinity, beyond ±2^53)"),
+    Code("POLC150", "number cannot be represented canonically (NaN, Infinity, beyond ±(2^53 − 1))"),
     Code("POLC160", "a gate parameter table is empty or malformed"),
     # --- POLC2xx: .rules files and CEL expressions (gate/rule language) ---------------------
     # POLC200-249: CEL expressions (compiler/cel). Syntax-level codes are input codes (exit 3).
@@ -217,11 +218,11 @@ CODES: dict[str, Code] = _table(
     Code("POLC602", "registry: the registry database cannot be opened or used", input=True),
     Code("POLC610", "retired: bundle damage is reported by the bundle package as POLC700"),
     Code("POLC611", "retired: bundle damage is reported by the bundle package as POLC702-POLC706"),
-    Code("POLC612", "registry: no registered bundle by that id"),
+    Code("POLC612", "registry: no registered bundle by that id", usage=True),
     Code("POLC613", "registry: the bundle version is already registered with another digest"),
     Code("POLC614", "registry: the bundle belongs to another policy than the scope"),
     Code("POLC615", "registry: at resolve time, the state table disagrees with the audit log (integrity)", integrity=True),
-    Code("POLC616", "registry: the scope is unknown (no event ever named it); a usage error, exit 2"),
+    Code("POLC616", "registry: the scope is unknown (no event ever named it)", usage=True),
     Code("POLC617", "registry: the database refused a change made outside the registry's transitions", integrity=True),
     Code("POLC618", "registry: the bundle is already registered with another version or policy"),
     Code("POLC620", "registry: a gate receipt cannot be read or parsed", input=True),
@@ -292,6 +293,20 @@ CODES: dict[str, Code] = _table(
     Code("POLC810", "token: no such token, or a bad expiry"),
     Code("POLC811", "router: the registry served a checkpoint older than one already seen (rewound)", integrity=True),
     Code("POLC812", "router: a bundle or answer from the registry cannot be fetched or read", input=True),
+    # --- POLC9xx: OCI distribution ------------------------------------------------------------
+    Code("POLC900", "oci: a reference is not oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST", usage=True),
+    Code("POLC901", "oci: the registry cannot be reached (connection, TLS or time-out)", input=True),
+    Code("POLC902", "oci: the registry refused the credentials (401/403)", input=True),
+    Code("POLC903", "oci: no such tag, digest or repository in the registry", usage=True),
+    Code("POLC904", "oci: the manifest is not a polc bundle artifact (artifact type, config or layers)", input=True),
+    Code("POLC905", "oci: a manifest or layer is larger than the configured limit", input=True),
+    Code("POLC906", "oci: a manifest or blob does not match its digest or size (integrity)", integrity=True),
+    Code("POLC908", "oci: the registry answered with an error or a response polc cannot read", input=True),
+    Code("POLC909", "oci: the Docker credentials file cannot be read", input=True),
+    Code("POLC910", "oci: the registry refused to store a blob or manifest"),
+    Code("POLC920", "oci: no receipt of a required gate is attached to the bundle"),
+    Code("POLC921", "oci: an attached receipt cannot be read as a gate receipt", input=True),
+    Code("POLC922", "oci: a receipt given to push names another bundle"),
 )
 
 

@@ -37,6 +37,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "serve": "compiler.cli.serve_cmd:serve_cmd",
     "route": "compiler.cli.runtime_cmd:route_cmd",
     "trace": "compiler.cli.runtime_cmd:trace_cmd",
+    "push": "compiler.cli.oci_cmd:push_cmd",
+    "pull": "compiler.cli.oci_cmd:pull_cmd",
 }
 
 

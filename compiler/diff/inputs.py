@@ -78,15 +78,15 @@ def compile_project(start: Path, info: SideInfo, cwd: Path, display_root: Path |
     A project that cannot be found is an InputError; one whose sources do not compile is
     a Side without snapshot, carrying the diagnostics (a NEW like that is a BLOCK finding).
     """
-    from ..pipeline import run_pipeline
+    from ..pipeline import compile_snapshot
 
-    result = run_pipeline(start, until="lower_snapshot")
+    result = compile_snapshot(start)
     if result.compilation is None:  # no policy.toml, or it is unreadable
         raise InputError(f"{info.label}: no policy project", result.diagnostics)
     c = result.compilation
     prefix = display_prefix(display_root or c.project.root, cwd)
     sources = {s.rel: s.text for s in c.get("sources", ())}
-    document = c.get("model_policy")
+    document = c.get("model_policy")  # the runner's own view: every unit
     side = Side(info, None, _rebase(result.diagnostics, prefix), MappingProxyType(sources),
                 MappingProxyType(dict(c.project.section("sources"))), MappingProxyType(dict(c.project.config)),
                 c.project.document.source.text, prefix, getattr(document, "index", None))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..bundle import make_bundle, open_bundle, point_head, read_head, storage_lock, write_bundle
-from ..pipeline import Compilation, StageOutput
+from ..compilation import Compilation, StageOutput, stage
 
 
 def project_settings(c: Compilation) -> dict:
@@ -20,6 +20,8 @@ def project_settings(c: Compilation) -> dict:
     return {**c.project.section("project"), **c.project.section("build")}
 
 
+@stage(reads=("snapshot", "bundle_files", "sources", "manifest_extra"),
+       writes=("bundle_dir", "bundle", "manifest", "previous_head"))
 def emit_bundle(c: Compilation) -> StageOutput:
     out_dir = Path(c.options["out_dir"]).resolve() if c.options.get("out_dir") else c.project.out_dir
     bundle = make_bundle(c["snapshot"], c.get("bundle_files", {}), sources=c.get("sources", ()),

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..errors import PolcError
-from ..pipeline import Compilation, StageOutput
+from ..compilation import Compilation, StageOutput, stage
 from ..version import SNAPSHOT_SCHEMA_VERSION
 
 # Identity (hash, policy_id) is the bundle package's: every consumer computes it the same way.
@@ -88,8 +88,9 @@ def assemble(blocks: dict[str, Any], source_files: list[str], created_at: str) -
     return seal_snapshot(content, created_at)
 
 
+@stage(reads=("model_policy_valid", "snapshot_blocks", "sources"), writes=("snapshot",))
 def lower_snapshot(c: Compilation) -> StageOutput:
-    blocks = normalize_model_policy(c["model_policy"].data)
+    blocks = normalize_model_policy(c["model_policy_valid"].data)
     blocks.update(c.get("snapshot_blocks", {}))  # contributed by earlier lower_* stages (rules, surface, ...)
     sources = c.get("sources", ())  # every parse_* stage adds the Source objects it read
     snapshot = assemble(blocks, [s.rel for s in sources], build_time())

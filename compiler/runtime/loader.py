@@ -53,6 +53,10 @@ def load_snapshot(target: str | os.PathLike, *, root: str | os.PathLike | None =
         from .remote import load_remote
 
         return load_remote(target, env=env)
+    if isinstance(target, str) and target.startswith("oci://"):  # a registry: root is the blob cache (docs/oci.md)
+        from .oci import load_oci_snapshot
+
+        return load_oci_snapshot(target, cache_dir=root, env=env)
     if isinstance(target, str) and target.startswith("mv2://"):  # dual storage: a capsule URI (docs/storage.md)
         return _load_capsule(target, env)
     if not isinstance(target, (str, os.PathLike)):

@@ -1,8 +1,9 @@
 """The ``surface_version`` rule: a surface whose meaning changed must bump its version.
 
-"Previous" is the surface of the bundle the out dir's head pointer names (the last build
-or the last restore): that is the policy a new build replaces. Without a head pointer, or
-when that bundle has no surface, there is nothing to compare and the rule is silent.
+"Previous" is the surface of the bundle a run is given as its previous build (``polc check``
+and ``polc build`` give the one the out dir's head pointer names: the last build or restore,
+the policy a new build replaces; ``--previous`` names another). Without one, or when it has
+no surface, there is nothing to compare and the rule is silent.
 
 >>> version_number("policy_surface@v12")
 12
@@ -10,10 +11,7 @@ when that bundle has no surface, there is nothing to compare and the rule is sil
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..diagnostics import Diagnostic, Span
-from ..errors import PolcError
 from .normalize import meaning
 
 
@@ -21,28 +19,10 @@ def version_number(version: str) -> int:
     return int(version.rsplit("@v", 1)[1])
 
 
-def previous_surface(out_dir: Path) -> tuple[dict | None, str | None]:
-    """(surface block of the head bundle or None, a problem description or None)."""
-    from ..bundle import bundle_of, read_head
-
-    try:
-        head = read_head(out_dir)
-        if head is None:
-            return None, None
-        snapshot = bundle_of(head).snapshot  # verified: a damaged previous build is not compared with
-    except PolcError as exc:
-        return None, exc.diagnostics[0].message if exc.diagnostics else exc.message
-    surface = snapshot.get("surface")
-    return (surface if isinstance(surface, dict) and "surface_version" in surface else None), None
-
-
-def check_version(current: dict, out_dir: Path, span: Span) -> list[Diagnostic]:
-    previous, problem = previous_surface(out_dir)
-    if problem:
-        return [Diagnostic.warning("POLC322", f"the previous build in `{out_dir}` could not be read ({problem}); "
-                                   "surface_version was not compared", span,
-                                   hint="run `polc ledger verify` or rebuild the out dir")]
-    if previous is None:
+def check_version(current: dict, previous_bundle, span: Span) -> list[Diagnostic]:
+    """The version rule against ``previous_bundle`` (a verified ``compiler.bundle.Bundle`` or None)."""
+    previous = previous_bundle.snapshot.get("surface") if previous_bundle is not None else None
+    if not isinstance(previous, dict) or "surface_version" not in previous:
         return []
     before, after = previous["surface_version"], current["surface_version"]
     try:
