@@ -64,6 +64,10 @@ def load_snapshot(target: str | os.PathLike, *, root: str | os.PathLike | None =
 
 
 def _load(target, root, env) -> Snapshot:
+    if isinstance(target, str) and target.startswith(("http://", "https://")):  # a registry server (docs/registry.md)
+        from .remote import load_remote
+
+        return load_remote(target, env=env)
     if isinstance(target, str) and target.startswith("oci://"):  # a registry: root is the blob cache (docs/oci.md)
         from .oci import load_oci_snapshot
 
