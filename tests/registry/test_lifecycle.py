@@ -270,7 +270,8 @@ def test_promotion_into_a_scope_whose_runner_is_outside_the_bundles_bounds_is_re
     with open_test_registry(registry_url, out_dir, scopes=scopes) as reg:
         bounded = write_bundle(out_dir, {"n": 1}, compatibility={"min_runner_version": "0.1.0",
                                                                 "max_runner_version": "0.2.0"})
-        reg.publish(bounded, receipt(bounded), submitted_by="ci")
+        reg.publish(bounded, receipt(bounded), submitted_by="ci",
+                    provenance={"training_run_id": "run-b", "evaluation_report_ref": "reports/eval-b.json"})
         for scope, bound in ((PROD, ">= 0.1.0, not 0.0.9"), (Scope("dev", "router"), "<= 0.2.0, not 0.3.0")):
             walk_to(reg, bounded, "shadow", scope)
             with pytest.raises(RegistryError) as err:
