@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._util import interleaved  # noqa: E402
 from compiler.runtime.surface import Surface  # noqa: E402
 from compiler.sources import Source  # noqa: E402
-from compiler.storage import jsonl  # noqa: E402
+from compiler import jsonlog as jsonl  # noqa: E402
 from compiler.storage.deltas import DeltaRequest, apply_delta  # noqa: E402
 from compiler.storage.replay import replay  # noqa: E402
 from compiler.storage.seed import seed_bundle  # noqa: E402

@@ -33,7 +33,7 @@ def test_build_prints_hash_and_writes_the_bundle(project):
     assert (bundle / "snapshot.json").read_bytes() == canonical_json(snapshot)
     assert snapshot["hash"] == content_hash({k: v for k, v in snapshot.items() if k not in UNHASHED_FIELDS})
     assert snapshot["policy_id"] == str(uuid.uuid5(POLICY_ID_NAMESPACE, digest))
-    assert snapshot["created_at"] == "2026-01-01T00:00:00Z"
+    assert snapshot["created_at"] == "2026-01-01T00:00:00.000000Z"  # the one format (compiler/clock.py)
     assert manifest["schema_version"] == "policy_manifest@v2"
     assert manifest["sha256"] == manifest_digest(manifest)
     snap_bytes = (bundle / "snapshot.json").read_bytes()
@@ -102,7 +102,7 @@ def test_without_source_date_epoch_only_created_at_differs(tmp_path, monkeypatch
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     b = build(make_project(tmp_path / "b"), out_dir=tmp_path / "out_b").snapshot
     assert a["hash"] == b["hash"] and a["policy_id"] == b["policy_id"]
-    assert b["created_at"] == "1970-01-01T00:00:00Z"
+    assert b["created_at"] == "1970-01-01T00:00:00.000000Z"
 
 
 def test_building_twice_changes_nothing_on_disk(project):

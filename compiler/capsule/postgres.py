@@ -18,6 +18,7 @@ import threading
 
 from ..diagnostics import Diagnostic
 from ..errors import InputError, IntegrityError
+from ..jsonlog import GENESIS
 from .store import event_row, verified_events
 from .uri import SCHEME, check_stream, parse_uri
 
@@ -114,7 +115,7 @@ class PostgresCapsule:
             self.db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (stream,))
             last = self.db.execute("SELECT seq, sha256 FROM polc_capsule_events WHERE stream = %s "
                                    "ORDER BY seq DESC LIMIT 1", (stream,)).fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, None)
+            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
             data, digest = event_row(prev, event)
             self.db.execute("INSERT INTO polc_capsule_events (stream, seq, data, prev_sha256, sha256) "
                             "VALUES (%s, %s, %s, %s, %s)", (stream, seq, data, prev, digest))

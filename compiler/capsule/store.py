@@ -21,7 +21,6 @@ picks. Addresses are parsed by ``compiler.capsule.uri``.
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import hashlib
 import sqlite3
@@ -31,6 +30,8 @@ from typing import Protocol
 
 from ..diagnostics import Diagnostic, Span
 from ..errors import InputError, IntegrityError
+from ..clock import now_timestamp
+from ..jsonlog import GENESIS
 from .uri import SCHEME, check_stream, parse_uri
 
 FORMAT = "polc_capsule@v1"
@@ -48,31 +49,33 @@ class CapsuleStore(Protocol):
 
 
 def event_row(prev: str | None, event: dict) -> tuple[bytes, str]:
-    """(canonical bytes of ``event``, the row's chained sha256: sha256 of the previous row's
-    sha256 (empty for the first), a newline, and the bytes)."""
-    from ..canonical import canonical_json
+    """(the stored bytes of ``event`` chained to the row before it, their sha256): the one
+    hash-chain convention of polc's logs (compiler/jsonlog.py)."""
+    from ..jsonlog import link
 
-    data = canonical_json(event)
-    return data, _chain(prev, data)
-
-
-def _chain(prev: str | None, data: bytes) -> str:
-    return hashlib.sha256((prev or "").encode() + b"\n" + data).hexdigest()
+    return link(prev, event)
 
 
 def verified_events(stream: str, rows, where: str) -> list[dict]:
     """The events of ``rows`` (seq, data, prev_sha256, sha256), after checking the chain."""
     import json
 
-    out, prev = [], None
+    from ..jsonlog import line_sha
+
+    out, prev = [], GENESIS
     for number, (seq, data, stored_prev, digest) in enumerate(rows, start=1):
         data = bytes(data)
-        if seq != number or stored_prev != prev or digest != _chain(prev, data):
+        try:
+            event = json.loads(data)
+        except ValueError:
+            event = None
+        if (seq != number or stored_prev != prev or digest != line_sha(data) or not isinstance(event, dict)
+                or event.pop("prev_sha256", None) != prev):
             raise IntegrityError("capsule event log damaged", [Diagnostic.error(
                 "POLC364", f"event {number} of `{stream}` in the capsule does not chain to the event before it",
                 Span.whole_file(where), hint="the capsule's event log is append-only: a row was edited, removed "
                                              "or reordered; restore the capsule from a backup")])
-        out.append(json.loads(data))
+        out.append(event)
         prev = digest
     return out
 
@@ -122,7 +125,7 @@ class SqliteCapsule:
     def put(self, uri: str, data: bytes) -> None:
         parse_uri(uri)
         digest = hashlib.sha256(data).hexdigest()
-        now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = now_timestamp()
         with self.db:  # one transaction: the object is stored whole or not at all
             self.db.execute("INSERT OR IGNORE INTO objects VALUES (?, ?, ?, ?, ?)",
                             (uri, digest, len(data), sqlite3.Binary(data), now))
@@ -159,10 +162,10 @@ class SqliteCapsule:
         try:
             last = self.db.execute("SELECT seq, sha256 FROM events WHERE stream = ? ORDER BY seq DESC LIMIT 1",
                                    (stream,)).fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, None)
+            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
             data, digest = event_row(prev, event)
             self.db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
-                            (stream, seq, sqlite3.Binary(data), prev, digest, _utc_now()))
+                            (stream, seq, sqlite3.Binary(data), prev, digest, now_timestamp()))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -187,10 +190,6 @@ class SqliteCapsule:
     @_locked
     def close(self) -> None:
         self.db.close()
-
-
-def _utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _unreadable(path: Path, why: str) -> InputError:

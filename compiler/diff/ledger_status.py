@@ -68,9 +68,9 @@ def drift_view(bundle) -> dict:
 
 def previous_hash(out_dir: Path, current: str) -> str | None:
     """The hash of the latest ledger row about another policy than ``current``."""
-    from ..storage import jsonl
+    from ..jsonlog import read_rows
 
-    for row, _line in reversed(jsonl.read_rows(Path(out_dir) / LEDGER_FILE, "POLC370")):
+    for row, _line in reversed(read_rows(Path(out_dir) / LEDGER_FILE, "POLC370")):
         digest = row.get("hash")
         if isinstance(digest, str) and digest != current:
             return digest

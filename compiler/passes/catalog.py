@@ -11,7 +11,6 @@ datetime.date(2027, 1, 2)
 from __future__ import annotations
 
 import datetime as _dt
-import os
 
 from ..compilation import Compilation, StageOutput, stage
 from . import model_config, optimizer, prompts, weights
@@ -65,17 +64,12 @@ def lower_catalog(c: Compilation) -> StageOutput:
 
 
 def today(options) -> _dt.date:
-    """The day retirement dates are measured from: the ``today`` option, SOURCE_DATE_EPOCH, or now (UTC).
-
-    A reproducible build (SOURCE_DATE_EPOCH set) also gets reproducible warnings.
-    """
+    """The day retirement dates are measured from: the ``today`` option, else the build's day
+    (``SOURCE_DATE_EPOCH`` or now, UTC; compiler/clock.py), so a reproducible build also gets
+    reproducible warnings."""
     given = options.get("today")
     if isinstance(given, _dt.date):
         return given
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    try:
-        if epoch is not None:
-            return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc).date()
-    except (ValueError, OverflowError, OSError):
-        pass  # lower_snapshot reports a bad SOURCE_DATE_EPOCH; do not report it twice
-    return _dt.datetime.now(_dt.timezone.utc).date()
+    from ..clock import build_date
+
+    return build_date()

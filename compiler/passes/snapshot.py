@@ -12,33 +12,14 @@ hash; ``created_at`` honours ``SOURCE_DATE_EPOCH``.
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
 from typing import Any
 
-from ..diagnostics import Diagnostic
-from ..errors import PolcError
+from ..clock import build_time  # noqa: F401  (the stage's clock; re-exported for callers)
 from ..compilation import Compilation, StageOutput, stage
 from ..version import SNAPSHOT_SCHEMA_VERSION
 
 # Identity (hash, policy_id) is the bundle package's: every consumer computes it the same way.
 from ..bundle import policy_id_for, seal_snapshot, snapshot_hash  # noqa: F401
-
-
-def build_time() -> str:
-    """``SOURCE_DATE_EPOCH`` (reproducible builds) or now, as an RFC 3339 UTC second."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is not None:
-        try:
-            moment = _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
-        except (ValueError, OverflowError, OSError):
-            raise PolcError("bad SOURCE_DATE_EPOCH", [Diagnostic.error(
-                "POLC011", f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix time in seconds",
-                hint="set it to an integer such as the last commit time: "
-                     "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)")]) from None
-    else:
-        moment = _dt.datetime.now(_dt.timezone.utc)
-    return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def normalize_model_policy(data: dict) -> dict[str, Any]:

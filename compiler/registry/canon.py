@@ -10,10 +10,10 @@ b'{"a":[true,null],"b":1}'
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
 from typing import Any
 
 from ..canonical import canonical_json
+from ..clock import now_timestamp
 
 def canonical_bytes(value: Any) -> bytes:
     return canonical_json(value)
@@ -29,5 +29,5 @@ def json_hash(value: Any) -> str:
 
 
 def utc_now() -> str:
-    """The current time as the contracts' Timestamp (microseconds, Z)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The current time as the contracts' Timestamp: polc's one format (compiler/clock.py)."""
+    return now_timestamp()

@@ -15,7 +15,6 @@ it, and every complete line must be valid JSON or the log is refused as damaged.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import threading
@@ -23,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..clock import now_timestamp
 from .errors import input_error
 
 
 def utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The wall clock in polc's one timestamp format (compiler/clock.py)."""
+    return now_timestamp()
 
 
 class EventLog:

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ..clock import now_timestamp
 from ..registry import RegistryError
 from . import api
 from .config import ServerConfig, describe, load_server_config
@@ -157,7 +158,7 @@ class AccessLog:
             route = _route_name(scope)
             self.metrics.requests.labels(route, scope["method"], str(status[0])).inc()
             self.metrics.request_seconds.labels(route).observe(elapsed)
-            ACCESS_LOG.info(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "request_id": rid,
+            ACCESS_LOG.info(json.dumps({"ts": now_timestamp(), "request_id": rid,
                                         "method": scope["method"], "path": scope["path"], "route": route,
                                         "status": status[0], "duration_ms": round(elapsed * 1000, 2),
                                         "principal": scope.get("state", {}).get("principal"),

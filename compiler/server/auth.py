@@ -21,11 +21,12 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 from ..errors import ExitCode
 from ..registry import RegistryError
+from ..clock import format_timestamp, now
 from ..registry.canon import utc_now
 from ..registry.store import Store
 from .config import OidcConfig
@@ -137,7 +138,7 @@ def parse_expiry(text: str | None) -> str | None:
                             hint="use a number with h, d or w (12h, 30d, 2w), or `never`")
     n, unit = int(match[1]), match[2]
     delta = {"h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
-    return (datetime.now(timezone.utc) + delta).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return format_timestamp(now() + delta)
 
 
 def create_token(store: Store, principal: str, *, expires: str | None = None, note: str = "") -> tuple[str, dict]:

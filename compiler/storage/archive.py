@@ -16,7 +16,6 @@ head, appends a ``restore`` ledger row, and appends a section to ``<out>/rollbac
 
 from __future__ import annotations
 
-import datetime as _dt
 import getpass
 import hashlib
 import re
@@ -38,8 +37,16 @@ def archive_name(digest: str, day: str) -> str:
     return f"{day}_{digest}"
 
 
+def _today() -> str:
+    from ..clock import now
+
+    return now().date().isoformat()
+
+
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    from ..clock import now_timestamp
+
+    return now_timestamp()
 
 
 def verification_lines(bundle: Bundle) -> list[str]:
@@ -61,7 +68,7 @@ def archive_bundle(out_dir: Path, ref: str, archive_root: Path, *, day: str | No
     """Write ``archive_root/<day>_<hash>/``; PolcError if it exists. Returns its path."""
     bundle = open_ref(ref, out_dir)  # verifies every hash first: never archive a damaged bundle
     out_dir = bundle.path.parent
-    day = day or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d")
+    day = day or _today()
     target = archive_root / archive_name(bundle.hash, day)
     if target.exists():
         raise PolcError("archive exists", [Diagnostic.error(

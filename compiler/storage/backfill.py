@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..bundle import HEAD_FILE, Bundle, bundle_dirs, head_bytes, is_full_hash, open_bundle, point_head, storage_lock
 from ..errors import PolcError
-from . import jsonl, ledger
+from ..jsonlog import read_rows
+from . import ledger
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def _target(root: Path, head: dict | None) -> Bundle | None:
             if head["policy_hash"] in (legacy.get("policy_hash"), weights.get("sha256")):
                 return bundle
         return None
-    rows = jsonl.read_rows(root / ledger.LEDGER_FILE, "POLC370")
+    rows = read_rows(root / ledger.LEDGER_FILE, "POLC370")
     for row, _ in reversed(rows):
         try:
             return open_bundle(root / str(row.get("hash")))

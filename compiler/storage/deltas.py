@@ -30,7 +30,8 @@ from ..bundle import (DELTA_LOG_FILE as DELTA_LOG, Bundle, derive_bundle, open_b
                       read_head, seal_snapshot, storage_lock, write_bundle)
 from ..diagnostics import Diagnostic, Span
 from ..errors import IntegrityError, PolcError, UsageError
-from . import jsonl, ledger, weights as wfmt
+from ..jsonlog import append_row, encode_row, last_line_sha, last_row
+from . import ledger, weights as wfmt
 from .oplus import apply_symbolic_delta
 
 
@@ -116,7 +117,7 @@ def apply_delta(bundle_ref: str | Path, delta, req: DeltaRequest, out_dir: Path 
 
 
 def _prepare(base: Bundle, delta, updated, info: dict, req: DeltaRequest, out_dir: Path):
-    from ..passes.snapshot import build_time
+    from ..clock import build_time
 
     data, meta = wfmt.encode(updated)
     timestamp = build_time()
@@ -131,9 +132,9 @@ def _prepare(base: Bundle, delta, updated, info: dict, req: DeltaRequest, out_di
         "weights_sha256_before": base.snapshot["policy_weights"]["sha256"], "weights_sha256_after": meta["sha256"],
     }
     row["policy_hash_after"] = seal_snapshot({**base.snapshot, "policy_weights": meta}, timestamp)["hash"]
-    row["ledger_prev_sha256"] = jsonl.last_line_sha(out_dir / ledger.LEDGER_FILE)
-    row["prev_sha256"] = jsonl.last_line_sha(out_dir / DELTA_LOG)
-    line = jsonl.encode_row(row)
+    row["ledger_prev_sha256"] = last_line_sha(out_dir / ledger.LEDGER_FILE)
+    row["prev_sha256"] = last_line_sha(out_dir / DELTA_LOG)
+    line = encode_row(row)
     bundle = derive_bundle(base, {"policy_weights": meta}, {wfmt.WEIGHTS_FILE: data, DELTA_LOG: line + b"\n"},
                            timestamp, {"weights": meta})
     return row, bundle
@@ -147,12 +148,12 @@ def _commit(base: Bundle, out_dir: Path, row: dict, bundle: Bundle) -> dict:
         if not existed:
             shutil.rmtree(path, ignore_errors=True)  # revert: the previous checkpoint stays the head
         failed = {**row, "policy_update_applied": False, "failure": problem}
-        jsonl.append_row(out_dir / DELTA_LOG, {k: v for k, v in failed.items() if k != "prev_sha256"})
+        append_row(out_dir / DELTA_LOG, {k: v for k, v in failed.items() if k != "prev_sha256"})
         raise IntegrityError("delta not applied", [Diagnostic.error(
             "POLC344", f"policy_hash_after {row['policy_hash_after'][:16]}… does not match the written bundle: "
                        f"{problem}; reverted to {base.hash[:16]}…", Span.whole_file(str(path)),
             hint="the storage under the out dir corrupted the write; check the disk and apply the delta again")])
-    jsonl.append_row(out_dir / DELTA_LOG, {k: v for k, v in row.items() if k != "prev_sha256"},
+    append_row(out_dir / DELTA_LOG, {k: v for k, v in row.items() if k != "prev_sha256"},
                      prev=row["prev_sha256"])
     stored = open_bundle(path)
     point_head(out_dir, stored)
@@ -180,10 +181,10 @@ def recover_interrupted(out_dir: Path) -> str | None:
     re-point the head (if it still names the parent) and append the missing ledger row.
     Returns the hash rolled forward to, or None.
     """
-    row, _ = jsonl.last_row(out_dir / DELTA_LOG)
+    row, _ = last_row(out_dir / DELTA_LOG)
     if not row or not row.get("policy_update_applied") or (row.get("delta") or {}).get("type") != "symbolic_descent":
         return None
-    _, ledger_tail = jsonl.last_row(out_dir / ledger.LEDGER_FILE)
+    _, ledger_tail = last_row(out_dir / ledger.LEDGER_FILE)
     if row.get("ledger_prev_sha256") != ledger_tail:
         return None  # the ledger moved on: the apply completed (or something newer happened)
     after = open_bundle(out_dir / str(row["policy_hash_after"]))

@@ -36,7 +36,8 @@ from typing import Iterable
 from ..bundle import DELTA_LOG_FILE, bundle_dirs, open_bundle, read_head, storage_lock
 from ..diagnostics import Diagnostic
 from ..errors import InputError, PolcError
-from . import jsonl, ledger
+from ..jsonlog import last_row, read_rows
+from . import ledger
 
 TRASH_PREFIX = ".polc-gc-trash."
 DEFAULT_KEEP = 5
@@ -141,13 +142,13 @@ def _head(out_dir: Path) -> list[str]:
 
 
 def _last_delta(out_dir: Path) -> list[str]:
-    row, _ = jsonl.last_row(out_dir / DELTA_LOG_FILE)
+    row, _ = last_row(out_dir / DELTA_LOG_FILE)
     after = (row or {}).get("policy_hash_after")
     return [after] if isinstance(after, str) else []
 
 
 def _ledger_tail(out_dir: Path, keep: int) -> list[str]:
-    rows = jsonl.read_rows(out_dir / ledger.LEDGER_FILE, "POLC370") if keep else []
+    rows = read_rows(out_dir / ledger.LEDGER_FILE, "POLC370") if keep else []
     return [str(row.get("hash")) for row, _ in rows[-keep:]] if keep else []
 
 
@@ -249,6 +250,6 @@ def _empty_trash(out_dir: Path) -> None:
 
 def pruned(out_dir: Path) -> set[str]:
     """The hashes ``gc`` rows of the ledger record as removed."""
-    rows = jsonl.read_rows(Path(out_dir) / ledger.LEDGER_FILE, "POLC370")
+    rows = read_rows(Path(out_dir) / ledger.LEDGER_FILE, "POLC370")
     return {h for row, _ in rows if row.get("event") == "gc" for h in (row.get("details") or {}).get("removed", [])
             if isinstance(h, str)}

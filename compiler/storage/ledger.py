@@ -14,45 +14,41 @@ the manifest hash the row recorded — or was removed by a later ``gc`` row.
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
 from pathlib import Path
 
 from ..bundle import Bundle, open_bundle
 from ..diagnostics import Diagnostic, Span
 from ..errors import PolcError
-from . import jsonl
+from ..jsonlog import append_row, read_rows, verify_chain
 
 LEDGER_FILE = "policy_hash_ledger.jsonl"
 EVENTS = ("build", "delta", "migration", "restore", "backfill", "snapshot", "gc")
 
 
 def now() -> str:
-    """UTC now, or ``SOURCE_DATE_EPOCH`` when set, so a reproducible build gives the same bytes."""
-    if os.environ.get("SOURCE_DATE_EPOCH") is not None:
-        from ..passes.snapshot import build_time
+    """The time of a ledger row: a build's time (``SOURCE_DATE_EPOCH`` when set, compiler/clock.py)."""
+    from ..clock import build_time
 
-        return build_time()
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return build_time()
 
 
 def record(out_dir: Path, event: str, bundle: Bundle, **details) -> bytes:
     row = {"event": event, "hash": bundle.hash, "policy_id": bundle.policy_id,
            "manifest_sha256": bundle.manifest_sha256, "time": now(), "details": details}
-    return jsonl.append_row(out_dir / LEDGER_FILE, row)
+    return append_row(out_dir / LEDGER_FILE, row)
 
 
 def rows_for(out_dir: Path, digest: str) -> list[bytes]:
     """The ledger lines about bundle ``digest`` (for an archive's ledger_excerpt.jsonl)."""
-    return [line for row, line in jsonl.read_rows(out_dir / LEDGER_FILE, "POLC370") if row.get("hash") == digest]
+    return [line for row, line in read_rows(out_dir / LEDGER_FILE, "POLC370") if row.get("hash") == digest]
 
 
 def verify_ledger(out_dir: Path) -> tuple[int, list[Diagnostic]]:
     """(rows checked, problems): the chain, then each row against its bundle on disk."""
     path = out_dir / LEDGER_FILE
-    rows = jsonl.read_rows(path, "POLC370")
+    rows = read_rows(path, "POLC370")
     problems: list[Diagnostic] = []
-    broken = jsonl.verify_chain(rows)
+    broken = verify_chain(rows)
     if broken:
         problems.append(Diagnostic.error("POLC372", f"row {broken} of the ledger does not chain to the row before it",
                                          Span(str(path), broken, 1),

@@ -189,7 +189,7 @@ def _sha(path: Path) -> str:
 
 def _migrated_bundle(base: Bundle, draft: dict, bin_path: Path) -> Bundle:
     """``base`` with the legacy weights and a ``legacy`` block (what was migrated, from where)."""
-    from ..passes.snapshot import build_time
+    from ..clock import build_time
     from .weights import WEIGHTS_FILE
 
     meta, legacy = draft["weights"], draft["legacy"]

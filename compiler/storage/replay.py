@@ -19,7 +19,8 @@ from pathlib import Path
 from ..bundle import Bundle, open_bundle, open_ref, seal_snapshot
 from ..diagnostics import Diagnostic, Span
 from ..errors import IntegrityError, PolcError
-from . import jsonl, weights as wfmt
+from ..jsonlog import read_rows, verify_chain
+from . import weights as wfmt
 from .deltas import bundle_weights, surface_controls
 from .oplus import apply_symbolic_delta
 
@@ -42,8 +43,8 @@ def replay(base_ref: str | Path, log_path: Path, out_dir: Path | None = None):
     import numpy as np
 
     base = open_ref(base_ref, out_dir)
-    rows = jsonl.read_rows(log_path, "POLC345")
-    broken = jsonl.verify_chain(rows)
+    rows = read_rows(log_path, "POLC345")
+    broken = verify_chain(rows)
     if broken:
         raise _mismatch(log_path, broken, "does not chain to the row before it (prev_sha256)")
     state = _State(base, bundle_weights(base))

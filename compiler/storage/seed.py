@@ -33,7 +33,8 @@ def minimal_bundle(weights_data: bytes, weights_meta: dict, blocks: dict[str, An
                    version: str = "0.0.0", model_type: str = "router", created_at: str | None = None,
                    manifest_extra: dict | None = None) -> Bundle:
     """A verified minimal bundle holding these weights (not yet written anywhere)."""
-    from ..passes.snapshot import assemble, build_time
+    from ..clock import build_time
+    from ..passes.snapshot import assemble
 
     all_blocks = {**EMPTY_POLICY, "policy_weights": weights_meta, **(blocks or {})}
     snapshot = assemble(all_blocks, [], created_at or build_time())

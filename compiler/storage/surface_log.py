@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..bundle import DELTA_LOG_FILE, Bundle, open_bundle
 from ..errors import PolcError
-from . import jsonl
+from ..jsonlog import append_row
 
 
 def _previous(out_dir: Path, digest: str | None) -> Bundle | None:
@@ -29,7 +29,7 @@ def _previous(out_dir: Path, digest: str | None) -> Bundle | None:
 
 def log_surface_change(out_dir: Path, previous: str | None, bundle: Bundle) -> None:
     from ..canonical import content_hash
-    from ..passes.snapshot import build_time
+    from ..clock import build_time
 
     snapshot = bundle.snapshot
     old = _previous(out_dir, previous)
@@ -50,4 +50,4 @@ def log_surface_change(out_dir: Path, previous: str | None, bundle: Bundle) -> N
         "policy_update_applied": True,
         "weights_sha256_before": weights_before.get("sha256"), "weights_sha256_after": weights_after.get("sha256"),
     }
-    jsonl.append_row(out_dir / DELTA_LOG_FILE, row)
+    append_row(out_dir / DELTA_LOG_FILE, row)

@@ -118,7 +118,7 @@ def test_ledger_verify_catches_edits_and_missing_bundles(tmp_path):
 
 
 def test_a_torn_last_line_is_ignored_and_repaired_on_append(tmp_path):
-    from compiler.storage.jsonl import append_row, read_rows, verify_chain
+    from compiler.jsonlog import append_row, read_rows, verify_chain
 
     path = tmp_path / "log.jsonl"
     append_row(path, {"n": 1})

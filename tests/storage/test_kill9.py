@@ -22,7 +22,7 @@ import pytest
 from compiler.storage.archive import verify_archive
 from compiler.bundle import is_full_hash as looks_like_hash, open_bundle
 from compiler.storage.deltas import recover_interrupted
-from compiler.storage.jsonl import read_rows, verify_chain
+from compiler.jsonlog import read_rows, verify_chain
 from compiler.storage.ledger import verify_ledger
 from compiler.storage.replay import replay
 from compiler.storage.verify import verify_bundles

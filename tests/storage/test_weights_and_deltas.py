@@ -197,7 +197,7 @@ def test_replay_detects_an_edited_log_and_a_broken_chain(tmp_path):
     edited["delta"]["payload"][0] += 1e-9
     forged = tmp_path / "forged.jsonl"
     # Keep the chain intact from row 2 on by re-chaining: replay must still catch the payload.
-    from compiler.storage.jsonl import append_row
+    from compiler.jsonlog import append_row
 
     for i, line in enumerate(lines):
         row = edited if i == 1 else json.loads(line)

@@ -1,7 +1,9 @@
-"""Append-only JSON Lines with a hash chain, safe against a crash mid-append.
+"""Append-only JSON Lines with a hash chain, safe against a crash mid-append: the one log
+module of polc (ledger, delta log, run events and replay records, the capsule's event rows).
 
-Every row carries ``prev_sha256``: the sha256 of the previous line's bytes (64 zeros for
-the first), so a deleted, reordered or edited row breaks the chain. An append takes an
+The one hash-chain convention: every record is canonical JSON (RFC 8785) and carries
+``prev_sha256``, the sha256 of the previous record's bytes (64 zeros for the first), so a
+deleted, reordered or edited record breaks the chain (``link`` and ``verify_chain``). An append takes an
 exclusive ``flock``, first cuts off a torn final line (a write that a crash interrupted:
 it never completed, so it was never acknowledged), then writes the new line with one
 ``write`` and fsyncs. Readers ignore a torn final line.
@@ -21,11 +23,18 @@ import json
 import os
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, Span
-from ..errors import InputError
+from .diagnostics import Diagnostic, Span
+from .errors import InputError
 
 GENESIS = "0" * 64
 _CHUNK = 1 << 16
+
+
+def link(prev: str | None, record: dict) -> tuple[bytes, str]:
+    """(the canonical bytes of ``record`` linked to ``prev``, their sha256): the convention for
+    chained records kept outside a JSONL file (the capsule's event rows)."""
+    data = encode_row({**record, "prev_sha256": prev or GENESIS})
+    return data, line_sha(data)
 
 
 def line_sha(line: bytes) -> str:
@@ -33,7 +42,7 @@ def line_sha(line: bytes) -> str:
 
 
 def encode_row(row: dict) -> bytes:
-    from ..canonical import canonical_json
+    from .canonical import canonical_json
 
     return canonical_json(row)
 
