@@ -1,4 +1,4 @@
-"""CEL types for the checker, and the declaration language that names them.
+"""CEL types for the checker, the declaration language that names them, and checked results.
 
 Declarations map variable names to types, written as strings or, for object-like values
 with known fields, as dicts::
@@ -7,47 +7,105 @@ with known fields, as dicts::
      "limits": {"p95": "double", "tags": "list(string)"}, "extra": "dyn"}
 
 Type names: ``int uint double bool string bytes null_type timestamp duration type dyn``,
-``list(T)``, ``map(K, V)``; ``any`` is accepted as a synonym of ``dyn``.
+``list(T)``, ``map(K, V)`` and objects ``{name: T, ...}``; ``any`` is a synonym of ``dyn``
+and ``null`` of ``null_type``. Two marks come from data described by JSON Schema (the
+snapshot that drift rules read): ``T?`` is nullable (the value may also be null), and an
+object whose field list ends in ``...`` is open (other fields may exist; they are ``dyn``).
+The ``repr`` of a type is this same text, so every type round-trips through it (the
+expression IR stores types that way, :mod:`compiler.cel.ir`).
 
 >>> parse_type("map(string, list(int))")
 map(string, list(int))
 >>> parse_type({"p95": "double"}).fields
 (('p95', double),)
+>>> parse_type("{cost: {hard_limit: double}?, ...}")
+{cost: {hard_limit: double}?, ...}
 """
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from functools import lru_cache
 
 from .errors import CelError
 
 PRIMITIVES = ("int", "uint", "double", "bool", "string", "bytes", "null_type", "timestamp",
               "duration", "type", "dyn")
 NUMERIC = frozenset({"int", "uint", "double"})
+#: Key types a map may have (CEL's map keys).
+MAP_KEYS = frozenset({"int", "uint", "bool", "string", "dyn"})
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-@dataclass(frozen=True, slots=True)
 class Type:
-    """``kind`` is a primitive name, ``list``, ``map`` or ``object``."""
+    """``kind`` is a primitive name, ``list``, ``map`` or ``object``; immutable, compared by value.
 
-    kind: str
-    params: tuple["Type", ...] = ()
-    fields: tuple[tuple[str, "Type"], ...] = ()
+    ``params`` are a list's element or a map's key and value types; ``fields`` are an object's
+    known fields, sorted by name; ``nullable`` says null is a value too; ``open`` that an object
+    may have fields beyond ``fields``.
+    """
+
+    __slots__ = ("kind", "params", "fields", "nullable", "open", "_hash")
+
+    def __init__(self, kind: str, params: tuple["Type", ...] = (),
+                 fields: tuple[tuple[str, "Type"], ...] = (), nullable: bool = False,
+                 open: bool = False):
+        put = object.__setattr__
+        put(self, "kind", kind)
+        put(self, "params", tuple(params))
+        put(self, "fields", tuple(fields))
+        put(self, "nullable", bool(nullable))
+        put(self, "open", bool(open))
+        put(self, "_hash", hash((kind, self.params, self.fields, self.nullable, self.open)))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("types are immutable")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Type) and other._hash == self._hash and (
+            other.kind, other.params, other.fields, other.nullable, other.open) == (
+            self.kind, self.params, self.fields, self.nullable, self.open)
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __repr__(self) -> str:
         if self.kind in ("list", "map"):
-            return f"{self.kind}({', '.join(map(repr, self.params))})"
-        if self.kind == "object":
-            return "{" + ", ".join(f"{k}: {v!r}" for k, v in self.fields) + "}"
-        return self.kind
+            text = f"{self.kind}({', '.join(map(repr, self.params))})"
+        elif self.kind == "object":
+            names = [f"{_field_name(k)}: {v!r}" for k, v in self.fields] + (["..."] if self.open else [])
+            text = "{" + ", ".join(names) + "}"
+        else:
+            text = self.kind
+        return text + ("?" if self.nullable and self.kind not in ("null_type", "dyn") else "")
+
+    __str__ = __repr__
 
     @property
     def is_dyn(self) -> bool:
         return self.kind == "dyn"
 
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in NUMERIC
+
     def field(self, name: str) -> "Type | None":
-        return dict(self.fields).get(name)
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return None
+
+    def non_null(self) -> "Type":
+        """This type without its null (what a value is once it is known not to be null)."""
+        return self if not self.nullable else Type(self.kind, self.params, self.fields, False, self.open)
+
+    def or_null(self) -> "Type":
+        return self if self.nullable else Type(self.kind, self.params, self.fields, True, self.open)
+
+
+def _field_name(name: str) -> str:
+    return name if _IDENT.match(name) else json.dumps(name)
 
 
 INT, UINT, DOUBLE, BOOL, STRING, BYTES, NULL, TIMESTAMP, DURATION, TYPE, DYN = (
@@ -64,15 +122,27 @@ def map_of(key: Type, value: Type) -> Type:
     return Type("map", (key, value))
 
 
-def object_of(fields: dict[str, Type]) -> Type:
-    return Type("object", fields=tuple(sorted(fields.items())))
+def object_of(fields: dict[str, Type], *, open: bool = False, nullable: bool = False) -> Type:
+    return Type("object", (), tuple(sorted(fields.items())), nullable, open)
 
 
 def of_value(value) -> Type:
     """The static type of a literal value."""
-    from .semantics import type_name
-    name = type_name(value)
-    return _BY_NAME.get(name, DYN)
+    if value is None:
+        return NULL
+    kind = type(value)
+    if kind is bool:
+        return BOOL
+    if kind is int:
+        return INT
+    if kind is float:
+        return DOUBLE
+    if kind is str:
+        return STRING
+    if kind is bytes:
+        return BYTES
+    from .values import CelUint
+    return UINT if isinstance(value, CelUint) else DYN
 
 
 def join(a: Type, b: Type) -> Type:
@@ -80,7 +150,34 @@ def join(a: Type, b: Type) -> Type:
     return a if a == b else DYN
 
 
-_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_.]*)|([(),]))")
+class CheckResult:
+    """What the checker proved about a tree, and what the code generators read.
+
+    ``types`` maps ``id(node)`` to its type; ``qualified`` marks Select chains that name a
+    declared dotted variable (``a.b``); ``lets`` are the named, shared sub-expressions the
+    tree may refer to (``(name, node)`` in declaration order) and ``let_refs`` maps the
+    ``id`` of an Ident that names one to its index. A result built by
+    :mod:`compiler.cel.ir` from the snapshot is the same object as one the checker builds.
+    """
+
+    __slots__ = ("root_type", "declarations", "types", "qualified", "lets", "let_refs")
+
+    def __init__(self, root_type: Type, declarations: dict, types: dict | None = None,
+                 qualified: dict | None = None, lets: list | None = None, let_refs: dict | None = None):
+        self.root_type = root_type
+        self.declarations = declarations
+        self.types: dict[int, Type] = {} if types is None else types
+        self.qualified: dict[int, str] = {} if qualified is None else qualified
+        self.lets: list[tuple[str, object]] = [] if lets is None else lets
+        self.let_refs: dict[int, int] = {} if let_refs is None else let_refs
+
+    def type_of(self, node) -> Type:
+        return self.types.get(id(node), DYN)
+
+
+# --- the declaration language ----------------------------------------------------------------
+
+_TOKEN = re.compile(r'\s*(?:([A-Za-z_][A-Za-z0-9_.]*)|("(?:[^"\\]|\\.)*")|(\.\.\.)|([(),{}:?]))')
 
 
 def parse_type(spec, where: str = "declaration") -> Type:
@@ -91,6 +188,11 @@ def parse_type(spec, where: str = "declaration") -> Type:
         return object_of({str(k): parse_type(v, f"{where}.{k}") for k, v in spec.items()})
     if not isinstance(spec, str):
         raise _bad(where, f"expected a type string or a dict of fields, got {type(spec).__name__}")
+    return _parse_text(spec, where)
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(spec: str, where: str) -> Type:
     tokens = _tokens(spec, where)
     result, pos = _parse(tokens, 0, spec, where)
     if pos != len(tokens):
@@ -105,7 +207,7 @@ def _tokens(spec: str, where: str) -> list[str]:
         match = _TOKEN.match(spec, pos)
         if not match:
             raise _bad(where, f"unexpected character in type `{spec}`")
-        tokens.append(match.group(1) or match.group(2))
+        tokens.append(next(group for group in match.groups() if group is not None))
         pos = match.end()
     return tokens
 
@@ -114,16 +216,47 @@ def _parse(tokens: list[str], pos: int, spec: str, where: str) -> tuple[Type, in
     if pos >= len(tokens):
         raise _bad(where, f"type `{spec}` ends too early")
     name = tokens[pos]
-    if name in ("list", "map"):
+    if name == "{":
+        result, pos = _object(tokens, pos + 1, spec, where)
+    elif name in ("list", "map"):
         args, pos = _args(tokens, pos + 1, spec, where)
         if len(args) != (1 if name == "list" else 2):
             raise _bad(where, f"`{name}` takes {1 if name == 'list' else 2} type arguments")
-        return Type(name, tuple(args)), pos
-    if name not in _BY_NAME:
+        if name == "map" and args[0].kind not in MAP_KEYS:
+            raise _bad(where, f"a map key must be string, int, uint or bool, not `{args[0]!r}`")
+        result = Type(name, tuple(args))
+    elif name in _BY_NAME:
+        result, pos = _BY_NAME[name], pos + 1
+    else:
         from ..diagnostics import did_you_mean
-        raise _bad(where, f"unknown type `{name}`",
-                   did_you_mean(name, [*PRIMITIVES, "list", "map"]))
-    return _BY_NAME[name], pos + 1
+        raise _bad(where, f"unknown type `{name}`", did_you_mean(name, [*PRIMITIVES, "list", "map"]))
+    if pos < len(tokens) and tokens[pos] == "?":
+        return result.or_null(), pos + 1
+    return result, pos
+
+
+def _object(tokens: list[str], pos: int, spec: str, where: str) -> tuple[Type, int]:
+    fields: dict[str, Type] = {}
+    is_open = False
+    while pos < len(tokens) and tokens[pos] != "}":
+        if tokens[pos] == "...":
+            is_open, pos = True, pos + 1
+        else:
+            name = tokens[pos]
+            if name.startswith('"'):
+                name = json.loads(name)
+            elif not _IDENT.match(name):
+                raise _bad(where, f"expected a field name in `{spec}`, got `{name}`")
+            if pos + 1 >= len(tokens) or tokens[pos + 1] != ":":
+                raise _bad(where, "an object type is `{name: type, ...}`")
+            fields[name], pos = _parse(tokens, pos + 2, spec, where)
+        if pos < len(tokens) and tokens[pos] == ",":
+            pos += 1
+        elif pos >= len(tokens) or tokens[pos] != "}":
+            raise _bad(where, f"expected `,` or `}}` in type `{spec}`")
+    if pos >= len(tokens):
+        raise _bad(where, f"`{{` is not closed in type `{spec}`")
+    return object_of(fields, open=is_open), pos + 1
 
 
 def _args(tokens, pos, spec, where) -> tuple[list[Type], int]:

@@ -15,7 +15,7 @@ Literal(value=3.0, ...)
 
 from __future__ import annotations
 
-from dataclasses import replace
+
 from typing import Mapping
 
 from ..cel import ast
@@ -29,7 +29,7 @@ def substitute(node, names: Mapping[str, object]):
         return names.get(node.name, node)
     if isinstance(node, ast.Comprehension):
         inner = {k: v for k, v in names.items() if k != node.var}
-        return replace(node, range=substitute(node.range, names),
+        return node._replace(range=substitute(node.range, names),
                        step=substitute(node.step, inner),
                        guard=None if node.guard is None else substitute(node.guard, inner))
     return _map_children(node, lambda child: substitute(child, names))
@@ -54,23 +54,23 @@ def _map_children(node, fn):
     if isinstance(node, (ast.Literal, ast.Ident)):
         return node
     if isinstance(node, (ast.Select, ast.Has)):
-        return replace(node, operand=fn(node.operand))
+        return node._replace(operand=fn(node.operand))
     if isinstance(node, ast.Index):
-        return replace(node, operand=fn(node.operand), index=fn(node.index))
+        return node._replace(operand=fn(node.operand), index=fn(node.index))
     if isinstance(node, ast.Call):
-        return replace(node, target=None if node.target is None else fn(node.target),
+        return node._replace(target=None if node.target is None else fn(node.target),
                        args=tuple(fn(a) for a in node.args))
     if isinstance(node, ast.CreateList):
-        return replace(node, elements=tuple(fn(e) for e in node.elements))
+        return node._replace(elements=tuple(fn(e) for e in node.elements))
     if isinstance(node, ast.CreateMap):
-        return replace(node, entries=tuple((fn(k), fn(v)) for k, v in node.entries))
+        return node._replace(entries=tuple((fn(k), fn(v)) for k, v in node.entries))
     if isinstance(node, ast.Unary):
-        return replace(node, operand=fn(node.operand))
+        return node._replace(operand=fn(node.operand))
     if isinstance(node, ast.Binary):
-        return replace(node, left=fn(node.left), right=fn(node.right))
+        return node._replace(left=fn(node.left), right=fn(node.right))
     if isinstance(node, ast.Conditional):
-        return replace(node, cond=fn(node.cond), then=fn(node.then), otherwise=fn(node.otherwise))
+        return node._replace(cond=fn(node.cond), then=fn(node.then), otherwise=fn(node.otherwise))
     if isinstance(node, ast.Comprehension):
-        return replace(node, range=fn(node.range), step=fn(node.step),
+        return node._replace(range=fn(node.range), step=fn(node.step),
                        guard=None if node.guard is None else fn(node.guard))
     raise TypeError(f"unknown CEL node {type(node).__name__}")

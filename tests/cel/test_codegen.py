@@ -23,16 +23,9 @@ def deopts(monkeypatch):
         calls.append(1)
         real()
 
-    import compiler.cel.codegen as codegen
-    monkeypatch.setattr(rt, "deopt", counting)
-    original = codegen._namespace
-
-    def namespace(*args):
-        result = original(*args)
-        result["_deopt"] = counting
-        return result
-
-    monkeypatch.setattr(codegen, "_namespace", namespace)
+    import compiler.cel.codegen_base as codegen_base
+    monkeypatch.setattr(codegen_base, "deopt", counting)  # as_double's way out
+    monkeypatch.setitem(codegen_base._LOCAL, "_deopt", counting)
     return calls
 
 
