@@ -27,7 +27,7 @@ True
 from __future__ import annotations
 
 from . import ast
-from .codegen_base import Consts, Function, Names, assemble, compile_module
+from .codegen_base import Consts, Function, Names, assemble, compile_module, uses_budget
 from .codegen_fast import FastEmitter
 from .codegen_generic import GenericEmitter
 
@@ -64,22 +64,6 @@ def generate(root: ast.Expr, checked, *, file: str = "<expr>", name: str = "expr
         namespace = compile_module(eager_source, filename, namespace, shown=source)
         namespace["_polc_generic"].namespace = namespace
     return namespace["evaluate"], source
-
-
-def uses_budget(root: ast.Expr, checked) -> bool:
-    """Whether evaluating ``root`` (lets included) can run a macro, so spends the budget."""
-    lets = checked.lets if checked is not None else []
-    seen, stack = set(), [root]
-    while stack:
-        node = stack.pop()
-        for current in ast.walk(node):
-            if isinstance(current, ast.Comprehension):
-                return True
-            index = checked.let_refs.get(id(current)) if checked is not None else None
-            if index is not None and index not in seen:
-                seen.add(index)
-                stack.append(lets[index][1])
-    return False
 
 
 class _lazy:

@@ -26,6 +26,7 @@ import linecache
 import math
 import re
 
+from . import ast
 from .values import INT64_MAX, INT64_MIN, CelUint
 
 
@@ -85,6 +86,21 @@ class Consts:
         name = f"K{len(self.values)}"
         self.values[name] = value
         return name
+
+
+def uses_budget(root, checked) -> bool:
+    """Whether evaluating ``root`` (the lets it reaches included) can run a macro."""
+    lets = checked.lets if checked is not None else []
+    seen, stack = set(), [root]
+    while stack:
+        for node in ast.walk(stack.pop()):
+            if isinstance(node, ast.Comprehension):
+                return True
+            index = checked.let_refs.get(id(node)) if checked is not None else None
+            if index is not None and index not in seen:
+                seen.add(index)
+                stack.append(lets[index][1])
+    return False
 
 
 def assemble(fns: list[Function]) -> tuple[str, dict[int, object]]:

@@ -1,10 +1,8 @@
-"""Evaluable gates built from a snapshot's ``rules`` block (no ``.rules`` files needed).
+"""Evaluable gates built from a snapshot's ``rules`` block (no ``.rules`` files, no front end).
 
+>>> import json
 >>> from compiler.rules.runtime import build_gate
->>> block = {"gates": {"g": {"file": "g.rules", "span": [1, 1, 4, 2], "params": "g",
-...     "inputs": [{"name": "metrics", "type": "map(string, double)", "span": [2, 3, 2, 30]}],
-...     "lets": [], "conditions": [{"expr": "metrics.p95 <= params.p95", "span": [3, 11, 3, 36],
-...     "message": {"template": "p95 {metrics.p95} > {params.p95}", "span": [3, 45, 3, 79]}}]}}}
+>>> block = json.loads(EXAMPLE_BLOCK)
 >>> gate = build_gate(block, "g", {"p95": 2000})
 >>> gate.evaluate({"p95": 1800}).passed
 True
@@ -14,10 +12,20 @@ True
 >>> print(gate.evaluate({"p95": "fast"}).failures[0].message)
 input metrics.p95 is a string ('fast'), expected a number
 
+Every expression arrives checked, as expression IR (``node``, :mod:`compiler.cel.ir`): a
+gate decodes its lets, conditions and message parts, and generates Python from them with
+the CEL engine's code generator (:mod:`compiler.cel.codegen`) the first time it needs it.
+Nothing is parsed or checked here, so a router never loads lark or the checker. A block of
+the older format ``polc_rules@v1`` (source text only, written before the IR) is compiled
+from its text once, on first use, by :mod:`compiler.rules.legacy`: only then is the front end
+imported (docs/rules-language.md, "Snapshots written before the IR").
+
 Gate results fail closed: a missing or mistyped input, or a condition that cannot be
-evaluated, is a failure naming the input or sub-expression, never a pass. Importing this
-module is cheap (no lark, no jsonschema): expressions are parsed and compiled, through
-``compiler.cel``, the first time a gate is evaluated; afterwards a gate is thread-safe.
+evaluated, is a failure naming the input or sub-expression, never a pass. A gate with one
+input also has a generated PASS test (:mod:`compiler.cel.codegen_gate`), built on first use:
+when it proves a pass, ``evaluate`` returns the cached PASS result; otherwise the full path
+below computes the result (failures, messages, observed values) as it always does. After
+its first evaluation a gate is thread-safe.
 """
 
 from __future__ import annotations
@@ -27,10 +35,33 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..cel.errors import CelError
+from ..cel.types import DYN, CheckResult
 from ..diagnostics import Diagnostic, Span, did_you_mean
 from ..errors import PolcError
 from .binding import BindError, bind
-from .types import T, params_type, parse_type
+from .types import params_type, parse_type
+
+#: Runtime budget of one gate evaluation (comprehension iterations): no gate can hang a router.
+RUNTIME_BUDGET = 1_000_000
+#: Drift rules run in CI over whole snapshots (tens of thousands of roles), so they get more.
+DRIFT_RUNTIME_BUDGET = 50_000_000
+#: The format of the rules block this runtime reads directly (compiler.rules.lower).
+RULES_FORMAT = "polc_rules@v2"
+#: The format before the expression IR: source text only, compiled on first use.
+LEGACY_FORMAT = "polc_rules@v1"
+
+EXAMPLE_BLOCK = """{"format": "polc_rules@v2", "ir": {"version": "polc-cel-ir@1",
+  "types": ["bool", "double", "map(string, double)", "{p95: double}"]},
+ "gates": {"g": {"file": "g.rules", "span": [1, 1, 4, 2], "params": "g",
+  "inputs": [{"name": "metrics", "type": "map(string, double)", "span": [2, 3, 2, 30]}], "lets": [],
+  "conditions": [{"expr": "metrics.p95 <= params.p95", "span": [3, 11, 3, 36],
+   "node": ["bin", 3, 11, 3, 36, 0, "<=", ["sel", 3, 11, 3, 22, 1, ["id", 3, 11, 3, 18, 2, "metrics"], "p95"],
+            ["sel", 3, 26, 3, 36, 1, ["id", 3, 26, 3, 32, 3, "params"], "p95"]],
+   "message": {"template": "p95 {metrics.p95} > {params.p95}", "span": [3, 45, 3, 79],
+    "parts": ["p95 ", {"expr": "metrics.p95", "span": [3, 51, 3, 62],
+                       "node": ["sel", 3, 51, 3, 62, 1, ["id", 3, 51, 3, 58, 2, "metrics"], "p95"]},
+              " > ", {"expr": "params.p95", "span": [3, 66, 3, 76],
+                      "node": ["sel", 3, 66, 3, 76, 1, ["id", 3, 66, 3, 72, 3, "params"], "p95"]}]}}]}}}"""
 
 
 class RulesRuntimeError(PolcError):
@@ -73,23 +104,18 @@ def block_span(file: str, span) -> Span:
 
 
 class Expr:
-    """One stored expression (text + span), compiled on first use into a CEL Program."""
+    """One stored expression: its source text and span (for people) and its checked tree."""
 
-    def __init__(self, text: str, span: Span, name: str):
-        self.text, self.span, self.name = text, span, name
-        self.node = None
+    __slots__ = ("text", "span", "name", "node", "program")
+
+    def __init__(self, text: str, span: Span, name: str, node):
+        self.text, self.span, self.name, self.node = text, span, name, node
         self.program = None
-
-    def parse(self):
-        if self.node is None:
-            from .parser import parse_expression
-            self.node = parse_expression(self.text, file=self.span.file, line=self.span.line,
-                                         column=self.span.column)
-        return self.node
 
     def sub_text(self, span: Span) -> str:
         """The source text of a sub-expression of this one, by its span."""
         lines = self.text.split("\n")
+
         def offset(line: int, column: int) -> int:
             index = line - self.span.line
             base = sum(len(x) + 1 for x in lines[:index])
@@ -97,86 +123,119 @@ class Expr:
         return self.text[offset(span.line, span.column):offset(span.end_line, span.end_column)]
 
 
-class _Compiled:
-    """What gates and drift rules share: lets inlined, programs built lazily and once."""
+class Entry:
+    """A gate's or drift rule's entry of the rules block, decoded: lets, expressions, facts."""
 
-    budget: int | None = None  # runtime budget per evaluation; None: celbridge.RUNTIME_BUDGET
+    def __init__(self, entry: Mapping, decoder, name: str, file: str, declarations: dict):
+        from ..cel.ir import IRError, decode
 
-    def __init__(self, name: str, file: str, lets: list, env: dict[str, T]):
-        self.name, self.file, self.env = name, file, env
-        self.lets = [(entry["name"], Expr(entry["expr"], block_span(entry.get("file", file), entry["span"]),
-                                          f"{name}.{entry['name']}")) for entry in lets]
-        self._lock = threading.Lock()
-        self._let_nodes: dict | None = None
-        self._messages: dict = {}
-        self._observers: dict = {}     # sub-expressions whose values a failure reports
+        self.raw, self.name, self.file = entry, name, file
+        self.facts = CheckResult(DYN, declarations)
+        self._decoder, self._decode, self._lets = decoder, decode, 0
+        try:
+            for let in entry.get("lets", ()):
+                node = self.node(let, let.get("file", file))
+                self.facts.lets.append((let["name"], node))
+                self._lets += 1
+        except (IRError, KeyError, TypeError) as err:
+            raise _malformed(name, err) from None
 
-    def lowered(self, expr: Expr):
-        from .rewrite import substitute
-
-        with self._lock:
-            if self._let_nodes is None:
-                nodes: dict = {}
-                for let_name, let_expr in self.lets:
-                    nodes[let_name] = self.rewrite(substitute(let_expr.parse(), nodes))
-                self._let_nodes = nodes
-        return self.rewrite(substitute(expr.parse(), self._let_nodes))
-
-    def rewrite(self, node):
+    def node(self, stored: Mapping, file: str | None = None):
+        """The tree of one stored expression (``{"expr", "span", "node"}``)."""
+        node, _ = self._decode(stored["node"], self._decoder, file=file or self.file,
+                               checked=self.facts, lets=self._lets)
         return node
+
+    def expression(self, stored: Mapping, name: str) -> Expr:
+        from ..cel.ir import IRError
+
+        try:
+            return Expr(stored["expr"], block_span(self.file, stored["span"]), name, self.node(stored))
+        except (IRError, KeyError, TypeError, ValueError) as err:
+            raise _malformed(self.name, err) from None
+
+    def message(self, stored: Mapping | None, name: str) -> list | None:
+        """The parts of a stored message: text, and Expr for each interpolation."""
+        if stored is None:
+            return None
+        parts = stored.get("parts")
+        if not isinstance(parts, (list, tuple)):
+            raise _malformed(self.name, "a message without its parts")
+        return [part if isinstance(part, str) else self.expression(part, f"{name}.message{i}")
+                for i, part in enumerate(parts)]
+
+
+def _malformed(name: str, err) -> RulesRuntimeError:
+    message = f"the rules block entry of `{name}` is malformed: {err}"
+    return RulesRuntimeError(message, [Diagnostic.error(
+        "POLC271", message, hint="the snapshot was damaged or written by another tool; rebuild it with `polc build`")])
+
+
+class Declaration:
+    """What gates and drift rules share: programs built lazily and once, messages, observed values."""
+
+    budget: int = RUNTIME_BUDGET  # runtime budget per evaluation
+
+    def __init__(self, name: str, file: str, facts: CheckResult):
+        self.name, self.file, self.facts = name, file, facts
+        self.lets = [(let_name, node) for let_name, node in facts.lets]
+        self._observers: dict = {}     # sub-expressions whose values a failure reports
 
     def program(self, expr: Expr):
         if expr.program is None:
-            from .celbridge import RUNTIME_BUDGET, compile_program
-            expr.program = compile_program(self.lowered(expr), self.env, file=self.file, name=expr.name,
-                                           budget=self.budget or RUNTIME_BUDGET)
+            from ..cel.program import from_checked
+            expr.program = from_checked(expr.node, self.facts, file=self.file, name=expr.name,
+                                        budget=self.budget)
         return expr.program
 
     def observe(self, expr: Expr, bindings: dict) -> dict:
         """The values of the paths (``metrics.p95``, ``limit``) a condition reads."""
-        from ..cel import CelError
-
+        roots = set(self.facts.declarations) | {name for name, _ in self.facts.lets}
         seen: dict = {}
-        for node in _paths(expr.parse(), set(self.env) | {n for n, _ in self.lets}):
+        for node in _paths(expr.node, roots):
             text = expr.sub_text(node.span)
             if text in seen:
                 continue
             key = (expr.name, text, node.span)
             sub = self._observers.get(key)
             if sub is None:
-                sub = self._observers.setdefault(key, Expr(text, node.span, f"{expr.name}.observe"))
+                sub = self._observers.setdefault(key, Expr(text, node.span, f"{expr.name}.observe", node))
             try:
                 seen[text] = self.program(sub).evaluate(bindings)
             except CelError:
                 seen[text] = None
         return seen
 
-    def render(self, message: dict | None, bindings: dict, fallback: str) -> str:
-        if message is None:
+    def render(self, parts: list | None, bindings: dict, fallback: str) -> str:
+        if parts is None:
             return fallback
         from .messages import render_message
 
-        return render_message(message, self.file, bindings, self.program, self._messages)
+        return render_message(parts, bindings, self.program)
 
 
-class CompiledGate(_Compiled):
+class CompiledGate(Declaration):
     """A gate ready to evaluate: ``gate.evaluate(metrics)`` → :class:`GateResult`."""
 
-    def __init__(self, name: str, entry: Mapping, params: Mapping | None):
+    def __init__(self, name: str, entry: Mapping, params: Mapping | None, decoder):
         self.inputs = [(i["name"], parse_type(i["type"]), block_span(entry["file"], i["span"]))
                        for i in entry.get("inputs", [])]
         self.params_table = dict(params or {})
-        env = {n: t for n, t, _ in self.inputs}
-        env["params"] = params_type(self.params_table)
-        super().__init__(name, entry["file"], list(entry.get("lets", [])), env)
+        declarations = {n: t for n, t, _ in self.inputs}
+        declarations["params"] = params_type(self.params_table)
+        decoded = Entry(entry, decoder, name, entry["file"], declarations)
+        super().__init__(name, entry["file"], decoded.facts)
         self.span = block_span(self.file, entry["span"])
-        self.conditions = [(Expr(c["expr"], block_span(self.file, c["span"]), f"{name}#{i + 1}"), c.get("message"))
+        self.conditions = [(decoded.expression(c, f"{name}#{i + 1}"), decoded.message(c.get("message"), f"{name}#{i + 1}"))
                            for i, c in enumerate(entry.get("conditions", []))]
-        self.params = bind(self.params_table, env["params"], "params")
+        self.params = bind(self.params_table, declarations["params"], "params")
         self._input_names = {n for n, _, _ in self.inputs}
         self._programs: list | None = None
-        # The PASS fast path (compiler.rules.fastgate), generated on first use; both immutable.
+        self._lock = threading.Lock()
+        # The PASS test (compiler.cel.codegen_gate), generated on first use; both immutable.
         self._fast = self._first_fast
+        self._fast_built = False
+        self._fast_source: str | None = None
         self._pass = GateResult(name, True, (), len(self.conditions))
 
     def evaluate(self, metrics: Mapping | None = None, /, **inputs: Any) -> GateResult:
@@ -207,10 +266,30 @@ class CompiledGate(_Compiled):
         return None
 
     def _first_fast(self, metrics: Any) -> bool | None:
-        from .fastgate import build_fast
-
-        fast = self._fast = build_fast(self)
+        with self._lock:
+            if not self._fast_built:
+                self._fast, self._fast_built = self._build_fast(), True
+        fast = self._fast
         return None if fast is None else fast(metrics)
+
+    def _build_fast(self):
+        """The PASS test, or None when the gate has none (several inputs) or it cannot be built.
+
+        It never raises: a gate whose conditions cannot be compiled keeps the full path, which
+        reports that error exactly as it would without the test.
+        """
+        if len(self.inputs) != 1 or self.inputs[0][0] == "params":
+            return None
+        from ..cel.codegen_gate import pass_test
+        from .binding import _fast as bind_fast
+
+        try:
+            passes, self._fast_source = pass_test(
+                [expr.node for expr, _ in self.conditions], self.facts, input_name=self.inputs[0][0],
+                params=self.params, bind=bind_fast, file=self.file, name=self.name, budget=self.budget)
+        except Exception:  # noqa: BLE001 - no PASS test; the full path explains the problem
+            return None
+        return passes
 
     def _compile_all(self) -> list:
         programs = [self.program(expr) for expr, _ in self.conditions]
@@ -241,19 +320,21 @@ class CompiledGate(_Compiled):
         return Failure(expr.text, expr.span, f"cannot evaluate `{expr.text}`: {detail}",
                        self.observe(expr, bindings), error=detail)
 
-    def _failed(self, expr: Expr, message: dict | None, value: Any, bindings: dict) -> Failure:
+    def _failed(self, expr: Expr, message: list | None, value: Any, bindings: dict) -> Failure:
         if value is not False:
             return Failure(expr.text, expr.span, f"`{expr.text}` gave {value!r}, not a bool", error="not a bool")
         return Failure(expr.text, expr.span, self.render(message, bindings, f"`{expr.text}` is false"),
                        self.observe(expr, bindings))
 
-    def generated_source(self) -> str | None:
-        """The Python the compiled backend generated for each condition (None: interpreter)."""
-        sources = [getattr(self.program(expr), "source", None) for expr, _ in self.conditions]
-        if not any(sources):
-            return None
-        return "\n\n".join(f"# condition {i + 1}: {expr.text}  ({expr.span})\n{src}"
-                           for i, ((expr, _), src) in enumerate(zip(self.conditions, sources)))
+    def generated_source(self) -> str:
+        """The Python generated for this gate: its PASS test (when it has one), then each condition."""
+        self._first_fast(None)
+        parts = []
+        if self._fast_source is not None:
+            parts.append(f"# PASS test of gate {self.name}  (<polc:{self.file}#{self.name}>)\n{self._fast_source}")
+        parts += [f"# condition {i + 1}: {expr.text}  ({expr.span})\n{self.program(expr).source}"
+                  for i, (expr, _) in enumerate(self.conditions)]
+        return "\n\n".join(parts)
 
 
 def _error_text(err, expr: Expr) -> str:
@@ -301,6 +382,36 @@ def rules_block(snapshot: Mapping) -> Mapping:
     return block if isinstance(block, Mapping) else {}
 
 
+def current_entry(block: Mapping, kind: str, name: str, params: Mapping | None = None):
+    """``(entry, decoder)`` of gate or drift rule ``name`` (``kind`` is ``gates`` or ``drift``).
+
+    A ``polc_rules@v1`` entry (source text only) is compiled to the current format first.
+    """
+    from ..cel.ir import VERSION, Decoder, IRError
+
+    form = block.get("format", LEGACY_FORMAT)
+    if form == LEGACY_FORMAT:
+        from .legacy import upgrade_entry  # the compiler front end, lark included: old snapshots only
+
+        upgraded = upgrade_entry(block, kind, name, params)
+        block, form = upgraded, upgraded["format"]
+    if form != RULES_FORMAT:
+        raise _unknown_format(form)
+    ir = block.get("ir")
+    try:
+        if not isinstance(ir, Mapping) or ir.get("version") != VERSION:
+            raise IRError(f"expected expression IR {VERSION}, found {ir.get('version') if isinstance(ir, Mapping) else ir!r}")
+        return block[kind][name], Decoder(ir.get("types"))
+    except IRError as err:
+        raise _malformed(name, err) from None
+
+
+def _unknown_format(form) -> RulesRuntimeError:
+    message = f"the snapshot's rules block has format {form!r}; this runtime reads {RULES_FORMAT} and {LEGACY_FORMAT}"
+    return RulesRuntimeError(message, [Diagnostic.error(
+        "POLC271", message, hint="upgrade polc on this machine, or rebuild the policy with this polc version")])
+
+
 def build_gate(block: Mapping, name: str, params: Mapping | None = None) -> CompiledGate:
     """A :class:`CompiledGate` for gate ``name`` of a ``rules`` block, with its parameter table."""
     gates = block.get("gates", {}) if isinstance(block, Mapping) else {}
@@ -308,7 +419,8 @@ def build_gate(block: Mapping, name: str, params: Mapping | None = None) -> Comp
         raise RulesRuntimeError(f"no gate `{name}`", [Diagnostic.error(
             "POLC266", f"the snapshot has no gate `{name}`",
             hint=did_you_mean(name, gates) or "declare it in a .rules file and give it [gates.NAME] parameters")])
-    return CompiledGate(name, gates[name], params)
+    entry, decoder = current_entry(block, "gates", name, params)
+    return CompiledGate(name, entry, params, decoder)
 
 
 def gate_from_snapshot(snapshot: Mapping, name: str) -> CompiledGate:

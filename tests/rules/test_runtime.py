@@ -117,7 +117,11 @@ def test_gates_are_thread_safe(snapshot):
 def test_snapshot_rules_block_is_deterministic_and_holds_no_python(snapshot):
     text = json.dumps(snapshot["rules"], sort_keys=True)
     assert "def " not in text and "lambda" not in text
-    assert snapshot["rules"]["format"] == "polc_rules@v1"
+    assert snapshot["rules"]["format"] == "polc_rules@v2"
+    assert snapshot["rules"]["ir"]["version"] == "polc-cel-ir@1"
+    condition = snapshot["rules"]["gates"]["canary"]["conditions"][1]
+    assert condition["expr"] == "metrics.error_rate <= limit" and condition["node"][0] == "bin"
+    assert condition["node"][8] == ["let", 8, 33, 8, 38, condition["node"][8][5], "limit", 0]
     assert snapshot["rules"]["gates"]["canary"]["params"] == "canary"
     assert set(snapshot["rules"]["drift"]) >= {"DR_CAPTURE_WIDENED", "DR_COST_HARD_LIMIT_RAISED"}
 
