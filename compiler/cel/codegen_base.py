@@ -25,6 +25,7 @@ import importlib
 import linecache
 import math
 import re
+from types import CodeType
 
 from . import ast
 from .values import INT64_MAX, INT64_MIN, CelUint
@@ -124,12 +125,35 @@ def compile_module(source: str, filename: str, namespace: dict | None = None, *,
     ``shown`` is the text registered with ``linecache`` when ``source`` is the first part of a
     larger module compiled later (line numbers then agree between the two).
     """
+    code, helpers = _compiled(source)
     scope = dict(namespace or {})
-    scope.update(helpers_for(source))
-    exec(compile(source, filename, "exec"), scope)  # noqa: S102 - from a validated tree only
+    scope.update(helpers)
+    exec(_renamed(code, filename), scope)  # noqa: S102 - from a validated tree only
     text = source if shown is None else shown
     linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
     return scope
+
+
+#: Generated sources already compiled: many gates of a policy have the same shape (their
+#: constants are module names such as ``K0``, not literals), so their modules share the code;
+#: each gets its own filename (and so its own line map) by :func:`_renamed`.
+_CODE_CACHE: dict[str, tuple[CodeType, dict]] = {}
+_CODE_CACHE_SIZE = 512
+
+
+def _compiled(source: str) -> tuple[CodeType, dict]:
+    found = _CODE_CACHE.get(source)
+    if found is None:
+        if len(_CODE_CACHE) >= _CODE_CACHE_SIZE:
+            _CODE_CACHE.clear()
+        found = _CODE_CACHE[source] = (compile(source, "<polc>", "exec"), helpers_for(source))
+    return found
+
+
+def _renamed(code: CodeType, filename: str) -> CodeType:
+    """``code`` and the functions it defines, compiled as if from ``filename``."""
+    consts = tuple(_renamed(c, filename) if isinstance(c, CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import ast
-from .codegen_base import Consts, Function, Names, assemble, compile_module, uses_budget
+from .codegen_base import Consts, Function, Names, assemble, compile_module
 from .codegen_fast import FastEmitter
 from .types import BOOL, DOUBLE, INT, STRING, CheckResult, Type
 
@@ -70,7 +70,8 @@ def pass_test(conditions: list[ast.Expr], checked: CheckResult, *, input_name: s
     """
     names, consts = Names(), Consts()
     declared = checked.declarations[input_name]
-    fields = _direct_fields(conditions, checked, input_name, declared)
+    nodes = [node for root in reachable(conditions, checked) for node in ast.walk(root)]
+    fields = _direct_fields(nodes, checked, input_name, declared)
     known: dict[tuple, tuple[str, Type | None]] = {}
     for key, value in params.items():
         if type(value) in _CONSTANT_TYPES:  # a module constant, never source text (NaN is fine)
@@ -91,7 +92,7 @@ def pass_test(conditions: list[ast.Expr], checked: CheckResult, *, input_name: s
             fn.add("bindings = {'params': _PARAMS}", None)
     else:
         fn.add(f"bindings = {{'params': _PARAMS, {input_name!r}: _bind(m, _T, True)}}", None)
-    if any(uses_budget(root, checked) for root in conditions):
+    if any(isinstance(node, ast.Comprehension) for node in nodes):
         fn.add("_b = [_BUDGET]", None)
     for line in fast.prologue():
         fn.add(line, None)
@@ -108,14 +109,14 @@ def pass_test(conditions: list[ast.Expr], checked: CheckResult, *, input_name: s
     return compile_module(source, f"<polc:{file}#{name}>", namespace)["passes"], source
 
 
-def _direct_fields(conditions, checked: CheckResult, input_name: str, declared: Type) -> dict | None:
-    """field -> kind when the input is an object of scalar fields only read as ``input.FIELD``."""
+def _direct_fields(nodes: list, checked: CheckResult, input_name: str, declared: Type) -> dict | None:
+    """field -> kind when the input is an object of scalar fields only read as ``input.FIELD``
+    (``nodes``: every node of the conditions and of the lets they reach)."""
     if declared.kind != "object" or declared.nullable or declared.open or not declared.fields:
         return None
     if any(t.kind not in _SCALARS or t.nullable or not key.isidentifier() for key, t in declared.fields):
         return None
     fields = {key: t.kind for key, t in declared.fields}
-    nodes = [n for root in reachable(conditions, checked) for n in ast.walk(root)]
     if any(isinstance(n, ast.Comprehension) and n.var == input_name for n in nodes):
         return None  # shadowed somewhere: keep it simple, bind the input
     direct = {id(n.operand) for n in nodes if isinstance(n, ast.Select) and n.field in fields}
@@ -143,7 +144,8 @@ def reachable(roots, checked: CheckResult) -> list[ast.Expr]:
 def _read_fields(fn: Function, fields: dict[str, str], locals_: dict[str, str]) -> None:
     """Exactly the values strict binding accepts without conversion trouble; else None."""
     # Strict binding keeps other keys (copied); a plain scalar cannot make that fail.
-    fn.add("if type(m) is not dict: return None", None)
+    fn.add("if type(m) is not dict:  # another Mapping (a frozen scorecard): bound as the full path does", None)
+    fn.add("    m = _bind(m, _T, True)", None)
     fn.add(f"if len(m) != {len(fields)}:", None)
     fn.add("    for k in m:", None)
     fn.add("        if type(k) is not str or k not in _FIELDS and type(m[k]) not in _PLAIN: return None", None)

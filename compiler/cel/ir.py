@@ -45,8 +45,6 @@ within +/-(2^53-1) and as decimal strings beyond, doubles as their shortest ``re
 
 from __future__ import annotations
 
-import re
-
 from . import ast
 from .types import DYN, CheckResult, Type, of_value, parse_type
 from .values import INT64_MAX, INT64_MIN, UINT64_MAX, CelUint
@@ -54,9 +52,8 @@ from .values import INT64_MAX, INT64_MIN, UINT64_MAX, CelUint
 VERSION = "polc-cel-ir@1"
 #: Largest integer canonical JSON (I-JSON, RFC 7493) carries exactly.
 MAX_SAFE_INTEGER = 2 ** 53 - 1
-_NAME = re.compile(r"\.?[A-Za-z_][A-Za-z0-9_]*\Z")
-_FIELD = re.compile(r"[A-Za-z0-9_./ -]+\Z")
-_QUALIFIED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
+#: What a quoted field name may hold besides letters and digits (the grammar's CEL_QUOTED_IDENT).
+_FIELD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./ -")
 _BINARY = frozenset({"||", "&&", "<", "<=", ">", ">=", "==", "!=", "in", "+", "-", "*", "/", "%"})
 _UNARY = frozenset({"!", "-"})
 
@@ -255,7 +252,8 @@ class _Reader:
     def _select(self, encoded, depth):
         if len(encoded) == 9:
             operand, field, qualified = encoded[6:]
-            if type(qualified) is not str or not _QUALIFIED.match(qualified):
+            if type(qualified) is not str or "." not in qualified or \
+                    not all(_is_name(part) for part in qualified.split(".")):
                 raise IRError(f"bad qualified name {qualified!r}")
         else:
             (operand, field), qualified = self._arity(encoded, 2), None
@@ -365,14 +363,19 @@ def _whole(value) -> int:
     raise IRError(f"bad IR integer {_short(value)}")
 
 
+def _is_name(text: str) -> bool:
+    return text.isidentifier() and text.isascii()
+
+
 def _name(name) -> str:
-    if type(name) is not str or not _NAME.match(name):
+    """A variable or function name: an ASCII identifier, maybe with a leading dot."""
+    if type(name) is not str or not _is_name(name[1:] if name.startswith(".") else name):
         raise IRError(f"bad name {_short(name)} in the IR")
     return name
 
 
 def _field(name) -> str:
-    if type(name) is not str or not _FIELD.match(name):
+    if type(name) is not str or not name or not _FIELD_CHARS.issuperset(name):
         raise IRError(f"bad field name {_short(name)} in the IR")
     return name
 

@@ -35,7 +35,6 @@ PRIMITIVES = ("int", "uint", "double", "bool", "string", "bytes", "null_type", "
 NUMERIC = frozenset({"int", "uint", "double"})
 #: Key types a map may have (CEL's map keys).
 MAP_KEYS = frozenset({"int", "uint", "bool", "string", "dyn"})
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 class Type:
@@ -105,7 +104,12 @@ class Type:
 
 
 def _field_name(name: str) -> str:
-    return name if _IDENT.match(name) else json.dumps(name)
+    return name if _is_name(name) else json.dumps(name)
+
+
+def _is_name(text: str) -> bool:
+    """An ASCII identifier (what a field may be called without quotes in a type text)."""
+    return text.isidentifier() and text.isascii()
 
 
 INT, UINT, DOUBLE, BOOL, STRING, BYTES, NULL, TIMESTAMP, DURATION, TYPE, DYN = (
@@ -245,7 +249,7 @@ def _object(tokens: list[str], pos: int, spec: str, where: str) -> tuple[Type, i
             name = tokens[pos]
             if name.startswith('"'):
                 name = json.loads(name)
-            elif not _IDENT.match(name):
+            elif not _is_name(name):
                 raise _bad(where, f"expected a field name in `{spec}`, got `{name}`")
             if pos + 1 >= len(tokens) or tokens[pos + 1] != ":":
                 raise _bad(where, "an object type is `{name: type, ...}`")

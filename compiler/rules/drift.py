@@ -90,10 +90,8 @@ class CompiledDrift(Declaration):
         self.title = rule_id
         self.when = decoded.expression(entry["when"], f"{rule_id}#when")
         self.when.node = lower_ratios(self.when.node, self.ratios, facts)
-        self.message = decoded.message(entry.get("message"), rule_id)
-        for part in self.message or ():
-            if not isinstance(part, str):
-                part.node = lower_ratios(part.node, self.ratios, facts)
+        self.message = decoded.message(entry.get("message"), rule_id,
+                                       rewrite=lambda node: lower_ratios(node, self.ratios, facts))
         self.reads = frozenset(tuple(path) for path in entry.get("reads", ()))
 
     def check(self, old: Mapping, new: Mapping) -> list[DriftHit]:

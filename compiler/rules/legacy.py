@@ -120,7 +120,7 @@ class _Upgrade:
                 parts.append(part)
                 continue
             checker.check(part.expr.node)
-            parts.append(self._stored({"expr": part.expr.text, "span": _span_list(part.expr.span)}, part.expr.node))
+            parts.append(self._stored({"expr": part.expr.text}, part.expr.node))
         return {"template": stored["template"], "span": list(stored["span"]), "parts": parts}
 
     def _stored(self, out: dict, node) -> dict:
@@ -134,10 +134,6 @@ class _TemplateToken(str):
 
     line: int
     column: int
-
-
-def _span_list(span: Span) -> list[int]:
-    return [span.line, span.column, span.end_line, span.end_column]
 
 
 def _failed(name: str, diagnostics) -> RulesRuntimeError:

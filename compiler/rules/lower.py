@@ -18,7 +18,7 @@ Shape (``format`` is ``polc_rules@v2``; spans are ``[line, column, end_line, end
                    "node": [..]}],
          "conditions": [{"expr": "metrics.p95_latency_ms <= limit", "span": [..], "node": [..],
                          "message": {"template": "p95 {metrics.p95_latency_ms} ...", "span": [..],
-                                     "parts": ["p95 ", {"expr": "...", "span": [..], "node": [..]}, ...]}}]}},
+                                     "parts": ["p95 ", {"expr": "...", "node": [..]}, ...]}}]}},
      "drift": {"DR_COST_HARD_LIMIT_RAISED": {
          "file": "...", "span": [..], "severity": "BLOCK", "lets": [..],
          "when": {"expr": "...", "span": [..], "node": [..]}, "message": {...} | null,
@@ -88,7 +88,8 @@ class _Lowering:
     def message(self, message: ast.Message | None) -> dict | None:
         if message is None:
             return None
-        parts = [part if isinstance(part, str) else self.expression(part.expr) for part in message.parts]
+        parts = [part if isinstance(part, str) else {"expr": part.expr.text, "node": self.node(part.expr.node)}
+                 for part in message.parts]
         return {"template": message.text, "span": span_list(message.span), "parts": parts}
 
 

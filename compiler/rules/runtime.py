@@ -31,7 +31,6 @@ its first evaluation a gate is thread-safe.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..cel.errors import CelError
@@ -58,9 +57,9 @@ EXAMPLE_BLOCK = """{"format": "polc_rules@v2", "ir": {"version": "polc-cel-ir@1"
    "node": ["bin", 3, 11, 3, 36, 0, "<=", ["sel", 3, 11, 3, 22, 1, ["id", 3, 11, 3, 18, 2, "metrics"], "p95"],
             ["sel", 3, 26, 3, 36, 1, ["id", 3, 26, 3, 32, 3, "params"], "p95"]],
    "message": {"template": "p95 {metrics.p95} > {params.p95}", "span": [3, 45, 3, 79],
-    "parts": ["p95 ", {"expr": "metrics.p95", "span": [3, 51, 3, 62],
+    "parts": ["p95 ", {"expr": "metrics.p95",
                        "node": ["sel", 3, 51, 3, 62, 1, ["id", 3, 51, 3, 58, 2, "metrics"], "p95"]},
-              " > ", {"expr": "params.p95", "span": [3, 66, 3, 76],
+              " > ", {"expr": "params.p95",
                       "node": ["sel", 3, 66, 3, 76, 1, ["id", 3, 66, 3, 72, 3, "params"], "p95"]}]}}]}}}"""
 
 
@@ -68,27 +67,64 @@ class RulesRuntimeError(PolcError):
     """A gate or rule that does not exist or whose block is malformed."""
 
 
-@dataclass(frozen=True)
-class Failure:
-    """One failing condition: where it is, its rendered message and the values it saw."""
+class _Record:
+    """An immutable record compared by value (plain classes: a router imports this module on its
+    first gate evaluation, and making dataclasses costs more there than the evaluation itself)."""
 
-    condition: str
-    span: Span
-    message: str
-    observed: dict = field(default_factory=dict)
-    error: str | None = None        # set when the condition could not be evaluated (fail closed)
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other._values() == self._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._fields)})"
+
+
+class Failure(_Record):
+    """One failing condition: where it is, its rendered message and the values it saw.
+
+    ``error`` is set when the condition could not be evaluated (the gate fails closed).
+    """
+
+    __slots__ = ("condition", "span", "message", "observed", "error")
+    _fields = __slots__
+
+    def __init__(self, condition: str, span: Span, message: str, observed: dict | None = None,
+                 error: str | None = None):
+        put = object.__setattr__
+        put(self, "condition", condition)
+        put(self, "span", span)
+        put(self, "message", message)
+        put(self, "observed", {} if observed is None else observed)
+        put(self, "error", error)
 
     def to_json(self) -> dict:
         return {"condition": self.condition, "span": self.span.to_json(), "message": self.message,
                 "observed": self.observed, "error": self.error}
 
 
-@dataclass(frozen=True, slots=True)
-class GateResult:
-    gate: str
-    passed: bool
-    failures: tuple[Failure, ...]
-    conditions: int
+class GateResult(_Record):
+    """A gate's verdict: ``passed``, and each failing condition (true as a bool when it passed)."""
+
+    __slots__ = ("gate", "passed", "failures", "conditions")
+    _fields = __slots__
+
+    def __init__(self, gate: str, passed: bool, failures: tuple[Failure, ...], conditions: int):
+        put = object.__setattr__
+        put(self, "gate", gate)
+        put(self, "passed", passed)
+        put(self, "failures", failures)
+        put(self, "conditions", conditions)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -150,19 +186,42 @@ class Entry:
         from ..cel.ir import IRError
 
         try:
-            return Expr(stored["expr"], block_span(self.file, stored["span"]), name, self.node(stored))
+            node = self.node(stored)
+            span = block_span(self.file, stored["span"]) if "span" in stored else node.span
+            return Expr(stored["expr"], span, name, node)
         except (IRError, KeyError, TypeError, ValueError) as err:
             raise _malformed(self.name, err) from None
 
-    def message(self, stored: Mapping | None, name: str) -> list | None:
-        """The parts of a stored message: text, and Expr for each interpolation."""
-        if stored is None:
-            return None
-        parts = stored.get("parts")
-        if not isinstance(parts, (list, tuple)):
-            raise _malformed(self.name, "a message without its parts")
-        return [part if isinstance(part, str) else self.expression(part, f"{name}.message{i}")
-                for i, part in enumerate(parts)]
+    def message(self, stored: Mapping | None, name: str, rewrite=None) -> "Message | None":
+        return None if stored is None else Message(stored, self, name, rewrite)
+
+
+class Message:
+    """A stored message: text and interpolations, decoded the first time it is rendered.
+
+    A gate renders messages only when a condition fails, so a router whose gates pass never
+    decodes them. ``rewrite`` is applied to each interpolation's tree (drift rules: ``ratio()``).
+    """
+
+    def __init__(self, stored: Mapping, entry: Entry, name: str, rewrite=None):
+        self.stored, self.entry, self.name, self.rewrite = stored, entry, name, rewrite
+        self._parts: list | None = None
+
+    def parts(self) -> list:
+        """Text parts and an :class:`Expr` for each interpolation; raises RulesRuntimeError if unreadable."""
+        if self._parts is None:
+            parts = self.stored.get("parts")
+            if not isinstance(parts, (list, tuple)):
+                raise _malformed(self.entry.name, "a message without its parts")
+            decoded = []
+            for i, part in enumerate(parts):
+                if not isinstance(part, str):
+                    part = self.entry.expression(part, f"{self.name}.message{i}")
+                    if self.rewrite is not None:
+                        part.node = self.rewrite(part.node)
+                decoded.append(part)
+            self._parts = decoded
+        return self._parts
 
 
 def _malformed(name: str, err) -> RulesRuntimeError:
@@ -206,11 +265,15 @@ class Declaration:
                 seen[text] = None
         return seen
 
-    def render(self, parts: list | None, bindings: dict, fallback: str) -> str:
-        if parts is None:
+    def render(self, message: Message | None, bindings: dict, fallback: str) -> str:
+        if message is None:
             return fallback
         from .messages import render_message
 
+        try:
+            parts = message.parts()
+        except RulesRuntimeError as err:  # the condition failed all the same: say so, and why
+            return f"{fallback} (its message cannot be read: {err.message})"
         return render_message(parts, bindings, self.program)
 
 
@@ -320,7 +383,7 @@ class CompiledGate(Declaration):
         return Failure(expr.text, expr.span, f"cannot evaluate `{expr.text}`: {detail}",
                        self.observe(expr, bindings), error=detail)
 
-    def _failed(self, expr: Expr, message: list | None, value: Any, bindings: dict) -> Failure:
+    def _failed(self, expr: Expr, message: Message | None, value: Any, bindings: dict) -> Failure:
         if value is not False:
             return Failure(expr.text, expr.span, f"`{expr.text}` gave {value!r}, not a bool", error="not a bool")
         return Failure(expr.text, expr.span, self.render(message, bindings, f"`{expr.text}` is false"),

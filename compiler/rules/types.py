@@ -23,7 +23,6 @@ from typing import Any
 
 from ..cel.types import (BOOL, DOUBLE, DYN, NULL, STRING, Type, list_of, map_of, object_of,
                          parse_type as _parse_type)
-from ..paths import SCHEMA_DIR
 
 __all__ = ["BOOL", "DOUBLE", "DYN", "NULL", "STRING", "Type", "TypeSyntaxError", "from_ref",
            "from_schema", "from_value", "params_type", "parse_type", "snapshot_type"]
@@ -76,6 +75,8 @@ def params_type(table: dict[str, Any] | None) -> Type:
 
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict:
+    from ..paths import SCHEMA_DIR
+
     return json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
 
 

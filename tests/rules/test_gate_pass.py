@@ -175,10 +175,10 @@ def test_simple_gates_read_their_fields_without_binding(pairs):
     for name in ("reflex_promotion", "local_memory_sunset", "fg_mixed"):
         fast, _ = pairs[name]
         fast.evaluate(GOOD[name])
-        assert "_bind(" not in fast._fast_source and "m['" in fast._fast_source, name
+        assert "bindings = {" not in fast._fast_source and "m['" in fast._fast_source, name
     fast, _ = pairs["fg_nested"]  # a list and a map field: bound first, as the full path binds
     fast.evaluate(GOOD["fg_nested"])
-    assert "_bind(m, _T, True)" in fast._fast_source
+    assert "bindings = {'params': _PARAMS, 'metrics': _bind(m, _T, True)}" in fast._fast_source
 
 
 def test_extra_plain_metrics_still_pass_fast(pairs):

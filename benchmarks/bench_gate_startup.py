@@ -1,0 +1,157 @@
+"""Benchmark: how soon a router can evaluate gates, from the snapshot's expression IR vs source text.
+
+    .venv/bin/python benchmarks/bench_gate_startup.py [--rounds 15] [--gates 200]
+
+Builds one policy with N gates (two conditions, a let, two messages each, like the stdlib's),
+then writes it twice as a standalone ``snapshot.json``: as ``polc build`` writes it today (the
+rules block ``polc_rules@v2``, every expression as checked IR) and with the same rules block as
+polc wrote it before the IR (``polc_rules@v1``, source text only: the path this runtime keeps
+for old snapshots, which parses and checks each expression on first use — the baseline).
+
+Each measurement runs in a fresh Python process (bytecode cached, as an installed polc has it),
+alternating the two snapshots round by round, and prints medians and ratios:
+
+* first evaluation of one gate: ``snap.gate("g0").evaluate(metrics)`` right after
+  ``load_snapshot`` (the imports it triggers included), with metrics that pass and with
+  metrics that fail (a failure is explained: messages, observed values);
+* N gates ready: ``load_snapshot`` + the first evaluation of every gate.
+
+Targets: first evaluation under 5 ms; 200 gates ready in under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+GATE = '''gate g{i} {{
+  input metrics: {{p95_latency_ms: double, success_parity_percent: double, samples: double}}
+  let limit = params.p95_latency_ms
+  require metrics.p95_latency_ms <= limit
+    message "gate {i}: p95 {{metrics.p95_latency_ms}} ms is above {{limit}} ms"
+  require metrics.success_parity_percent >= params.success_parity_percent && metrics.samples >= 100.0
+    message "gate {i}: parity {{metrics.success_parity_percent}}% is below {{params.success_parity_percent}}%"
+}}
+'''
+PASSING = {"p95_latency_ms": 900, "success_parity_percent": 90.5, "samples": 250}
+FAILING = {"p95_latency_ms": 2900, "success_parity_percent": 60, "samples": 250}
+
+CHILD = r"""
+import json, sys, time
+path, mode, metrics = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+from compiler.runtime import load_snapshot
+if mode == "one":
+    snap = load_snapshot(path)
+    started = time.perf_counter()
+    snap.gate("g0").evaluate(metrics)
+    elapsed = time.perf_counter() - started
+else:
+    started = time.perf_counter()
+    snap = load_snapshot(path)
+    for name in snap.gates:  # the [gates.NAME] tables: every gate of this policy has one
+        snap.gate(name).evaluate(metrics)
+    elapsed = time.perf_counter() - started
+print(elapsed)
+"""
+
+
+def build_policy(workdir: Path, gates: int) -> dict:
+    """The snapshot (as ``polc build`` writes it) of a project with ``gates`` gates."""
+    from compiler import build
+
+    (workdir / "rules").mkdir(parents=True)
+    (workdir / "rules" / "gates.rules").write_text("".join(GATE.format(i=i) for i in range(gates)), encoding="utf-8")
+    policy = (ROOT / "examples" / "model_policy.toml").read_text(encoding="utf-8")
+    policy += "".join(f"\n[gates.g{i}]\np95_latency_ms = {1000 + i}\nsuccess_parity_percent = 85\n"
+                      for i in range(gates))
+    (workdir / "model_policy.toml").write_text(policy, encoding="utf-8")
+    (workdir / "policy.toml").write_text('[project]\nname = "bench"\nversion = "1"\n[sources]\n'
+                                         'model_policy = "model_policy.toml"\nrules = ["rules/gates.rules"]\n',
+                                         encoding="utf-8")
+    result = build(workdir, out_dir=str(workdir / "out"))
+    if not result.ok:
+        raise SystemExit(f"the benchmark policy does not build: {result.diagnostics[:3]}")
+    return json.loads((result.bundle_dir / "snapshot.json").read_text(encoding="utf-8"))
+
+
+def source_text_block(block: dict) -> dict:
+    """The rules block as polc wrote it before the IR: the same entries, source text only."""
+    def strip(entry):
+        if isinstance(entry, dict):
+            return {k: strip(v) for k, v in entry.items() if k not in ("node", "parts", "reads")}
+        if isinstance(entry, list):
+            return [strip(v) for v in entry]
+        return entry
+
+    return {"format": "polc_rules@v1", "gates": strip(block["gates"]), "drift": strip(block["drift"])}
+
+
+def write_snapshot(data: dict, path: Path) -> Path:
+    """``data`` as a standalone, verifiable snapshot.json (identity recomputed for its content)."""
+    from compiler.canonical import canonical_json, content_hash
+    from compiler.runtime.identity import UNHASHED_FIELDS, policy_id_for
+
+    content = {k: v for k, v in data.items() if k not in UNHASHED_FIELDS}
+    digest = content_hash(content)
+    path.write_bytes(canonical_json({**content, "hash": digest, "policy_id": policy_id_for(digest)}))
+    return path
+
+
+def child_env(cache: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPYCACHEPREFIX=str(cache), PYTHONPATH=str(ROOT), TMPDIR=str(cache))
+    return env
+
+
+def run_child(path: Path, mode: str, metrics: dict, env: dict) -> float:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path), mode, json.dumps(metrics)],
+                         capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    if out.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{out.stderr}")
+    return float(out.stdout.strip())
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--gates", type=int, default=200)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="polc-bench-gates-") as tmp:
+        tmp = Path(tmp)
+        snapshot = build_policy(tmp / "project", args.gates)
+        paths = {"source text (v1)": write_snapshot({**snapshot, "rules": source_text_block(snapshot["rules"])},
+                                                    tmp / "source-text.json"),
+                 "IR (v2)": write_snapshot(snapshot, tmp / "ir.json")}
+        env = child_env(tmp / "cache")
+        cases = [("first evaluation of one gate, PASS", "one", PASSING),
+                 ("first evaluation of one gate, FAIL (explained)", "one", FAILING),
+                 (f"load + first evaluation of {args.gates} gates", "all", PASSING)]
+        for path in paths.values():  # warm the bytecode cache (and lark's grammar cache for v1)
+            run_child(path, "one", PASSING, env)
+        samples = {(case, label): [] for case, _, _ in cases for label in paths}
+        for _ in range(args.rounds):
+            for case, mode, metrics in cases:
+                for label, path in paths.items():
+                    samples[(case, label)].append(run_child(path, mode, metrics, env))
+        sizes = {label: path.stat().st_size for label, path in paths.items()}
+    print(f"snapshot with {args.gates} gates: " + ", ".join(f"{label} {size / 1024:.0f} KiB"
+                                                           for label, size in sizes.items()))
+    print(f"{'measure':<48} {'source text (v1)':>17} {'IR (v2)':>10} {'ratio':>8}")
+    for case, _, _ in cases:
+        old, new = (statistics.median(samples[(case, label)]) * 1e3 for label in paths)
+        print(f"{case:<48} {old:>14.1f} ms {new:>7.1f} ms {old / new:>7.1f}x")
+    print(f"medians of {args.rounds} fresh processes each, run alternately; "
+          "targets: first evaluation < 5 ms, all gates ready < 100 ms (IR)")
+
+
+if __name__ == "__main__":
+    main()
