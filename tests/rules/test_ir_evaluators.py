@@ -66,7 +66,17 @@ numbers = st.one_of(st.integers(-3, 3000), st.floats(allow_nan=True, allow_infin
 values = st.one_of(numbers, st.booleans(), st.text(max_size=4), st.none(),
                    st.lists(st.one_of(numbers, st.text(max_size=3)), max_size=3),
                    st.dictionaries(st.text(max_size=2), numbers, max_size=3))
-FIELDS = {name: list(fields) for name, (fields, _) in GATES.items()} | {"g_errors": ["a", "b", "name"]}
+FIELDS = {name: fields for name, (fields, _) in GATES.items()} | {"g_errors": {"a": "int", "b": "int", "name": "str"}}
+TYPED = {"num": numbers, "int": st.integers(-5, 300) | st.sampled_from([2 ** 63 - 1, -(2 ** 63)]),
+         "bool": st.booleans(), "str": st.sampled_from(["canary", "bad", "blue", "", "x1"]),
+         "strs": st.lists(st.sampled_from(["blue", "claude-x", "gpt-4o", ""]), max_size=4),
+         "nums": st.dictionaries(st.sampled_from(["a", "b", "c"]), numbers, max_size=3),
+         "nums_list": st.lists(numbers, max_size=4), "any": values}
+
+
+def field_value(kind: str):
+    """Mostly of the declared kind (so binding accepts it and every expression runs), sometimes not."""
+    return st.one_of(TYPED[kind], TYPED[kind], TYPED[kind], values)
 
 
 def _outcome(program, bindings):
@@ -87,7 +97,8 @@ def _same(a, b) -> bool:
 @given(data=st.data())
 def test_interpreter_and_generated_code_agree_on_random_metrics(programs, name, data):
     gate, pairs = programs[name]
-    metrics = {field: data.draw(values) for field in FIELDS[name] if data.draw(st.integers(0, 9))}  # some missing
+    metrics = {field: data.draw(field_value(kind)) for field, kind in FIELDS[name].items()
+               if data.draw(st.integers(0, 19))}  # now and then a field is missing
     inputs = {gate.inputs[0][0]: metrics}
     for input_name, _, _ in gate.inputs[1:]:
         inputs[input_name] = data.draw(st.lists(st.text(max_size=4), max_size=3))
