@@ -24,7 +24,6 @@ from __future__ import annotations
 import importlib
 import linecache
 import math
-import re
 from types import CodeType
 
 from . import ast
@@ -178,15 +177,18 @@ HELPERS = {
 #: Helpers defined here or in compiler.cel.values (no import needed).
 _LOCAL = {"_deopt": deopt, "_as_double": as_double, "_CelUint": CelUint, "_MIN": INT64_MIN,
           "_MAX": INT64_MAX, "__name__": "polc_generated"}
-_NAMES = re.compile(r"\b_[A-Za-z_]+\b")
 _resolved: dict[str, object] = {}
 
 
 def helpers_for(source: str) -> dict:
-    """The helpers ``source`` names (and the always-present light ones)."""
+    """The helpers ``source`` names (and the always-present light ones).
+
+    Generated code calls a helper (``_eq(``) or catches it (``except _CelErrorValue as``); no
+    helper's call is a substring of another's, so a text search finds exactly the ones used.
+    """
     found = dict(_LOCAL)
-    for name in set(_NAMES.findall(source)):
-        if name in HELPERS:
+    for name in HELPERS:
+        if name + "(" in source or name + " as " in source:
             found[name] = helper(name)
     return found
 
