@@ -173,3 +173,22 @@ def test_stdlib_local_memory_sunset(snapshot):
         "retrieval p95 is not at parity yet, and [gates.local_memory_sunset] requires parity",
         "stable for 12 days; the sunset needs 30"]
     assert not gate.evaluate({"retrieval_p95_parity": "yes", "stable_days": 40}).passed
+
+
+def test_lets_are_stored_and_evaluated_once_however_often_they_are_used(tmp_path):
+    """Thirty lets, each using the one before three times: copied into their users, the last
+    condition would hold 3^30 nodes; shared, the snapshot and the evaluation stay small."""
+    lets = "".join(f"  let a{i} = a{i - 1} + a{i - 1} - a{i - 1}\n" for i in range(1, 31))
+    root = rules_project(tmp_path / "p", {"rules/chain.rules": "gate chain {\n  input metrics: {a: int}\n"
+                                          "  let a0 = metrics.a\n" + lets +
+                                          '  require a30 == metrics.a message "a30 is {a30}"\n}\n'},
+                         policy=open("examples/model_policy.toml").read() + "\n[gates.chain]\nx = 1\n")
+    result = build(root, out_dir=str(root / "out"))
+    assert result.ok, result.diagnostics
+    snapshot = json.loads((result.bundle_dir / "snapshot.json").read_text())
+    entry = snapshot["rules"]["gates"]["chain"]
+    assert len(entry["lets"]) == 31 and len(json.dumps(entry)) < 40_000
+    gate = gate_from_snapshot(snapshot, "chain")
+    assert gate.evaluate({"a": 7}).passed
+    gate._fast = None  # the full path too, with its message
+    assert gate.evaluate({"a": 2 ** 62}).failures[0].error == "integer overflow in `+` at rules/chain.rules:4:12"
