@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..diagnostics import Diagnostic, Span
-from .runtime import (DRIFT_RUNTIME_BUDGET, Declaration, Entry, RulesRuntimeError, _error_text, block_span,
-                      current_entry, rules_block)
+from .entries import Entry, RulesRuntimeError, block_span, current_entry
+from .runtime import DRIFT_RUNTIME_BUDGET, Declaration, _error_text, rules_block
 from .binding import bind
 from .severity import Severity
 from .types import snapshot_type

@@ -31,10 +31,10 @@ from ..cel.types import BOOL
 from ..diagnostics import Span
 from ..errors import InputError
 from .check import DRIFT_FUNCTIONS
+from .entries import RulesRuntimeError
 from .lower import FORMAT, referenced_paths
 from .messages import parse_message
 from .parser import parse_expression
-from .runtime import RulesRuntimeError
 from .types import TypeSyntaxError, params_type, parse_type, snapshot_type
 
 

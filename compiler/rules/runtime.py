@@ -34,20 +34,17 @@ import threading
 from typing import Any, Mapping
 
 from ..cel.errors import CelError
-from ..cel.types import DYN, CheckResult
+from ..cel.types import CheckResult
 from ..diagnostics import Diagnostic, Span, did_you_mean
-from ..errors import PolcError
 from .binding import BindError, bind
+from .entries import (LEGACY_FORMAT, RULES_FORMAT, Entry, Expr, Message, RulesRuntimeError,  # noqa: F401
+                      block_span, current_entry)
 from .types import params_type, parse_type
 
 #: Runtime budget of one gate evaluation (comprehension iterations): no gate can hang a router.
 RUNTIME_BUDGET = 1_000_000
 #: Drift rules run in CI over whole snapshots (tens of thousands of roles), so they get more.
 DRIFT_RUNTIME_BUDGET = 50_000_000
-#: The format of the rules block this runtime reads directly (compiler.rules.lower).
-RULES_FORMAT = "polc_rules@v2"
-#: The format before the expression IR: source text only, compiled on first use.
-LEGACY_FORMAT = "polc_rules@v1"
 
 EXAMPLE_BLOCK = """{"format": "polc_rules@v2", "ir": {"version": "polc-cel-ir@1",
   "types": ["bool", "double", "map(string, double)", "{p95: double}"]},
@@ -61,10 +58,6 @@ EXAMPLE_BLOCK = """{"format": "polc_rules@v2", "ir": {"version": "polc-cel-ir@1"
                        "node": ["sel", 3, 51, 3, 62, 1, ["id", 3, 51, 3, 58, 2, "metrics"], "p95"]},
               " > ", {"expr": "params.p95",
                       "node": ["sel", 3, 66, 3, 76, 1, ["id", 3, 66, 3, 72, 3, "params"], "p95"]}]}}]}}}"""
-
-
-class RulesRuntimeError(PolcError):
-    """A gate or rule that does not exist or whose block is malformed."""
 
 
 class _Record:
@@ -132,102 +125,6 @@ class GateResult(_Record):
     def to_json(self) -> dict:
         return {"gate": self.gate, "passed": self.passed, "conditions": self.conditions,
                 "failures": [f.to_json() for f in self.failures]}
-
-
-def block_span(file: str, span) -> Span:
-    line, column, end_line, end_column = span
-    return Span(file, line, column, end_line, end_column)
-
-
-class Expr:
-    """One stored expression: its source text and span (for people) and its checked tree."""
-
-    __slots__ = ("text", "span", "name", "node", "program")
-
-    def __init__(self, text: str, span: Span, name: str, node):
-        self.text, self.span, self.name, self.node = text, span, name, node
-        self.program = None
-
-    def sub_text(self, span: Span) -> str:
-        """The source text of a sub-expression of this one, by its span."""
-        lines = self.text.split("\n")
-
-        def offset(line: int, column: int) -> int:
-            index = line - self.span.line
-            base = sum(len(x) + 1 for x in lines[:index])
-            return base + column - (self.span.column if index == 0 else 1)
-        return self.text[offset(span.line, span.column):offset(span.end_line, span.end_column)]
-
-
-class Entry:
-    """A gate's or drift rule's entry of the rules block, decoded: lets, expressions, facts."""
-
-    def __init__(self, entry: Mapping, decoder, name: str, file: str, declarations: dict):
-        from ..cel.ir import IRError, decode
-
-        self.raw, self.name, self.file = entry, name, file
-        self.facts = CheckResult(DYN, declarations)
-        self._decoder, self._decode, self._lets = decoder, decode, 0
-        try:
-            for let in entry.get("lets", ()):
-                node = self.node(let, let.get("file", file))
-                self.facts.lets.append((let["name"], node))
-                self._lets += 1
-        except (IRError, KeyError, TypeError) as err:
-            raise _malformed(name, err) from None
-
-    def node(self, stored: Mapping, file: str | None = None):
-        """The tree of one stored expression (``{"expr", "span", "node"}``)."""
-        node, _ = self._decode(stored["node"], self._decoder, file=file or self.file,
-                               checked=self.facts, lets=self._lets)
-        return node
-
-    def expression(self, stored: Mapping, name: str) -> Expr:
-        from ..cel.ir import IRError
-
-        try:
-            node = self.node(stored)
-            span = block_span(self.file, stored["span"]) if "span" in stored else node.span
-            return Expr(stored["expr"], span, name, node)
-        except (IRError, KeyError, TypeError, ValueError) as err:
-            raise _malformed(self.name, err) from None
-
-    def message(self, stored: Mapping | None, name: str, rewrite=None) -> "Message | None":
-        return None if stored is None else Message(stored, self, name, rewrite)
-
-
-class Message:
-    """A stored message: text and interpolations, decoded the first time it is rendered.
-
-    A gate renders messages only when a condition fails, so a router whose gates pass never
-    decodes them. ``rewrite`` is applied to each interpolation's tree (drift rules: ``ratio()``).
-    """
-
-    def __init__(self, stored: Mapping, entry: Entry, name: str, rewrite=None):
-        self.stored, self.entry, self.name, self.rewrite = stored, entry, name, rewrite
-        self._parts: list | None = None
-
-    def parts(self) -> list:
-        """Text parts and an :class:`Expr` for each interpolation; raises RulesRuntimeError if unreadable."""
-        if self._parts is None:
-            parts = self.stored.get("parts")
-            if not isinstance(parts, (list, tuple)):
-                raise _malformed(self.entry.name, "a message without its parts")
-            decoded = []
-            for i, part in enumerate(parts):
-                if not isinstance(part, str):
-                    part = self.entry.expression(part, f"{self.name}.message{i}")
-                    if self.rewrite is not None:
-                        part.node = self.rewrite(part.node)
-                decoded.append(part)
-            self._parts = decoded
-        return self._parts
-
-
-def _malformed(name: str, err) -> RulesRuntimeError:
-    message = f"the rules block entry of `{name}` is malformed: {err}"
-    return RulesRuntimeError(message, [Diagnostic.error(
-        "POLC271", message, hint="the snapshot was damaged or written by another tool; rebuild it with `polc build`")])
 
 
 class Declaration:
@@ -443,36 +340,6 @@ def _root(node) -> str | None:
 def rules_block(snapshot: Mapping) -> Mapping:
     block = snapshot.get("rules") if isinstance(snapshot, Mapping) else None
     return block if isinstance(block, Mapping) else {}
-
-
-def current_entry(block: Mapping, kind: str, name: str, params: Mapping | None = None):
-    """``(entry, decoder)`` of gate or drift rule ``name`` (``kind`` is ``gates`` or ``drift``).
-
-    A ``polc_rules@v1`` entry (source text only) is compiled to the current format first.
-    """
-    from ..cel.ir import VERSION, Decoder, IRError
-
-    form = block.get("format", LEGACY_FORMAT)
-    if form == LEGACY_FORMAT:
-        from .legacy import upgrade_entry  # the compiler front end, lark included: old snapshots only
-
-        upgraded = upgrade_entry(block, kind, name, params)
-        block, form = upgraded, upgraded["format"]
-    if form != RULES_FORMAT:
-        raise _unknown_format(form)
-    ir = block.get("ir")
-    try:
-        if not isinstance(ir, Mapping) or ir.get("version") != VERSION:
-            raise IRError(f"expected expression IR {VERSION}, found {ir.get('version') if isinstance(ir, Mapping) else ir!r}")
-        return block[kind][name], Decoder(ir.get("types"))
-    except IRError as err:
-        raise _malformed(name, err) from None
-
-
-def _unknown_format(form) -> RulesRuntimeError:
-    message = f"the snapshot's rules block has format {form!r}; this runtime reads {RULES_FORMAT} and {LEGACY_FORMAT}"
-    return RulesRuntimeError(message, [Diagnostic.error(
-        "POLC271", message, hint="upgrade polc on this machine, or rebuild the policy with this polc version")])
 
 
 def build_gate(block: Mapping, name: str, params: Mapping | None = None) -> CompiledGate:
