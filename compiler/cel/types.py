@@ -27,8 +27,6 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from .errors import CelError
-
 PRIMITIVES = ("int", "uint", "double", "bool", "string", "bytes", "null_type", "timestamp",
               "duration", "type", "dyn")
 NUMERIC = frozenset({"int", "uint", "double"})
@@ -301,7 +299,9 @@ def _args(tokens, pos, spec, where) -> tuple[list[Type], int]:
         raise _bad(where, f"expected `,` or `)` in type `{spec}`")
 
 
-def _bad(where: str, message: str, hint: str | None = None) -> CelError:
+def _bad(where: str, message: str, hint: str | None = None):
+    from .errors import CelError
+
     return CelError("POLC216", f"{where}: {message}", None,
                     hint=hint or "types: int uint double bool string bytes dyn list(T) map(K, V) "
                                  "or a dict of fields")

@@ -33,7 +33,6 @@ from __future__ import annotations
 import threading
 from typing import Any, Mapping
 
-from ..cel.errors import CelError
 from ..cel.types import CheckResult
 from ..diagnostics import Diagnostic, Span, did_you_mean
 from .binding import BindError, bind
@@ -146,6 +145,8 @@ class Declaration:
 
     def observe(self, expr: Expr, bindings: dict) -> dict:
         """The values of the paths (``metrics.p95``, ``limit``) a condition reads."""
+        from ..cel.errors import CelError
+
         roots = set(self.facts.declarations) | {name for name, _ in self.facts.lets}
         seen: dict = {}
         for node in _paths(expr.node, roots):
@@ -203,6 +204,8 @@ class CompiledGate(Declaration):
         fast = self._fast
         if fast is not None and fast(metrics if not inputs else self._keyword_input(metrics, inputs)) is True:
             return self._pass
+        from ..cel.errors import CelError  # the full path only: a pass needs none of it
+
         if metrics is not None and self.inputs:
             inputs = {self.inputs[0][0]: metrics, **inputs}
         bindings, failures = self._bind(inputs)
@@ -275,7 +278,7 @@ class CompiledGate(Declaration):
                                     error=did_you_mean(unknown[0], [n for n, _, _ in self.inputs])))
         return bindings, failures
 
-    def _error(self, expr: Expr, err: CelError, bindings: dict) -> Failure:
+    def _error(self, expr: Expr, err, bindings: dict) -> Failure:
         detail = _error_text(err, expr)
         return Failure(expr.text, expr.span, f"cannot evaluate `{expr.text}`: {detail}",
                        self.observe(expr, bindings), error=detail)
