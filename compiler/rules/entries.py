@@ -72,8 +72,12 @@ class Entry:
 
     def node(self, stored: Mapping, file: str | None = None):
         """The tree of one stored expression (``{"expr", "span", "node"}``)."""
-        node, _ = self._decode(stored["node"], self._decoder, file=file or self.file,
-                               checked=self.facts, lets=self._lets)
+        return self.tree(stored["node"], file)
+
+    def tree(self, encoded, file: str | None = None):
+        """The tree of one IR node (positions in ``file``, default the entry's)."""
+        node, _ = self._decode(encoded, self._decoder, file=file or self.file, checked=self.facts,
+                               lets=self._lets)
         return node
 
     def expression(self, stored: Mapping, name: str) -> Expr:
@@ -110,12 +114,28 @@ class Message:
             decoded = []
             for i, part in enumerate(parts):
                 if not isinstance(part, str):
-                    part = self.entry.expression(part, f"{self.name}.message{i}")
-                    if self.rewrite is not None:
-                        part.node = self.rewrite(part.node)
+                    part = self._interpolation(part, f"{self.name}.message{i}")
                 decoded.append(part)
             self._parts = decoded
         return self._parts
+
+    def _interpolation(self, encoded, name: str) -> Expr:
+        from ..cel.ir import IRError
+
+        try:
+            node = self.entry.tree(encoded)
+        except (IRError, TypeError, ValueError) as err:
+            raise _malformed(self.entry.name, err) from None
+        if self.rewrite is not None:
+            node = self.rewrite(node)
+        return Expr(self._text(node.span), node.span, name, node)
+
+    def _text(self, span: Span) -> str:
+        """The interpolation as written: cut from the template (which starts after the quote)."""
+        template, (line, column) = self.stored.get("template", ""), self.stored["span"][:2]
+        if span.line != line or span.end_line != line:
+            return template
+        return template[span.column - column - 1:span.end_column - column - 1] or template
 
 
 def _malformed(name: str, err) -> RulesRuntimeError:

@@ -52,7 +52,7 @@ class _Upgrade:
     def __init__(self, entry: Mapping, name: str):
         self.entry, self.name, self.file = entry, name, entry["file"]
         self.encoder = Encoder()
-        self._pending: list[tuple[dict, object]] = []   # stored expressions and their trees
+        self._pending: list[tuple[object, object, object]] = []  # (container, key, tree): IR to fill in
 
     def run(self, kind: str, params: Mapping | None) -> dict:
         if kind == "gates":
@@ -77,12 +77,11 @@ class _Upgrade:
         if checker.diagnostics:
             raise _failed(self.name, checker.diagnostics)
         if kind != "gates":
-            trees = {id(stored): node for stored, node in self._pending}
-            nodes = [trees[id(out["when"])]] + [trees[id(p)] for p in (out["message"] or {}).get("parts", ())
-                                                if not isinstance(p, str)]
-            out["reads"] = referenced_paths(nodes, [node for _, node in checker.result.lets], checker.result)
-        for stored, node in self._pending:
-            stored["node"] = self.encoder.node(node, checker.result)
+            lets = [node for _, node in checker.result.lets]
+            nodes = [node for _, _, node in self._pending if not any(node is let for let in lets)]
+            out["reads"] = referenced_paths(nodes, lets, checker.result)
+        for container, key, node in self._pending:
+            container[key] = self.encoder.node(node, checker.result)
         return {"format": FORMAT, "ir": {"version": VERSION, "types": self.encoder.finish()}, kind: {self.name: out}}
 
     def _parse(self, text: str, file: str, span) -> object:
@@ -114,18 +113,17 @@ class _Upgrade:
         parsed = parse_message(token, self.file, problems, Span(self.file, line, column))
         if problems:
             raise _failed(self.name, problems)
-        parts = []
+        parts: list = []
         for part in parsed.parts:
-            if isinstance(part, str):
-                parts.append(part)
-                continue
-            checker.check(part.expr.node)
-            parts.append(self._stored({"expr": part.expr.text}, part.expr.node))
+            parts.append(part if isinstance(part, str) else None)
+            if not isinstance(part, str):
+                checker.check(part.expr.node)
+                self._pending.append((parts, len(parts) - 1, part.expr.node))
         return {"template": stored["template"], "span": list(stored["span"]), "parts": parts}
 
     def _stored(self, out: dict, node) -> dict:
         """``out`` (a stored expression) gets its ``node`` once everything is checked."""
-        self._pending.append((out, node))
+        self._pending.append((out, "node", node))
         return out
 
 

@@ -18,12 +18,13 @@ Shape (``format`` is ``polc_rules@v2``; spans are ``[line, column, end_line, end
                    "node": [..]}],
          "conditions": [{"expr": "metrics.p95_latency_ms <= limit", "span": [..], "node": [..],
                          "message": {"template": "p95 {metrics.p95_latency_ms} ...", "span": [..],
-                                     "parts": ["p95 ", {"expr": "...", "node": [..]}, ...]}}]}},
+                                     "parts": ["p95 ", [..], " ms is above ", [..], ...]}}]}},
      "drift": {"DR_COST_HARD_LIMIT_RAISED": {
          "file": "...", "span": [..], "severity": "BLOCK", "lets": [..],
          "when": {"expr": "...", "span": [..], "node": [..]}, "message": {...} | null,
          "reads": [["budgets", "cost"], ["budgets", "cost", "hard_limit"], ...]}}}
 
+A message's ``parts`` are its text and, for each ``{interpolation}``, the IR node.
 Lets include the file constants the declaration uses (each with its own ``file``), in order;
 a ``let`` node refers to one by its index in that list, so a let is stored (and evaluated)
 once however often it is used. ``reads`` are the snapshot paths a drift rule reads (``polc
@@ -88,8 +89,7 @@ class _Lowering:
     def message(self, message: ast.Message | None) -> dict | None:
         if message is None:
             return None
-        parts = [part if isinstance(part, str) else {"expr": part.expr.text, "node": self.node(part.expr.node)}
-                 for part in message.parts]
+        parts = [part if isinstance(part, str) else self.node(part.expr.node) for part in message.parts]
         return {"template": message.text, "span": span_list(message.span), "parts": parts}
 
 
