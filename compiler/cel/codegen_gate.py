@@ -70,7 +70,7 @@ def pass_test(conditions: list[ast.Expr], checked: CheckResult, *, input_name: s
     """
     names, consts = Names(), Consts()
     declared = checked.declarations[input_name]
-    nodes = [node for root in reachable(conditions, checked) for node in ast.walk(root)]
+    nodes = [node for root in reachable(conditions, checked) for node in ast.nodes(root)]
     fields = _direct_fields(nodes, checked, input_name, declared)
     known: dict[tuple, tuple[str, Type | None]] = {}
     for key, value in params.items():
@@ -133,7 +133,7 @@ def reachable(roots, checked: CheckResult) -> list[ast.Expr]:
     while stack:
         root = stack.pop()
         out.append(root)
-        for node in ast.walk(root):
+        for node in ast.nodes(root):
             index = checked.let_refs.get(id(node))
             if index is not None and index not in seen:
                 seen.add(index)

@@ -210,16 +210,17 @@ class _Reader:
     def node(self, encoded, depth: int) -> ast.Expr:
         if depth > ast.MAX_DEPTH:
             raise IRError(f"the expression nests deeper than {ast.MAX_DEPTH} levels")
-        if type(encoded) is not list or len(encoded) < 7 or type(encoded[0]) is not str:
+        if type(encoded) not in (list, tuple) or len(encoded) < 7 or type(encoded[0]) is not str:
             raise IRError(f"not an IR node: {_short(encoded)}")
         method = _READERS.get(encoded[0])
         if method is None:
             raise IRError(f"unknown IR node `{encoded[0]}`")
-        *where, type_index = encoded[1:6]
-        if not all(type(n) is int and n >= 0 for n in where):
+        line, column, end_line, end_column, type_index = encoded[1:6]
+        if not (type(line) is int and type(column) is int and type(end_line) is int
+                and type(end_column) is int and min(line, column, end_line, end_column) >= 0):
             raise IRError(f"bad position in IR node {_short(encoded)}")
         found = self.decoder.type(type_index)
-        node = method(self, encoded, depth + 1)._with_position((self.file, *where))
+        node = method(self, encoded, depth + 1)._with_position((self.file, line, column, end_line, end_column))
         self.checked.types[id(node)] = found
         return node
 
@@ -272,20 +273,20 @@ class _Reader:
 
     def _call(self, encoded, depth):
         function, target, args = self._arity(encoded, 3)
-        if type(args) is not list:
+        if type(args) not in (list, tuple):
             raise IRError("the arguments of an IR call must be a list")
         return ast.Call(_name(function), tuple(self._sub(a, depth) for a in args),
                         None if target is None else self._sub(target, depth))
 
     def _list(self, encoded, depth):
         (elements,) = self._arity(encoded, 1)
-        if type(elements) is not list:
+        if type(elements) not in (list, tuple):
             raise IRError("the elements of an IR list must be a list")
         return ast.CreateList(tuple(self._sub(e, depth) for e in elements))
 
     def _map(self, encoded, depth):
         (entries,) = self._arity(encoded, 1)
-        if type(entries) is not list or not all(type(e) is list and len(e) == 2 for e in entries):
+        if type(entries) not in (list, tuple) or not all(type(e) in (list, tuple) and len(e) == 2 for e in entries):
             raise IRError("the entries of an IR map must be [key, value] pairs")
         return ast.CreateMap(tuple((self._sub(k, depth), self._sub(v, depth)) for k, v in entries))
 
