@@ -126,3 +126,25 @@ def test_a_runtime_error_names_the_policy_line_and_the_generated_module(programs
     filename = "<polc:rules/tests.rules#g_errors#1>"
     frames = [frame.filename for frame in traceback.extract_tb(info.value.__traceback__)]
     assert filename in frames and linecache.getlines(filename)
+
+
+def test_interpreter_and_generated_code_agree_on_every_stdlib_drift_rule():
+    from compiler.rules.drift import _bind_pair, load_drift_rules
+    from tests.rules.helpers import base_snapshot
+    from tests.rules.test_results_golden import _mutations
+
+    rules, problems = load_drift_rules({}, {"drift": {"ratios": {"cost_raise": 1.5}}})
+    assert not [p for p in problems if p.is_error] and len(rules) >= 20
+    pairs = [(rule.rule_id, from_checked(node, rule.facts, backend="interp", budget=rule.budget),
+              from_checked(node, rule.facts, backend="compiled", budget=rule.budget))
+             for rule in rules for node in [rule.when.node] + [node for _, node in rule.facts.lets]]
+    base = base_snapshot()
+    compared = 0
+    for _, new in _mutations(base)[:20]:
+        old_bound, new_bound = _bind_pair(base, new)
+        bindings = {"old": old_bound, "new": new_bound}
+        for rule_id, interpreted, compiled in pairs:
+            a, b = _outcome(interpreted, bindings), _outcome(compiled, bindings)
+            assert _same(a, b), f"{rule_id}: {a!r} (interpreter) != {b!r} (compiled)"
+            compared += 1
+    assert compared > 400
