@@ -106,8 +106,3 @@ def _runner(fast_code, uses_budget: bool) -> Function:
            None)
     return fn
 
-
-def raise_cel_error(err, spans, root_span):
-    """See :func:`compiler.cel.rt.raise_cel_error` (kept here for callers of this module)."""
-    from .rt import raise_cel_error as _raise
-    _raise(err, spans, root_span)

@@ -256,5 +256,3 @@ def resolve_ident(name: str, env: Env):
         return CelType(name)
     raise CelErrorValue(f"undeclared reference to '{name}'")
 
-
-qualified_parts = ast.qualified_parts
