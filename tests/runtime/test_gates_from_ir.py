@@ -107,3 +107,23 @@ def test_a_damaged_ir_fails_closed_with_a_diagnostic(full_head):
     with pytest.raises(RulesRuntimeError) as info:
         gate_from_snapshot(data, "reflex_promotion")
     assert info.value.diagnostics[0].code == "POLC271" and "unknown binary operator" in info.value.message
+
+
+def test_drift_rules_of_a_snapshot_built_before_the_ir_give_the_same_findings(full_head):
+    from compiler.rules.drift import drift_rules_from_block, evaluate_drift
+    from tests.rules.helpers import base_snapshot
+    from tests.rules.test_results_golden import _mutations
+
+    legacy = load_snapshot(LEGACY / "policy.json").to_dict()["rules"]
+    current = load_snapshot(full_head).to_dict()["rules"]
+    assert sorted(legacy["drift"]) == sorted(current["drift"])
+    old_rules, new_rules = drift_rules_from_block(legacy), drift_rules_from_block(current)
+    assert [r.reads for r in old_rules] == [r.reads for r in new_rules]  # computed by the upgrade, too
+    base = base_snapshot()
+    fired = 0
+    for _, changed in _mutations(base):
+        findings = [[(f.rule_id, f.severity, f.message, f.error) for f in evaluate_drift(base, changed, rules)]
+                    for rules in (old_rules, new_rules)]
+        assert findings[0] == findings[1]
+        fired += len(findings[0])
+    assert fired > 20
