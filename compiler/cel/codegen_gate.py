@@ -16,7 +16,8 @@ with the guards binding would apply (an int where a double is declared becomes a
 
     def passes(m):
         try:
-            if type(m) is not dict: return None
+            if type(m) is not dict:  # another Mapping: bound as the full path binds it
+                m = _bind(m, _T, True)
             if len(m) != 2:
                 for k in m:
                     if type(k) is not str or k not in _FIELDS and type(m[k]) not in _PLAIN: return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from ..cel.ir import VERSION, Decoder, IRError, decode
 from ..cel.types import DYN, CheckResult
 from ..diagnostics import Diagnostic, Span
 from ..errors import PolcError
@@ -57,11 +58,9 @@ class Entry:
     """A gate's or drift rule's entry of the rules block, decoded: lets, expressions, facts."""
 
     def __init__(self, entry: Mapping, decoder, name: str, file: str, declarations: dict):
-        from ..cel.ir import IRError, decode
-
         self.raw, self.name, self.file = entry, name, file
         self.facts = CheckResult(DYN, declarations)
-        self._decoder, self._decode, self._lets = decoder, decode, 0
+        self._decoder, self._lets = decoder, 0
         try:
             for let in entry.get("lets", ()):
                 node = self.node(let, let.get("file", file))
@@ -76,13 +75,10 @@ class Entry:
 
     def tree(self, encoded, file: str | None = None):
         """The tree of one IR node (positions in ``file``, default the entry's)."""
-        node, _ = self._decode(encoded, self._decoder, file=file or self.file, checked=self.facts,
-                               lets=self._lets)
+        node, _ = decode(encoded, self._decoder, file=file or self.file, checked=self.facts, lets=self._lets)
         return node
 
     def expression(self, stored: Mapping, name: str) -> Expr:
-        from ..cel.ir import IRError
-
         try:
             node = self.node(stored)
             span = block_span(self.file, stored["span"]) if "span" in stored else node.span
@@ -120,8 +116,6 @@ class Message:
         return self._parts
 
     def _interpolation(self, encoded, name: str) -> Expr:
-        from ..cel.ir import IRError
-
         try:
             node = self.entry.tree(encoded)
         except (IRError, TypeError, ValueError) as err:
@@ -149,8 +143,6 @@ def current_entry(block: Mapping, kind: str, name: str, params: Mapping | None =
 
     A ``polc_rules@v1`` entry (source text only) is compiled to the current format first.
     """
-    from ..cel.ir import VERSION, Decoder, IRError
-
     form = block.get("format", LEGACY_FORMAT)
     if form == LEGACY_FORMAT:
         from .legacy import upgrade_entry  # the compiler front end, lark included: old snapshots only
