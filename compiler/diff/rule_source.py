@@ -56,7 +56,7 @@ def _has_drift_block(snapshot: Mapping) -> bool:
 def adapt(compiled) -> DriftRule:
     """A ``compiler.rules.drift.CompiledDrift`` as a DriftRule."""
     return DriftRule(compiled.rule_id, Severity(compiled.severity.value), compiled.check, compiled.span,
-                     compiled.title, compiled.reads)
+                     compiled.title, compiled.reads, reads_impact=True)
 
 
 def _removed_rules(old: Mapping, kept: set[str], ratios, rules_drift) -> list[DriftRule]:

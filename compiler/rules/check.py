@@ -40,13 +40,13 @@ from ..diagnostics import Diagnostic, Span, did_you_mean
 from . import ast
 from .loader import STDLIB_PREFIX, RuleSet
 from .rewrite import uses
-from .types import TypeSyntaxError, from_ref, params_type, snapshot_type
+from .types import TypeSyntaxError, drift_inputs, from_ref, params_type
 
 #: Default static cost limit of one expression. The CEL engine assumes 100 elements for a list
 #: of unknown size, so a drift rule comparing every role's models (roles x models x models)
 #: estimates at about 10^6; 10^7 leaves room for that and still refuses runaway nesting.
 DEFAULT_COST_LIMIT = 10_000_000
-RESERVED_NAMES = ("params", "old", "new")
+RESERVED_NAMES = ("params", "old", "new", "impact")
 #: Functions drift rules may call beyond CEL's: ``ratio("name", default)`` is the number
 #: ``[drift.ratios].name`` of policy.toml, or the default (compiler.rules.rewrite.lower_ratios).
 DRIFT_FUNCTIONS = {"ratio": ((frozenset({"string"}), frozenset({"int", "uint", "double"})), DOUBLE)}
@@ -226,8 +226,7 @@ def _check_drift(ctx: _Context, drift: ast.Drift, consts) -> CheckResult:
         ctx.found.append(Diagnostic.error(
             "POLC258", f"unknown severity `{drift.severity}`", drift.severity_span,
             hint=did_you_mean(drift.severity.upper(), ast.SEVERITIES)))
-    snapshot = snapshot_type()
-    checker = _checker(consts, {"old": snapshot, "new": snapshot}, DRIFT_FUNCTIONS)
+    checker = _checker(consts, drift_inputs(), DRIFT_FUNCTIONS)
     names: dict[str, Span] = {}
     for let in drift.lets:
         if _declare(ctx, let.name, let.span, names):

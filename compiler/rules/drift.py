@@ -29,7 +29,7 @@ from .entries import Entry, RulesRuntimeError, block_span, current_entry
 from .runtime import DRIFT_RUNTIME_BUDGET, Declaration, _error_text, rules_block
 from .binding import bind
 from .severity import Severity
-from .types import snapshot_type
+from .types import drift_inputs, snapshot_type
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class DriftFinding:
 
 
 _bound = threading.local()
+#: ``impact`` when the caller has none: rules test ``impact.budget != null`` first.
+NO_IMPACT = {"budget": None, "replay": None}
 
 
 def _bind_pair(old: Mapping, new: Mapping) -> tuple[dict, dict]:
@@ -78,8 +80,7 @@ class CompiledDrift(Declaration):
     def __init__(self, rule_id: str, entry: Mapping, decoder, ratios: Mapping[str, float] | None = None):
         from .rewrite import lower_ratios
 
-        snapshot = snapshot_type()
-        decoded = Entry(entry, decoder, rule_id, entry["file"], {"old": snapshot, "new": snapshot})
+        decoded = Entry(entry, decoder, rule_id, entry["file"], drift_inputs())
         self.ratios = dict(ratios or {})
         facts = decoded.facts
         facts.lets[:] = [(name, lower_ratios(node, self.ratios, facts)) for name, node in facts.lets]
@@ -94,13 +95,17 @@ class CompiledDrift(Declaration):
                                        rewrite=lambda node: lower_ratios(node, self.ratios, facts))
         self.reads = frozenset(tuple(path) for path in entry.get("reads", ()))
 
-    def check(self, old: Mapping, new: Mapping) -> list[DriftHit]:
-        """The hits of this rule (zero or one); raises when it cannot be evaluated."""
+    def check(self, old: Mapping, new: Mapping, impact: Mapping | None = None) -> list[DriftHit]:
+        """The hits of this rule (zero or one); raises when it cannot be evaluated.
+
+        ``impact`` is what the caller knows beyond the two snapshots (compiler/diff/review.py
+        passes the budget figures and the replay summary); None binds both as null."""
         from ..cel import CelError
         from .binding import BindError
 
         try:
             bindings = dict(zip(("old", "new"), _bind_pair(old, new)))
+            bindings["impact"] = bind(impact or NO_IMPACT, self.facts.declarations["impact"], "impact")
             value = self.program(self.when).evaluate(bindings)
         except BindError as err:
             raise RulesRuntimeError(f"snapshot {err.path} {err.detail}", [Diagnostic.error(
@@ -115,10 +120,11 @@ class CompiledDrift(Declaration):
             raise RulesRuntimeError(f"`when` gave {value!r}, not a bool")
         return [DriftHit(self.render(self.message, bindings, f"{self.rule_id}: `{self.when.text}` holds"))]
 
-    def evaluate(self, old: Mapping, new: Mapping) -> list[DriftFinding]:
+    def evaluate(self, old: Mapping, new: Mapping, impact: Mapping | None = None) -> list[DriftFinding]:
         """Findings of this rule; a failure to evaluate is itself a finding (never a pass)."""
         try:
-            return [DriftFinding(self.rule_id, self.severity, hit.message, self.span) for hit in self.check(old, new)]
+            return [DriftFinding(self.rule_id, self.severity, hit.message, self.span)
+                    for hit in self.check(old, new, impact)]
         except RulesRuntimeError as err:
             severity = self.severity if self.severity.rank >= Severity.WARN.rank else Severity.WARN
             return [DriftFinding(self.rule_id, severity, f"drift rule `{self.rule_id}` could not be evaluated: "
@@ -162,10 +168,10 @@ class UnreadableDrift:
         self.diagnostics = list(getattr(err, "diagnostics", ())) or [
             Diagnostic.error("POLC271", f"drift rule `{rule_id}`: {self.error}", self.span)]
 
-    def check(self, old: Mapping, new: Mapping) -> list[DriftHit]:
+    def check(self, old: Mapping, new: Mapping, impact: Mapping | None = None) -> list[DriftHit]:
         raise RulesRuntimeError(self.error, self.diagnostics)
 
-    def evaluate(self, old: Mapping, new: Mapping) -> list[DriftFinding]:
+    def evaluate(self, old: Mapping, new: Mapping, impact: Mapping | None = None) -> list[DriftFinding]:
         severity = self.severity if self.severity.rank >= Severity.WARN.rank else Severity.WARN
         return [DriftFinding(self.rule_id, severity, f"drift rule `{self.rule_id}` could not be evaluated: "
                              f"{self.error}", self.span, error=self.error)]
@@ -205,11 +211,11 @@ def _has_error(rule: CompiledDrift, diagnostics: Sequence[Diagnostic]) -> bool:
 
 
 def evaluate_drift(old: Mapping, new: Mapping, rules: Sequence[CompiledDrift] | None = None, *,
-                   ratios: Mapping[str, float] | None = None) -> list[DriftFinding]:
+                   ratios: Mapping[str, float] | None = None, impact: Mapping | None = None) -> list[DriftFinding]:
     """Every finding of ``rules`` (default: the stdlib's) over two snapshot dicts, in rule order."""
     if rules is None:
         rules, _ = load_drift_rules({}, {"drift": {"ratios": dict(ratios or {})}})
     findings: list[DriftFinding] = []
     for rule in rules:
-        findings.extend(rule.evaluate(old, new))
+        findings.extend(rule.evaluate(old, new, impact))
     return findings

@@ -4,8 +4,8 @@ Such a block stores each expression as source text with its span. The runtime re
 the current format (``polc_rules@v2``, expressions as IR), so the first time a gate or drift
 rule of an old snapshot is used, its entry is compiled here, exactly as ``polc build`` would
 compile it: each expression parsed at its stored position, checked against the same
-environment (inputs and ``params`` for a gate, ``old``/``new`` and ``ratio()`` for a drift
-rule, its lets in order) and encoded. This is the only place a router imports the compiler
+environment (inputs and ``params`` for a gate, ``old``/``new``/``impact`` and ``ratio()`` for a
+drift rule, its lets in order) and encoded. This is the only place a router imports the compiler
 front end (lark included), and only for snapshots built by a polc older than the IR.
 
 Only the one entry asked for is compiled (a router that uses one gate does not compile the
@@ -35,7 +35,7 @@ from .entries import RulesRuntimeError
 from .lower import FORMAT, referenced_paths
 from .messages import parse_message
 from .parser import parse_expression
-from .types import TypeSyntaxError, params_type, parse_type, snapshot_type
+from .types import TypeSyntaxError, drift_inputs, params_type, parse_type
 
 
 def upgrade_entry(block: Mapping, kind: str, name: str, params: Mapping | None = None) -> dict:
@@ -64,8 +64,7 @@ class _Upgrade:
                     raise RulesRuntimeError(str(err), []) from None
             checker = Checker(declarations)
         else:
-            snapshot = snapshot_type()
-            checker = Checker({"old": snapshot, "new": snapshot}, functions=DRIFT_FUNCTIONS)
+            checker = Checker(drift_inputs(), functions=DRIFT_FUNCTIONS)
         lets = [self._let(checker, let) for let in self.entry.get("lets", ())]
         out = {key: value for key, value in self.entry.items() if key not in ("lets", "conditions", "when", "message")}
         out["lets"] = lets

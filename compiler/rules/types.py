@@ -125,3 +125,17 @@ def _from_schema_type(kind: str, node: dict, defs: dict) -> Type:
             return object_of({k: from_schema(v, defs) for k, v in props.items()}, open=extra is not False)
         return map_of(STRING, from_schema(extra, defs) if isinstance(extra, dict) else DYN)
     return DYN
+
+
+def drift_inputs() -> dict[str, Type]:
+    """What a drift rule reads, by name: the snapshots ``old`` and ``new``, and ``impact`` (the
+    budget prover's figures and the replay summary of ``polc diff --replay``), typed by
+    schemas/drift_impact.schema.json. The one place that declares them (checker and runtime)."""
+    return dict(_drift_inputs())
+
+
+@lru_cache(maxsize=None)
+def _drift_inputs() -> tuple[tuple[str, Type], ...]:
+    snapshot = snapshot_type()
+    impact = load_schema("drift_impact.schema.json")
+    return (("old", snapshot), ("new", snapshot), ("impact", from_schema(impact, impact.get("$defs", {}))))

@@ -1,17 +1,15 @@
 """The ``surface_version`` rule: a surface whose meaning changed must bump its version.
 
-"Previous" is the surface of the bundle the out dir's head pointer names (the last build
-or the last restore): that is the policy a new build replaces. Without a head pointer, or
-when that bundle has no surface, there is nothing to compare and the rule is silent.
+"Previous" is the surface of the bundle a run is given as its previous build (``polc check``
+and ``polc build`` give the one the out dir's head pointer names: the last build or restore,
+the policy a new build replaces; ``--previous`` names another). Without one, or when it has
+no surface, there is nothing to compare and the rule is silent.
 
 >>> version_number("policy_surface@v12")
 12
 """
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 from ..diagnostics import Diagnostic, Span
 from .normalize import meaning
@@ -21,27 +19,10 @@ def version_number(version: str) -> int:
     return int(version.rsplit("@v", 1)[1])
 
 
-def previous_surface(out_dir: Path) -> tuple[dict | None, str | None]:
-    """(surface block of the head bundle or None, a problem description or None)."""
-    head = out_dir / "policy.json"
-    if not head.exists():
-        return None, None
-    try:
-        active = json.loads(head.read_bytes())["active"]
-        snapshot = json.loads((out_dir / str(active) / "snapshot.json").read_bytes())
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-    surface = snapshot.get("surface") if isinstance(snapshot, dict) else None
-    return (surface if isinstance(surface, dict) and "surface_version" in surface else None), None
-
-
-def check_version(current: dict, out_dir: Path, span: Span) -> list[Diagnostic]:
-    previous, problem = previous_surface(out_dir)
-    if problem:
-        return [Diagnostic.warning("POLC322", f"the previous build in `{out_dir}` could not be read ({problem}); "
-                                   "surface_version was not compared", span,
-                                   hint="run `polc ledger verify` or rebuild the out dir")]
-    if previous is None:
+def check_version(current: dict, previous_bundle, span: Span) -> list[Diagnostic]:
+    """The version rule against ``previous_bundle`` (a verified ``compiler.bundle.Bundle`` or None)."""
+    previous = previous_bundle.snapshot.get("surface") if previous_bundle is not None else None
+    if not isinstance(previous, dict) or "surface_version" not in previous:
         return []
     before, after = previous["surface_version"], current["surface_version"]
     try:
