@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_gate_startup.py [--rounds 15] [--gates 200]
 
 Builds one policy with N gates (two conditions, a let, two messages each, like the stdlib's),
-then writes it twice as a standalone ``snapshot.json``: as ``polc build`` writes it today (the
+then writes it twice as a bundle (compiler.bundle): as ``polc build`` writes it today (the
 rules block ``polc_rules@v2``, every expression as checked IR) and with the same rules block as
 polc wrote it before the IR (``polc_rules@v1``, source text only: the path this runtime keeps
 for old snapshots, which parses and checks each expression on first use — the baseline).
@@ -93,15 +93,12 @@ def source_text_block(block: dict) -> dict:
     return {"format": "polc_rules@v1", "gates": strip(block["gates"]), "drift": strip(block["drift"])}
 
 
-def write_snapshot(data: dict, path: Path) -> Path:
-    """``data`` as a standalone, verifiable snapshot.json (identity recomputed for its content)."""
-    from compiler.canonical import canonical_json, content_hash
-    from compiler.runtime.identity import UNHASHED_FIELDS, policy_id_for
+def write_bundle(data: dict, out_dir: Path) -> Path:
+    """``data`` (a snapshot) as a bundle written the way polc writes one; its identity recomputed."""
+    from compiler.bundle import make_bundle, write_bundle as write
 
-    content = {k: v for k, v in data.items() if k not in UNHASHED_FIELDS}
-    digest = content_hash(content)
-    path.write_bytes(canonical_json({**content, "hash": digest, "policy_id": policy_id_for(digest)}))
-    return path
+    content = {k: v for k, v in data.items() if k not in ("hash", "policy_id", "created_at")}
+    return write(out_dir, make_bundle(content, created_at="2026-01-01T00:00:00Z"))
 
 
 def child_env(cache: Path) -> dict:
@@ -128,9 +125,9 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory(prefix="polc-bench-gates-") as tmp:
         tmp = Path(tmp)
         snapshot = build_policy(tmp / "project", args.gates)
-        paths = {"source text (v1)": write_snapshot({**snapshot, "rules": source_text_block(snapshot["rules"])},
-                                                    tmp / "source-text.json"),
-                 "IR (v2)": write_snapshot(snapshot, tmp / "ir.json")}
+        paths = {"source text (v1)": write_bundle({**snapshot, "rules": source_text_block(snapshot["rules"])},
+                                                  tmp / "source-text"),
+                 "IR (v2)": write_bundle(snapshot, tmp / "ir")}
         env = child_env(tmp / "cache")
         cases = [("first evaluation of one gate, PASS", "one", PASSING),
                  ("first evaluation of one gate, FAIL (explained)", "one", FAILING),
@@ -142,7 +139,7 @@ def main(argv=None) -> None:
             for case, mode, metrics in cases:
                 for label, path in paths.items():
                     samples[(case, label)].append(run_child(path, mode, metrics, env))
-        sizes = {label: path.stat().st_size for label, path in paths.items()}
+        sizes = {label: (path / "snapshot.json").stat().st_size for label, path in paths.items()}
     print(f"snapshot with {args.gates} gates: " + ", ".join(f"{label} {size / 1024:.0f} KiB"
                                                            for label, size in sizes.items()))
     print(f"{'measure (wall clock; CPU time of the process)':<48} {'source text (v1)':>24} {'IR (v2)':>20} "
