@@ -66,8 +66,9 @@ class _Lowering:
         wanted = set(range(len(lets) - own_lets, len(lets)))   # its own lets stay, used or not
         for expr in exprs:
             wanted |= _reached(expr.node, facts)
-        for index in sorted(wanted):
-            wanted |= _reached(lets[index][1], facts)
+        for index in range(len(lets) - 1, -1, -1):  # a let refers only to lets defined before it
+            if index in wanted:
+                wanted |= _reached(lets[index][1], facts)
         self.kept = sorted(wanted)
         self.renumber = {old: new for new, old in enumerate(self.kept)}
 

@@ -192,3 +192,18 @@ def test_lets_are_stored_and_evaluated_once_however_often_they_are_used(tmp_path
     assert gate.evaluate({"a": 7}).passed
     gate._fast = None  # the full path too, with its message
     assert gate.evaluate({"a": 2 ** 62}).failures[0].error == "integer overflow in `+` at rules/chain.rules:4:12"
+
+
+def test_constants_reached_through_other_constants_are_kept(tmp_path):
+    files = {"rules/c.rules": "const A = 2.0\nconst B = A * 2.0\nconst C = B + 1.0\nconst UNUSED = 7\n"
+                              "gate gc {\n  input metrics: {x: double}\n  let limit = C\n"
+                              "  require metrics.x <= limit message \"{metrics.x} above {limit}\"\n}\n"}
+    root = rules_project(tmp_path / "p", files,
+                         policy=open("examples/model_policy.toml").read() + "\n[gates.gc]\nx = 1\n")
+    result = build(root, out_dir=str(root / "out"))
+    assert result.ok, result.diagnostics
+    entry = json.loads((result.bundle_dir / "snapshot.json").read_text())["rules"]["gates"]["gc"]
+    assert [let["name"] for let in entry["lets"]] == ["A", "B", "C", "limit"]
+    gate = gate_from_snapshot(json.loads((result.bundle_dir / "snapshot.json").read_text()), "gc")
+    assert gate.evaluate({"x": 5.0}).passed
+    assert gate.evaluate({"x": 6.0}).failures[0].message == "6 above 5"
