@@ -46,6 +46,12 @@ CODES: dict[str, Code] = _table(
     Code("POLC020", "the output directory cannot be written", input=True),
     Code("POLC021", "retired: bundle damage is reported by the bundle package as POLC705"),
     Code("POLC022", "no pipeline stage has that name (the API's until=)", usage=True),
+    Code("POLC030", "a policy file given alone is inside a project that does not compile it", usage=True),
+    Code("POLC031", "policy.toml: [build] runner version bounds are not versions, or min is above max"),
+    Code("POLC032", "init: the target exists and is not a directory", usage=True),
+    Code("POLC033", "init: a project file could not be written", input=True),
+    Code("POLC034", "validate: nothing is built yet, so only the sources were checked"),
+    Code("POLC035", "validate: the head is not what the sources compile to now"),
     # --- POLC1xx: model_policy.toml ---------------------------------------------------------
     Code("POLC100", "model_policy.toml does not match its schema"),
     Code("POLC101", "wrong type"),
@@ -143,6 +149,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC361", "capsule and filesystem bytes differ (dual-storage parity)", integrity=True),
     Code("POLC362", "object missing from the capsule or the filesystem", integrity=True),
     Code("POLC363", "malformed mv2:// URI", input=True),
+    Code("POLC364", "the capsule's event log does not chain (a row was edited, removed or reordered)", integrity=True),
     # POLC370-379: policy_hash_ledger.jsonl
     Code("POLC370", "policy_hash_ledger.jsonl is malformed", input=True),
     Code("POLC371", "a ledger row does not match the bundle on disk"),
@@ -150,12 +157,23 @@ CODES: dict[str, Code] = _table(
     # POLC380-389: archives and restore
     Code("POLC380", "the archive folder already exists (archives are append-only)"),
     Code("POLC381", "archive verification failed"),
+    # POLC382-389: retention (polc gc)
+    Code("POLC382", "gc: another writer holds the storage lock; nothing was removed"),
+    Code("POLC383", "gc: a bundle does not verify and is kept for inspection"),
+    Code("POLC384", "gc: the head, ledger, a run receipt or the registry cannot be read; nothing was removed",
+         input=True),
     # POLC390-399: migrations and backfill
     Code("POLC390", "migration source is not a policy_manifest@v1 policy"),
     Code("POLC391", "legacy pickled weights refused without --allow-pickle"),
     Code("POLC392", "migrated bundle failed verification; migration rolled back"),
     Code("POLC393", "unpickling legacy weights runs code from the file"),
+    Code("POLC394", "migrate has no current policy to carry the legacy weights into (build first, or --policy)",
+         usage=True),
     Code("POLC395", "retired: bundle damage is reported by the bundle package as POLC706"),
+    Code("POLC396", "the legacy policy_hash is not the sha256 of the legacy weights", integrity=True),
+    Code("POLC397", "the legacy policy.json records no policy_hash; its weights cannot be checked"),
+    Code("POLC398", "a delta names no attestation root, but the policy's surface requires attested deltas",
+         usage=True),
     # --- POLC4xx: drift review --------------------------------------------------------------
     # POLC400-429: diff inputs (compiler/diff/inputs.py, artifacts.py, gitrev.py)
     Code("POLC400", "diff input does not exist or cannot be read", input=True),
@@ -281,6 +299,9 @@ CODES: dict[str, Code] = _table(
     Code("POLC732", "runtime: unknown stage in a budget operation"),
     Code("POLC740", "runtime: a safe-mode environment variable is neither on nor off"),
     Code("POLC741", "runtime: unknown capture kind"),
+    Code("POLC742", "runtime: the bundle's runner version bounds exclude this runtime's version", input=True),
+    Code("POLC743", "runtime: the bundle requires features this runner does not provide", input=True),
+    Code("POLC744", "runtime: no run has this id (in the workspace or the capsule's event log)", usage=True),
     Code("POLC750", "runtime: a run, its receipt or its event log cannot be read", input=True),
     Code("POLC751", "runtime: invalid run id"),
     Code("POLC752", "runtime: the run already exists"),

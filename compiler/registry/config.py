@@ -13,6 +13,7 @@
     [[registry.scopes]]                       # feature versions a scope provides, for compatibility
     environment = "prod"
     features = {atoms = "2", depth = "1"}
+    runner_version = "0.1.0"                  # the runner deployed there (checked against the bundle's bounds)
     compatibility = "fail_closed"             # or "warn_only"
 """
 
@@ -35,6 +36,7 @@ class ScopeFeatures:
     policy_name: str | None
     features: Mapping[str, str]
     warn_only: bool
+    runner_version: str | None = None
 
     def matches(self, scope) -> int:
         """How specifically this entry names ``scope`` (-1: not at all)."""
@@ -65,7 +67,7 @@ class RegistryConfig:
         keys = tuple(_in_project(project.root, k) for k in section.get("trusted_keys", []))
         scopes = tuple(ScopeFeatures(s["environment"], s.get("tenant"), s.get("policy"),
                                      {k: str(v) for k, v in s.get("features", {}).items()},
-                                     s.get("compatibility", "fail_closed") == "warn_only")
+                                     s.get("compatibility", "fail_closed") == "warn_only", s.get("runner_version"))
                        for s in section.get("scopes", []))
         lifecycle = Lifecycle.from_config(section.get("transitions"), section.get("operations"))
         try:

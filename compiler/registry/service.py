@@ -219,7 +219,8 @@ class Registry(RegistryReader):
         from .compat import unmet_requirements
 
         entry = self.config.scope_features(scope)
-        unmet = unmet_requirements(ref["compatibility"], entry.features if entry else {})
+        unmet = unmet_requirements(ref["compatibility"], entry.features if entry else {},
+                                   runner_version=entry.runner_version if entry else None)
         if not unmet:
             return []
         message = f"bundle {ref['bundle_id'][:12]} needs what scope {scope} does not declare: {'; '.join(unmet)}"

@@ -8,7 +8,10 @@ Layout::
     <workspace>/runs/<run_id>/REPLAY.jsonl           replay header (policy_bundle_id) + records
 
 A policy is referenced by the URI ``mv2://<workspace name>/policy/<policy_id>`` (spec 001's
-capsule URI); ``snapshot_path`` maps it back to the captured file.
+capsule URI); ``snapshot_path`` maps it back to the captured file. The workspace name is the
+project's (``compiler.runtime.resolve.workspace_name``: ``[storage].workspace``, else
+``[project].name``), the same name ``polc build`` stores capsule objects under, so a run's
+``policy_uri`` loads from the capsule; outside any project it is the directory's name.
 
 >>> ws = Workspace("/tmp/ws")
 >>> ws.policy_uri("d9327e78-5257-5915-8518-7e6c2d608f17")
@@ -47,11 +50,22 @@ class Workspace:
     (e.g. ``compiler.storage.capsule.SqliteCapsule``) that also receives every captured snapshot
     (spec 001 dual storage: the same bytes in both places)."""
 
-    def __init__(self, root: str | os.PathLike, *, name: str | None = None, capsule=None):
+    def __init__(self, root: str | os.PathLike, *, name: str | None = None, capsule=None, project=None):
+        from .resolve import project_settings_near, workspace_name
+
         self.root = Path(root)
         self.capsule = capsule
-        raw = name or self.root.resolve().name or "workspace"
-        self.name = re.sub(r"[^A-Za-z0-9._-]", "-", raw)  # a URI host: no slashes or spaces
+        self.project = project if project is not None else project_settings_near(self.root)
+        if name is not None:
+            self.name = re.sub(r"[^A-Za-z0-9._-]", "-", name)  # a URI host: no slashes or spaces
+        elif self.project is not None:
+            self.name = self.project.workspace
+        else:
+            self.name = workspace_name({}, self.root)
+
+    def stream(self, run_id: str) -> str:
+        """The capsule event stream of a run: ``mv2://<workspace name>/runs/<run_id>``."""
+        return f"mv2://{self.name}/runs/{check_run_id(run_id)}"
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / check_run_id(run_id)

@@ -252,3 +252,24 @@ def test_requests_that_break_the_contracts_are_refused(registry, out_dir):
             call()
         assert (err.value.category, err.value.code, int(err.value.exit_code)) == ("INVALID_PAYLOAD", "POLC600", 2)
     assert registry.verify()["events_checked"] == 0
+
+
+def test_promotion_into_a_scope_whose_runner_is_outside_the_bundles_bounds_is_refused(registry_url, out_dir):
+    from compiler.registry.config import ScopeFeatures
+
+    from .helpers import open_test_registry
+
+    scopes = (ScopeFeatures("prod", None, None, {}, False, runner_version="0.0.9"),
+              ScopeFeatures("dev", None, None, {}, False, runner_version="0.3.0"))
+    with open_test_registry(registry_url, out_dir, scopes=scopes) as reg:
+        bounded = write_bundle(out_dir, {"n": 1}, compatibility={"min_runner_version": "0.1.0",
+                                                                "max_runner_version": "0.2.0"})
+        reg.publish(bounded, receipt(bounded), submitted_by="ci")
+        for scope, bound in ((PROD, ">= 0.1.0, not 0.0.9"), (Scope("dev", "router"), "<= 0.2.0, not 0.3.0")):
+            walk_to(reg, bounded, "shadow", scope)
+            with pytest.raises(RegistryError) as err:
+                reg.promote(bounded, scope, actor="x", role="operator")
+            assert err.value.category == "INCOMPATIBLE" and bound in err.value.message
+        inside = ScopeFeatures("prod", None, None, {}, False, runner_version="0.1.5")
+    with open_test_registry(registry_url, out_dir, scopes=(inside,)) as reg:
+        assert reg.promote(bounded, PROD, actor="x", role="operator")["changed"]
