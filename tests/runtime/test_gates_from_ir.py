@@ -116,8 +116,9 @@ def test_drift_rules_of_a_snapshot_built_before_the_ir_give_the_same_findings(fu
 
     legacy = load_snapshot(LEGACY / "policy.json").to_dict()["rules"]
     current = load_snapshot(full_head).to_dict()["rules"]
-    assert sorted(legacy["drift"]) == sorted(current["drift"])
-    old_rules, new_rules = drift_rules_from_block(legacy), drift_rules_from_block(current)
+    old_rules = drift_rules_from_block(legacy)
+    new_rules = [r for r in drift_rules_from_block(current) if r.rule_id in legacy["drift"]]
+    assert len(old_rules) == len(new_rules) >= 20  # the stdlib may have gained rules since the fixture
     assert [r.reads for r in old_rules] == [r.reads for r in new_rules]  # computed by the upgrade, too
     base = base_snapshot()
     fired = 0
