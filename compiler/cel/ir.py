@@ -1,31 +1,34 @@
 """The expression IR: a checked CEL tree as canonical-JSON data, and back (``polc-cel-ir@1``).
 
-The snapshot carries every gate and drift rule expression in this form
-(docs/rules-language.md, "The expression IR"), so a router generates Python from it without
+The snapshot carries every gate and drift rule expression in this form (docs/cel.md, "The
+expression IR"; docs/rules-language.md, "In the snapshot"), so a router generates Python from it without
 the parser or the checker: :func:`decode` rebuilds the tree (:mod:`compiler.cel.ast`) and the
 checker's facts (:class:`compiler.cel.types.CheckResult`) that the code generators and the
 interpreter read. Every ``compiler.cel.compile`` goes through it too, so the whole CEL
 conformance suite checks that nothing is lost on the way.
 
-A node is one JSON array: a tag, its span (line, column, end line, end column in the file
-of the expression it belongs to), the index of its type in a type table of type texts
-(:func:`compiler.cel.types.parse_type`), then what the tag needs::
+An expression is one flat JSON array: each node in turn, its children right after it
+(prefix order), so a snapshot holds one array per expression rather than one per node (it
+parses faster, and the garbage collector has thousands fewer objects to walk). A node is a
+tag, its span (line, column, end line, end column in the file of the expression it belongs
+to), the index of its type in a type table of type texts (:func:`compiler.cel.types.parse_type`),
+then what the tag needs, then its children::
 
-    ["lit", 3, 11, 3, 15, 0, "double", "2000.0"]      literal: value kind, value
-    ["id", 3, 11, 3, 18, 4, "metrics"]                 variable or type name
-    ["let", 3, 30, 3, 35, 0, "limit", 0]               a let of the declaration, by index
-    ["sel", l, c, el, ec, t, OPERAND, "p95"]           select (+ a qualified name, see below)
-    ["has", l, c, el, ec, t, OPERAND, "p95"]
-    ["idx", l, c, el, ec, t, OPERAND, INDEX]
-    ["call", l, c, el, ec, t, "startsWith", TARGET | null, [ARG, ...]]
-    ["list", l, c, el, ec, t, [ELEMENT, ...]]
-    ["map", l, c, el, ec, t, [[KEY, VALUE], ...]]
-    ["un", l, c, el, ec, t, "!", OPERAND]
-    ["bin", l, c, el, ec, t, "<=", LEFT, RIGHT]
-    ["cond", l, c, el, ec, t, COND, THEN, OTHERWISE]
-    ["comp", l, c, el, ec, t, "exists", "m", RANGE, STEP, GUARD | null]
+    "lit", 3, 11, 3, 15, 0, "double", "2000.0"        literal: value kind, value
+    "id", 3, 11, 3, 18, 4, "metrics"                   variable or type name
+    "let", 3, 30, 3, 35, 0, "limit", 0                 a let of the declaration, by index
+    "sel", l, c, el, ec, t, "p95", OPERAND             select
+    "qsel", l, c, el, ec, t, "c", "a.b.c", OPERAND     a select naming a declared dotted variable
+    "has", l, c, el, ec, t, "p95", OPERAND
+    "idx", l, c, el, ec, t, OPERAND, INDEX
+    "call", l, c, el, ec, t, "startsWith", 1, true, TARGET, ARG   function, argument count, has a target
+    "list", l, c, el, ec, t, 2, ELEMENT, ELEMENT
+    "map", l, c, el, ec, t, 1, KEY, VALUE
+    "un", l, c, el, ec, t, "!", OPERAND
+    "bin", l, c, el, ec, t, "<=", LEFT, RIGHT
+    "cond", l, c, el, ec, t, COND, THEN, OTHERWISE
+    "comp", l, c, el, ec, t, "exists", "m", false, RANGE, STEP    kind, variable, has a filter (map)
 
-A select that names a declared dotted variable (``a.b``) carries that name as a last item.
 Literal values stay exact in canonical JSON (RFC 8785): ints and uints as JSON integers
 within +/-(2^53-1) and as decimal strings beyond, doubles as their shortest ``repr`` text
 (``"2000.0"``, ``"-0.0"``, ``"inf"``), bytes as hex text.
@@ -37,7 +40,7 @@ within +/-(2^53-1) and as decimal strings beyond, doubles as their shortest ``re
 >>> node = encoder.node(root, check(root, {"m": "map(string, double)"}))
 >>> types = encoder.finish()
 >>> node, types
-(['bin', 1, 1, 1, 16, 0, '<=', ['sel', 1, 1, 1, 6, 1, ['id', 1, 1, 1, 2, 2, 'm'], 'p95'], ['lit', 1, 10, 1, 16, 1, 'double', '2000.0']], ['bool', 'double', 'map(string, double)'])
+(['bin', 1, 1, 1, 16, 0, '<=', 'sel', 1, 1, 1, 6, 1, 'p95', 'id', 1, 1, 1, 2, 2, 'm', 'lit', 1, 10, 1, 16, 1, 'double', '2000.0'], ['bool', 'double', 'map(string, double)'])
 >>> decoded, checked = decode(node, Decoder(types), file="<expr>")
 >>> decoded == root, checked.type_of(decoded.left)
 (True, double)
@@ -73,22 +76,23 @@ class Encoder:
 
     def __init__(self):
         self._types: dict[Type, int] = {}
-        self._nodes: list[list] = []
+        self._slots: list[tuple[list, int]] = []  # (encoded expression, index of a type slot)
 
     def node(self, root: ast.Expr, checked: CheckResult | None, *,
              lets: dict[int, int] | None = None) -> list:
         """``root`` as IR; ``lets`` renumbers the checker's let indices (default: as they are)."""
-        return self._encode(root, checked, lets)
+        out: list = []
+        self._encode(root, checked, lets, out)
+        return out
 
     def finish(self) -> list[str]:
         """The type table, sorted; every node encoded so far now refers into it."""
-        texts = sorted({repr(t): t for t in self._types})
         final = {repr(t): i for i, t in enumerate(sorted(self._types, key=repr))}
         remap = {provisional: final[repr(t)] for t, provisional in self._types.items()}
-        for encoded in self._nodes:
-            encoded[5] = remap[encoded[5]]
-        self._nodes = []
-        return texts
+        for encoded, slot in self._slots:
+            encoded[slot] = remap[encoded[slot]]
+        self._slots = []
+        return sorted(final)
 
     def _type(self, found: Type) -> int:
         index = self._types.get(found)
@@ -96,49 +100,51 @@ class Encoder:
             index = self._types[found] = len(self._types)
         return index
 
-    def _encode(self, node, checked, lets) -> list:
+    def _encode(self, node, checked, lets, out: list) -> None:
         span = node.span
         if isinstance(node, ast.Literal) or checked is None:
             found = of_value(node.value) if isinstance(node, ast.Literal) else DYN
         else:
             found = checked.type_of(node)
-        head = [span.line, span.column, span.end_line, span.end_column, self._type(found)]
-        out = self._payload(node, head, checked, lets)
-        self._nodes.append(out)
-        return out
+        tag, scalars, kids = self._parts(node, checked, lets)
+        self._slots.append((out, len(out) + 5))
+        out += [tag, span.line, span.column, span.end_line, span.end_column, self._type(found), *scalars]
+        for child in kids:
+            self._encode(child, checked, lets, out)
 
-    def _payload(self, node, head: list, checked, lets) -> list:
-        sub = lambda child: self._encode(child, checked, lets)  # noqa: E731
+    def _parts(self, node, checked, lets) -> tuple[str, list, tuple]:
+        """(tag, the node's own items, its children in order)."""
         if isinstance(node, ast.Literal):
-            return ["lit", *head, *encode_value(node.value)]
+            return "lit", encode_value(node.value), ()
         if isinstance(node, ast.Ident):
             index = None if checked is None else checked.let_refs.get(id(node))
             if index is not None:
-                return ["let", *head, node.name, index if lets is None else lets[index]]
-            return ["id", *head, node.name]
+                return "let", [node.name, index if lets is None else lets[index]], ()
+            return "id", [node.name], ()
         if isinstance(node, ast.Select):
-            out = ["sel", *head, sub(node.operand), node.field]
             qualified = None if checked is None else checked.qualified.get(id(node))
-            return out + [qualified] if qualified is not None else out
+            if qualified is not None:
+                return "qsel", [node.field, qualified], (node.operand,)
+            return "sel", [node.field], (node.operand,)
         if isinstance(node, ast.Has):
-            return ["has", *head, sub(node.operand), node.field]
+            return "has", [node.field], (node.operand,)
         if isinstance(node, ast.Index):
-            return ["idx", *head, sub(node.operand), sub(node.index)]
+            return "idx", [], (node.operand, node.index)
         if isinstance(node, ast.Call):
-            target = None if node.target is None else sub(node.target)
-            return ["call", *head, node.function, target, [sub(a) for a in node.args]]
+            target = () if node.target is None else (node.target,)
+            return "call", [node.function, len(node.args), bool(target)], (*target, *node.args)
         if isinstance(node, ast.CreateList):
-            return ["list", *head, [sub(e) for e in node.elements]]
+            return "list", [len(node.elements)], node.elements
         if isinstance(node, ast.CreateMap):
-            return ["map", *head, [[sub(k), sub(v)] for k, v in node.entries]]
+            return "map", [len(node.entries)], tuple(part for entry in node.entries for part in entry)
         if isinstance(node, ast.Unary):
-            return ["un", *head, node.op, sub(node.operand)]
+            return "un", [node.op], (node.operand,)
         if isinstance(node, ast.Binary):
-            return ["bin", *head, node.op, sub(node.left), sub(node.right)]
+            return "bin", [node.op], (node.left, node.right)
         if isinstance(node, ast.Conditional):
-            return ["cond", *head, sub(node.cond), sub(node.then), sub(node.otherwise)]
-        guard = None if node.guard is None else sub(node.guard)
-        return ["comp", *head, node.kind, node.var, sub(node.range), sub(node.step), guard]
+            return "cond", [], (node.cond, node.then, node.otherwise)
+        guard = () if node.guard is None else (node.guard,)
+        return "comp", [node.kind, node.var, bool(guard)], (node.range, *guard, node.step)
 
 
 def encode_value(value) -> list:
@@ -196,55 +202,58 @@ def decode(encoded, decoder: Decoder, *, file: str, checked: CheckResult | None 
     """The tree of ``encoded`` (positions in ``file``) and its facts, added to ``checked``.
 
     ``lets`` is how many lets of ``checked`` the expression may refer to. Raises
-    :class:`IRError` for anything that is not a valid node.
+    :class:`IRError` for anything that is not a valid expression.
     """
+    if type(encoded) not in (list, tuple):
+        raise IRError(f"not an IR expression: {_short(encoded)}")
     checked = checked if checked is not None else CheckResult(DYN, {})
-    reader = _Reader(decoder, file, checked, lets)
-    root = reader.node(encoded, 1)
+    reader = _Reader(encoded, decoder, file, checked, lets)
+    root = reader.node(1)
+    if reader.pos != len(encoded):
+        raise IRError(f"{len(encoded) - reader.pos} items after the end of the IR expression")
     checked.root_type = checked.types[id(root)]
     return root, checked
 
 
 class _Reader:
-    def __init__(self, decoder: Decoder, file: str, checked: CheckResult, lets: int):
+    """Reads one flat expression from its start: each node, then its children."""
+
+    def __init__(self, items, decoder: Decoder, file: str, checked: CheckResult, lets: int):
+        self.items, self.pos = items, 0
         self.decoder, self.file, self.checked, self.lets = decoder, file, checked, lets
         self.scope: list[str] = []   # macro variables around the current node
 
-    def node(self, encoded, depth: int) -> ast.Expr:
+    def take(self, count: int) -> list:
+        start, self.pos = self.pos, self.pos + count
+        if self.pos > len(self.items):
+            raise IRError("the IR expression ends in the middle of a node")
+        return self.items[start:self.pos]
+
+    def node(self, depth: int) -> ast.Expr:
         if depth > ast.MAX_DEPTH:
             raise IRError(f"the expression nests deeper than {ast.MAX_DEPTH} levels")
-        if type(encoded) not in (list, tuple) or len(encoded) < 7 or type(encoded[0]) is not str:
-            raise IRError(f"not an IR node: {_short(encoded)}")
-        method = _READERS.get(encoded[0])
+        tag, line, column, end_line, end_column, type_index = self.take(6)
+        method = _READERS.get(tag) if type(tag) is str else None
         if method is None:
-            raise IRError(f"unknown IR node `{encoded[0]}`")
-        line, column, end_line, end_column, type_index = encoded[1:6]
+            raise IRError(f"unknown IR node `{tag if type(tag) is str and len(tag) <= 20 else _short(tag)}`")
         if not (type(line) is int and type(column) is int and type(end_line) is int
                 and type(end_column) is int and min(line, column, end_line, end_column) >= 0):
-            raise IRError(f"bad position in IR node {_short(encoded)}")
+            raise IRError(f"bad position in IR node `{tag}`")
         found = self.decoder.type(type_index)
-        node = method(self, encoded, depth + 1)._with_position((self.file, line, column, end_line, end_column))
+        node = method(self, depth + 1)._with_position((self.file, line, column, end_line, end_column))
         self.checked.types[id(node)] = found
         return node
 
-    def _sub(self, encoded, depth):
-        return self.node(encoded, depth)
-
-    def _arity(self, encoded, count: int) -> list:
-        if len(encoded) != 6 + count:
-            raise IRError(f"IR node `{encoded[0]}` has {len(encoded) - 6} items, expected {count}")
-        return encoded[6:]
-
-    def _literal(self, encoded, depth):
-        kind, value = self._arity(encoded, 2)
+    def _literal(self, depth):
+        kind, value = self.take(2)
         return ast.Literal(decode_value(kind, value))
 
-    def _ident(self, encoded, depth):
-        (name,) = self._arity(encoded, 1)
+    def _ident(self, depth):
+        (name,) = self.take(1)
         return ast.Ident(_name(name))
 
-    def _let(self, encoded, depth):
-        name, index = self._arity(encoded, 2)
+    def _let(self, depth):
+        name, index = self.take(2)
         if type(index) is not int or not 0 <= index < self.lets:
             raise IRError(f"let index {index!r} is not a let defined before this expression")
         if _name(name) in self.scope:
@@ -253,83 +262,88 @@ class _Reader:
         self.checked.let_refs[id(node)] = index
         return node
 
-    def _select(self, encoded, depth):
-        if len(encoded) == 9:
-            operand, field, qualified = encoded[6:]
-            if type(qualified) is not str or "." not in qualified or \
-                    not all(_is_name(part) for part in qualified.split(".")):
-                raise IRError(f"bad qualified name {qualified!r}")
-        else:
-            (operand, field), qualified = self._arity(encoded, 2), None
-        node = ast.Select(self._sub(operand, depth), _field(field))
-        if qualified is not None:
-            self.checked.qualified[id(node)] = qualified
+    def _select(self, depth):
+        (field,) = self.take(1)
+        return ast.Select(self.node(depth), _field(field))
+
+    def _qualified_select(self, depth):
+        field, qualified = self.take(2)
+        if type(qualified) is not str or "." not in qualified or \
+                not all(_is_name(part) for part in qualified.split(".")):
+            raise IRError(f"bad qualified name {_short(qualified)}")
+        node = ast.Select(self.node(depth), _field(field))
+        self.checked.qualified[id(node)] = qualified
         return node
 
-    def _has(self, encoded, depth):
-        operand, field = self._arity(encoded, 2)
-        return ast.Has(self._sub(operand, depth), _field(field))
+    def _has(self, depth):
+        (field,) = self.take(1)
+        return ast.Has(self.node(depth), _field(field))
 
-    def _index(self, encoded, depth):
-        operand, index = self._arity(encoded, 2)
-        return ast.Index(self._sub(operand, depth), self._sub(index, depth))
+    def _index(self, depth):
+        return ast.Index(self.node(depth), self.node(depth))
 
-    def _call(self, encoded, depth):
-        function, target, args = self._arity(encoded, 3)
-        if type(args) not in (list, tuple):
-            raise IRError("the arguments of an IR call must be a list")
-        return ast.Call(_name(function), tuple(self._sub(a, depth) for a in args),
-                        None if target is None else self._sub(target, depth))
+    def _call(self, depth):
+        function, count, has_target = self.take(3)
+        target = self.node(depth) if _flag(has_target) else None
+        return ast.Call(_name(function), tuple(self.node(depth) for _ in range(_count(count))), target)
 
-    def _list(self, encoded, depth):
-        (elements,) = self._arity(encoded, 1)
-        if type(elements) not in (list, tuple):
-            raise IRError("the elements of an IR list must be a list")
-        return ast.CreateList(tuple(self._sub(e, depth) for e in elements))
+    def _list(self, depth):
+        (count,) = self.take(1)
+        return ast.CreateList(tuple(self.node(depth) for _ in range(_count(count))))
 
-    def _map(self, encoded, depth):
-        (entries,) = self._arity(encoded, 1)
-        if type(entries) not in (list, tuple) or not all(type(e) in (list, tuple) and len(e) == 2 for e in entries):
-            raise IRError("the entries of an IR map must be [key, value] pairs")
-        return ast.CreateMap(tuple((self._sub(k, depth), self._sub(v, depth)) for k, v in entries))
+    def _map(self, depth):
+        (count,) = self.take(1)
+        return ast.CreateMap(tuple((self.node(depth), self.node(depth)) for _ in range(_count(count))))
 
-    def _unary(self, encoded, depth):
-        op, operand = self._arity(encoded, 2)
+    def _unary(self, depth):
+        (op,) = self.take(1)
         if op not in _UNARY:
-            raise IRError(f"unknown unary operator {op!r}")
-        return ast.Unary(op, self._sub(operand, depth))
+            raise IRError(f"unknown unary operator {_short(op)}")
+        return ast.Unary(op, self.node(depth))
 
-    def _binary(self, encoded, depth):
-        op, left, right = self._arity(encoded, 3)
+    def _binary(self, depth):
+        (op,) = self.take(1)
         if op not in _BINARY:
-            raise IRError(f"unknown binary operator {op!r}")
-        return ast.Binary(op, self._sub(left, depth), self._sub(right, depth))
+            raise IRError(f"unknown binary operator {_short(op)}")
+        return ast.Binary(op, self.node(depth), self.node(depth))
 
-    def _conditional(self, encoded, depth):
-        cond, then, otherwise = self._arity(encoded, 3)
-        return ast.Conditional(self._sub(cond, depth), self._sub(then, depth), self._sub(otherwise, depth))
+    def _conditional(self, depth):
+        return ast.Conditional(self.node(depth), self.node(depth), self.node(depth))
 
-    def _comprehension(self, encoded, depth):
-        kind, var, range_, step, guard = self._arity(encoded, 5)
-        if kind not in ast.MACRO_KINDS or (guard is not None and kind != "map"):
-            raise IRError(f"unknown macro {kind!r}")
+    def _comprehension(self, depth):
+        kind, var, has_guard = self.take(3)
+        guarded = _flag(has_guard)
+        if kind not in ast.MACRO_KINDS or (guarded and kind != "map"):
+            raise IRError(f"unknown macro {_short(kind)}")
         var = _name(var)
         if var.startswith("."):
             raise IRError(f"bad macro variable {var!r}")
-        items = self._sub(range_, depth)
+        items = self.node(depth)
         self.scope.append(var)
         try:
-            return ast.Comprehension(kind, var, items, self._sub(step, depth),
-                                     None if guard is None else self._sub(guard, depth))
+            guard = self.node(depth) if guarded else None
+            return ast.Comprehension(kind, var, items, self.node(depth), guard)
         finally:
             self.scope.pop()
 
 
 _READERS = {"lit": _Reader._literal, "id": _Reader._ident, "let": _Reader._let,
-            "sel": _Reader._select, "has": _Reader._has, "idx": _Reader._index,
-            "call": _Reader._call, "list": _Reader._list, "map": _Reader._map,
+            "sel": _Reader._select, "qsel": _Reader._qualified_select, "has": _Reader._has,
+            "idx": _Reader._index, "call": _Reader._call, "list": _Reader._list, "map": _Reader._map,
             "un": _Reader._unary, "bin": _Reader._binary, "cond": _Reader._conditional,
             "comp": _Reader._comprehension}
+
+
+def _count(value) -> int:
+    if type(value) is not int or not 0 <= value <= 100_000:
+        raise IRError(f"bad IR count {_short(value)}")
+    return value
+
+
+def _flag(value) -> bool:
+    if type(value) is not bool:
+        raise IRError(f"bad IR flag {_short(value)}")
+    return value
 
 
 def decode_value(kind, value):

@@ -50,11 +50,11 @@ EXAMPLE_BLOCK = """{"format": "polc_rules@v2", "ir": {"version": "polc-cel-ir@1"
  "gates": {"g": {"file": "g.rules", "span": [1, 1, 4, 2], "params": "g",
   "inputs": [{"name": "metrics", "type": "map(string, double)", "span": [2, 3, 2, 30]}], "lets": [],
   "conditions": [{"expr": "metrics.p95 <= params.p95", "span": [3, 11, 3, 36],
-   "node": ["bin", 3, 11, 3, 36, 0, "<=", ["sel", 3, 11, 3, 22, 1, ["id", 3, 11, 3, 18, 2, "metrics"], "p95"],
-            ["sel", 3, 26, 3, 36, 1, ["id", 3, 26, 3, 32, 3, "params"], "p95"]],
+   "node": ["bin", 3, 11, 3, 36, 0, "<=", "sel", 3, 11, 3, 22, 1, "p95", "id", 3, 11, 3, 18, 2, "metrics",
+            "sel", 3, 26, 3, 36, 1, "p95", "id", 3, 26, 3, 32, 3, "params"],
    "message": {"template": "p95 {metrics.p95} > {params.p95}", "span": [3, 45, 3, 79],
-    "parts": ["p95 ", ["sel", 3, 51, 3, 62, 1, ["id", 3, 51, 3, 58, 2, "metrics"], "p95"],
-              " > ", ["sel", 3, 66, 3, 76, 1, ["id", 3, 66, 3, 72, 3, "params"], "p95"]]}}]}}}"""
+    "parts": ["p95 ", ["sel", 3, 51, 3, 62, 1, "p95", "id", 3, 51, 3, 58, 2, "metrics"],
+              " > ", ["sel", 3, 66, 3, 76, 1, "p95", "id", 3, 66, 3, 72, 3, "params"]]}}]}}}"""
 
 
 class _Record:

@@ -83,19 +83,27 @@ def test_type_indices_do_not_depend_on_encoding_order():
     assert tables[0] == tables[1]
 
 
+X = ["id", 1, 1, 1, 2, 0, "x"]
+
+
 @pytest.mark.parametrize("bad, fragment", [
     (["exec", 1, 1, 1, 2, 0, "x"], "unknown IR node"),
     (["id", 1, 1, 1, 2, 0, "os.system"], "bad name"),
     (["id", 1, 1, 1, 2, 9, "x"], "outside the type table"),
     (["id", -1, 1, 1, 2, 0, "x"], "bad position"),
-    (["bin", 1, 1, 1, 2, 0, "**", ["id", 1, 1, 1, 2, 0, "x"], ["id", 1, 1, 1, 2, 0, "x"]], "unknown binary"),
+    (["bin", 1, 1, 1, 2, 0, "**", *X, *X], "unknown binary"),
+    (["bin", 1, 1, 1, 2, 0, "+", *X], "ends in the middle"),
+    (["un", 1, 1, 1, 2, 0, "!", *X, *X], "after the end"),
     (["lit", 1, 1, 1, 2, 0, "int", 2 ** 64], "bad IR literal"),
     (["lit", 1, 1, 1, 2, 0, "double", 1.5], "bad IR literal"),
     (["let", 1, 1, 1, 2, 0, "x", 0], "not a let defined"),
-    (["comp", 1, 1, 1, 2, 0, "loop", "x", ["id", 1, 1, 1, 2, 0, "x"], ["id", 1, 1, 1, 2, 0, "x"], None],
-     "unknown macro"),
-    (["sel", 1, 1, 1, 2, 0, ["id", 1, 1, 1, 2, 0, "x"], "a\nb"], "bad field name"),
-    ("x", "not an IR node"),
+    (["comp", 1, 1, 1, 2, 0, "loop", "x", False, *X, *X], "unknown macro"),
+    (["comp", 1, 1, 1, 2, 0, "all", "x", True, *X, *X, *X], "unknown macro"),
+    (["list", 1, 1, 1, 2, 0, -1], "bad IR count"),
+    (["call", 1, 1, 1, 2, 0, "size", 1, 1, *X], "bad IR flag"),
+    (["sel", 1, 1, 1, 2, 0, "a\nb", *X], "bad field name"),
+    (["qsel", 1, 1, 1, 2, 0, "b", "a.b c", *X], "bad qualified name"),
+    ("x", "not an IR expression"),
 ])
 def test_malformed_nodes_are_refused_by_name(bad, fragment):
     with pytest.raises(IRError) as info:
@@ -104,18 +112,18 @@ def test_malformed_nodes_are_refused_by_name(bad, fragment):
 
 
 def test_nesting_beyond_the_parser_limit_is_refused():
-    node = ["id", 1, 1, 1, 2, 0, "x"]
-    for _ in range(150):
-        node = ["un", 1, 1, 1, 2, 0, "!", node]
+    node = ["un", 1, 1, 1, 2, 0, "!"] * 150 + X
     with pytest.raises(IRError, match="deeper than"):
         decode(node, Decoder(["dyn"]), file="x.rules")
 
 
-json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-5, 20), st.text(max_size=6),
-              st.sampled_from(["lit", "id", "sel", "bin", "call", "comp", "list", "map", "un", "cond", "let",
-                               "has", "idx", "int", "double", "+", "==", "exists", "x", "y"])),
-    lambda inner: st.lists(inner, max_size=9), max_leaves=40)
+json_values = st.one_of(
+    st.lists(st.one_of(st.none(), st.booleans(), st.integers(-2, 12), st.text(max_size=6),
+                       st.sampled_from(["lit", "id", "sel", "qsel", "bin", "call", "comp", "list", "map", "un",
+                                        "cond", "let", "has", "idx", "int", "double", "+", "==", "exists", "x",
+                                        "y", "a.b"]),
+                       st.lists(st.integers(0, 3), max_size=2)), max_size=40),
+    st.recursive(st.integers(0, 3), lambda inner: st.lists(inner, max_size=4), max_leaves=10))
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

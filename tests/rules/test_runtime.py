@@ -120,8 +120,9 @@ def test_snapshot_rules_block_is_deterministic_and_holds_no_python(snapshot):
     assert snapshot["rules"]["format"] == "polc_rules@v2"
     assert snapshot["rules"]["ir"]["version"] == "polc-cel-ir@1"
     condition = snapshot["rules"]["gates"]["canary"]["conditions"][1]
-    assert condition["expr"] == "metrics.error_rate <= limit" and condition["node"][0] == "bin"
-    assert condition["node"][8] == ["let", 8, 33, 8, 38, condition["node"][8][5], "limit", 0]
+    assert condition["expr"] == "metrics.error_rate <= limit" and condition["node"][:7] == \
+        ["bin", 8, 11, 8, 38, condition["node"][5], "<="]
+    assert condition["node"][-8:] == ["let", 8, 33, 8, 38, condition["node"][-3], "limit", 0]
     assert snapshot["rules"]["gates"]["canary"]["params"] == "canary"
     assert set(snapshot["rules"]["drift"]) >= {"DR_CAPTURE_WIDENED", "DR_COST_HARD_LIMIT_RAISED"}
 
