@@ -97,7 +97,8 @@ def trace_cmd(run_id, workspace, from_capsule, capsule_location, workspace_name,
 
 def _trace_capsule(run_id: str, location: str | None, workspace_name: str | None, verify: bool) -> dict:
     from ..runtime.trace import governing_from_capsule, trace_from_capsule
-    from ..storage.capsule import default_capsule_path, open_capsule
+    from ..capsule import open_capsule
+    from ..runtime.resolve import default_capsule_path
 
     store = open_capsule(location or default_capsule_path(), create=False)
     try:

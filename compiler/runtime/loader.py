@@ -64,6 +64,10 @@ def load_snapshot(target: str | os.PathLike, *, root: str | os.PathLike | None =
 
 
 def _load(target, root, env) -> Snapshot:
+    if isinstance(target, str) and target.startswith(("http://", "https://")):  # a registry server (docs/registry.md)
+        from .remote import load_remote
+
+        return load_remote(target, env=env)
     if isinstance(target, str) and target.startswith("oci://"):  # a registry: root is the blob cache (docs/oci.md)
         from .oci import load_oci_snapshot
 
@@ -105,9 +109,10 @@ def _from_bundle(bundle: Bundle, env, *, source: Path) -> Snapshot:
 
 def _load_capsule(uri: str, env) -> Snapshot:
     """The snapshot stored under ``mv2://<workspace>/policy/<policy_id>`` in the capsule."""
-    from ..storage.capsule import read_snapshot_bytes
+    from ..capsule import read_snapshot_bytes
+    from .resolve import default_capsule_path
 
-    data = verify_snapshot_bytes(read_snapshot_bytes(uri), uri, in_bundle=True)
+    data = verify_snapshot_bytes(read_snapshot_bytes(uri, default_capsule_path()), uri, in_bundle=True)
     return _finish(data, env, source=Path(uri), bundle=None, pinned=None)
 
 

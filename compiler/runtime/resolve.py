@@ -16,12 +16,12 @@ True
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..bundle import HEAD_FILE
+from ..capsule.uri import workspace_name
 
 DEFAULT_OUT_DIR = "artifacts/policy"
 
@@ -69,24 +69,6 @@ def _section(config: Mapping, name: str) -> Mapping:
 
 # --- the workspace name and the capsule of a project ----------------------------------------------
 
-def workspace_name(config: Mapping[str, Any], root: Path) -> str:
-    """The ``<workspace>`` of ``mv2://<workspace>/policy/<policy_id>`` for the project at ``root``
-    whose policy.toml is ``config``: ``[storage].workspace``, else ``[project].name``, else the
-    project directory's name, with characters other than ``A-Za-z0-9._-`` replaced by ``-``.
-
-    The one place this name is derived: builds, the capsule, parity checks and runs all use it,
-    so a run's ``policy_uri`` names the object ``polc build --capsule`` stored.
-
-    >>> workspace_name({"project": {"name": "polc example"}}, Path("/x/proj"))
-    'polc-example'
-    >>> workspace_name({}, Path("/x/proj"))
-    'proj'
-    """
-    raw = (_section(config, "storage").get("workspace") or _section(config, "project").get("name")
-           or Path(root).resolve().name or "workspace")
-    return re.sub(r"[^A-Za-z0-9._-]", "-", str(raw))
-
-
 @dataclass(frozen=True)
 class ProjectSettings:
     """What the runtime reads of a ``policy.toml`` (with tomllib; ``polc check`` validates it)."""
@@ -125,3 +107,21 @@ def project_settings_near(*starts: str | os.PathLike | None) -> ProjectSettings 
         if policy_toml is not None:
             return ProjectSettings(policy_toml.parent, _read_toml(policy_toml))
     return None
+
+
+def default_capsule_path(start: Path | None = None) -> Path | str:
+    """``POLC_CAPSULE``, else the capsule of the project found by walking up from ``start``
+    (read with the runtime's stdlib reader: a router resolving ``mv2://`` does not load the compiler)."""
+    if os.environ.get("POLC_CAPSULE"):
+        value = os.environ["POLC_CAPSULE"]
+        return value if value.startswith(("postgresql://", "postgres://")) else Path(value)
+    settings = project_settings_near(start or Path.cwd())
+    if settings is None:
+        from .errors import input_error
+
+        raise input_error("POLC360", f"no policy.toml found in `{Path(start or Path.cwd()).resolve()}` or above, "
+                                     "so there is no capsule to read",
+                          "set POLC_CAPSULE to the capsule file or URL, or run inside the project")
+    from ..capsule import DEFAULT_FILE
+
+    return settings.capsule or settings.out_dir / DEFAULT_FILE

@@ -89,7 +89,7 @@ class Run:
 
             project = project_settings_near(workspace, snap.bundle_dir)
             if capsule is None and project is not None and project.capsule is not None:
-                from ..storage.capsule import open_capsule
+                from ..capsule import open_capsule
 
                 capsule, owns = open_capsule(project.capsule), True
             ws = Workspace(workspace, capsule=capsule, project=project)

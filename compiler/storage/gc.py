@@ -211,7 +211,7 @@ def _registered_sqlite(path: Path) -> list[str]:
 def _registered_postgres(url: str) -> list[str]:
     import psycopg
 
-    from .capsule_pg import split_schema  # the same URL form as the registry's (?schema=NAME)
+    from ..capsule.postgres import split_schema  # the same URL form as the registry's (?schema=NAME)
 
     conninfo, schema = split_schema(url)
     table = f'"{schema}".polc_bundles' if schema else "polc_bundles"

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..bundle import SNAPSHOT_FILE, bundle_dirs, open_bundle
 from ..diagnostics import Diagnostic, Span, has_errors
 from ..errors import PolcError
-from .capsule import open_capsule, policy_uri
+from ..capsule import open_capsule, policy_uri
 
 
 @dataclass

@@ -17,7 +17,8 @@ from ..bundle import bundle_dirs, bundle_of, open_bundle, read_head
 def capsule_location(capsule: str | None, workspace: str | None, out_dir: Path, project) -> tuple[Path | str, str]:
     """(capsule file or URL, workspace): the options given, else the project's, else the defaults."""
     from ..runtime.resolve import project_settings_near
-    from .capsule import DEFAULT_FILE, capsule_settings
+    from ..capsule import DEFAULT_FILE
+    from .capsule import capsule_settings
 
     if project is not None:
         default_path, default_workspace = capsule_settings(project)

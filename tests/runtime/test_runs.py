@@ -151,7 +151,7 @@ def test_tampered_captured_snapshot_is_refused(out_dir, tmp_path):
 
 
 def test_dual_storage_puts_the_same_bytes_in_the_capsule(out_dir, tmp_path):
-    from compiler.storage.capsule import SqliteCapsule
+    from compiler.capsule import SqliteCapsule
 
     snap = load_snapshot(out_dir)
     capsule = SqliteCapsule(tmp_path / "capsule.sqlite")

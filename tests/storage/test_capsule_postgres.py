@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from compiler.errors import IntegrityError
-from compiler.storage.capsule import open_capsule, policy_uri, read_snapshot_bytes
+from compiler.capsule import open_capsule, policy_uri, read_snapshot_bytes
 from compiler.storage.parity import check_parity, repair_missing
 
 from .helpers import seeded
@@ -59,7 +59,7 @@ def test_postgres_capsule_round_trip_immutability_and_parity(pg_url, tmp_path):
 def test_postgres_capsule_event_log_is_append_only_and_chained(pg_url):
     import psycopg
 
-    from compiler.storage.capsule import run_stream
+    from compiler.capsule import run_stream
 
     store = open_capsule(pg_url)
     stream = run_stream("ws", "r1")

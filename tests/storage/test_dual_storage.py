@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from compiler.runtime import load_snapshot
-from compiler.storage.capsule import open_capsule
+from compiler.capsule import open_capsule
 
 from ..conftest import example_project as make_example, run_polc
 from .helpers import save
@@ -48,7 +48,7 @@ def test_run_references_go_to_the_capsule_and_trace_answers_from_it_alone(tmp_pa
         run.stage_transition("plan")
         run.checkpoint("after-plan")
         run.stage_transition("implement")
-    from compiler.storage.capsule import run_stream
+    from compiler.capsule import run_stream
 
     capsule = open_capsule(root / "artifacts" / "capsule.sqlite", create=False)
     events = capsule.events(run_stream("polc-example", "r2"))
@@ -72,7 +72,7 @@ def test_run_references_go_to_the_capsule_and_trace_answers_from_it_alone(tmp_pa
 
 
 def test_the_capsule_event_log_is_append_only_and_chained(tmp_path):
-    from compiler.storage.capsule import run_stream
+    from compiler.capsule import run_stream
 
     store = open_capsule(tmp_path / "c.sqlite")
     stream = run_stream("ws", "r")

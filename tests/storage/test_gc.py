@@ -50,7 +50,8 @@ def test_gc_keeps_every_referenced_bundle_and_removes_the_rest(history, monkeypa
     from tests.registry.helpers import receipt
 
     with open_registry(config=RegistryConfig.from_project(load_project(root))) as reg:  # registered
-        reg.publish(str(out / h[3]), receipt(h[3]), submitted_by="ci")
+        reg.publish(str(out / h[3]), receipt(h[3]), submitted_by="ci",
+                    provenance={"training_run_id": "run-1", "evaluation_report_ref": "reports/eval.json"})
     before = names(out)
 
     dry = run_polc("gc", "--dry-run", "--keep", "1", "--format", "json", cwd=root)
@@ -141,7 +142,8 @@ def test_registered_bundles_are_read_from_either_registry_backend(tmp_path, back
         postgres_base_url() + ("&" if "?" in postgres_base_url() else "?") + f"schema={schema}"
     assert _registered(url) == []  # no registry yet: nothing registered (and nothing created)
     with open_registry(url, config=RegistryConfig(out_dir=out, default_policy="router")) as reg:
-        reg.publish(str(out / bundle_id), receipt(bundle_id), submitted_by="ci")
+        reg.publish(str(out / bundle_id), receipt(bundle_id), submitted_by="ci",
+                    provenance={"training_run_id": "run-1", "evaluation_report_ref": "reports/eval.json"})
     try:
         assert _registered(url) == [bundle_id]
     finally:

@@ -14,11 +14,12 @@ import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..diagnostics import Diagnostic
-from ..errors import InputError, IntegrityError
 import threading
 
-from .capsule import SCHEME, check_stream, event_row, parse_uri, verified_events
+from ..diagnostics import Diagnostic
+from ..errors import InputError, IntegrityError
+from .store import event_row, verified_events
+from .uri import SCHEME, check_stream, parse_uri
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _DDL = (
