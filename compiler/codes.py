@@ -104,6 +104,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC265", "rules: a [gates.NAME] table has no gate rules"),
     Code("POLC266", "rules: no such gate or drift rule in the snapshot"),
     Code("POLC270", "rules: the CEL engine could not check an expression (internal)"),
+    Code("POLC271", "rules: the snapshot's rules block or expression IR is malformed or of an unknown format"),
     # --- POLC3xx: learning surfaces, weights, deltas, storage -------------------------------
     # POLC300-329: learning surfaces (compiler/surface). 300-302 are input codes (exit 3).
     Code("POLC300", "surface YAML syntax error", input=True),

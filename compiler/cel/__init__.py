@@ -5,13 +5,23 @@
 '+'
 
 Submodules are imported lazily so ``import compiler.cel`` stays cheap (no lark until a
-parse is needed).
+parse is needed, nothing at all until something is used).
 """
 
 from __future__ import annotations
 
-from .errors import CelError
-from .values import CelUint
+_LAZY = {"CelError": "errors", "CelUint": "values"}
+
+
+def __getattr__(name: str):
+    """``CelError`` and ``CelUint`` on first use (PEP 562): a router that generates a gate's code
+    from the IR imports only the submodules it needs."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'compiler.cel' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 def parse(text, *, file: str = "<expr>", line: int = 1, column: int = 1):

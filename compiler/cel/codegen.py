@@ -1,4 +1,4 @@
-"""The compiled evaluator: lower a (checked) CEL AST to Python source, compile, run.
+"""The compiled evaluator: lower a (checked) CEL tree to Python source, compile, run.
 
 One module per expression, compiled under ``<polc:FILE#NAME>`` and registered with
 ``linecache`` so tracebacks show the generated line. It defines ``evaluate(bindings)``:
@@ -9,9 +9,14 @@ One module per expression, compiled under ``<polc:FILE#NAME>`` and registered wi
 * The generic path (:mod:`codegen_generic`) has full CEL semantics through the same
   helpers the interpreter uses, and maps each line back to a CEL span for errors.
 
+The tree comes from the parser and checker, or from the snapshot's expression IR
+(:mod:`compiler.cel.ir`); lets of the checked result (``checked.lets``) are computed once
+per evaluation. A whole gate (several conditions sharing inputs and lets) has a PASS test of
+its own: :mod:`codegen_gate`.
+
 Generated code never contains user text except ``repr()`` of validated literal values
 and field names; variables are renamed (``v1``, ``c_x2``, ``t3``); everything else is
-taken from the fixed helper namespace built here.
+taken from the fixed helper namespace of :mod:`codegen_base`.
 
 >>> from compiler.cel.parser import parse
 >>> evaluate, source = generate(parse("[1, 2].exists(x, x > 1)"), None)
@@ -21,48 +26,10 @@ True
 
 from __future__ import annotations
 
-import linecache
-import math
-
 from . import ast
-from . import functions, rt
-from . import containers
-from . import semantics as sem
+from .codegen_base import Consts, Function, Names, assemble, compile_module, uses_budget
 from .codegen_fast import FastEmitter
-from .codegen_generic import Function, GenericEmitter
-from .errors import CelError
-from .values import INT64_MAX, INT64_MIN, CelUint
-
-
-class Names:
-    """Fresh Python identifiers: a prefix from a fixed set plus a counter."""
-
-    def __init__(self):
-        self.count = 0
-
-    def next(self, prefix: str) -> str:
-        self.count += 1
-        safe = "".join(ch for ch in prefix if ch.isalnum() or ch == "_")[:24]
-        return f"{safe}{self.count}"
-
-
-class Consts:
-    """Literal values: small ones as ``repr()``, the rest hoisted to module constants."""
-
-    def __init__(self):
-        self.values: dict[str, object] = {}
-
-    def literal(self, value) -> str:
-        if value is None or type(value) in (bool, int, str, bytes):
-            return repr(value)
-        if type(value) is float and math.isfinite(value):
-            return repr(value)
-        return self.hoist(value)
-
-    def hoist(self, value) -> str:
-        name = f"K{len(self.values)}"
-        self.values[name] = value
-        return name
+from .codegen_generic import GenericEmitter
 
 
 def generate(root: ast.Expr, checked, *, file: str = "<expr>", name: str = "expr",
@@ -81,42 +48,38 @@ def generate(root: ast.Expr, checked, *, file: str = "<expr>", name: str = "expr
     fast_code = fast.build(root) if optimize else None
     if not optimize:
         fast.functions = []
-    uses_budget = any(isinstance(n, ast.Comprehension) for n in ast.walk(root))
-    runner = _runner(fast_code, uses_budget)
+    runner = _runner(fast_code, uses_budget(root, checked))
     eager = [runner, *fast.functions]
     filename = f"<polc:{file}#{name}>"
-    source, line_spans = _assemble(eager + generic.functions)
+    source, line_spans = assemble(eager + generic.functions)
     spans = {(filename, line): span for line, span in line_spans.items()}
-    namespace = _namespace(consts, spans, root, budget)
-    eager_source, _ = _assemble(eager)
+    namespace = {"_SPANS": spans, "_BUDGET": budget, "_ROOT_SPAN": root.span, **consts.values}
     if fast_code is None:
-        _exec(source, filename, namespace)
+        namespace = compile_module(source, filename, namespace)
     else:
         # The generic path runs only when the fast path bails out: compile it on first use.
         # It is compiled from the same full source, so line numbers (and spans) agree.
         namespace["_polc_generic"] = _lazy(source, filename, namespace)
-        _exec(eager_source, filename, namespace)
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        eager_source, _ = assemble(eager)
+        namespace = compile_module(eager_source, filename, namespace, shown=source)
+        namespace["_polc_generic"].namespace = namespace
     return namespace["evaluate"], source
 
 
-def _exec(source: str, filename: str, namespace: dict) -> None:
-    code = compile(source, filename, "exec")
-    exec(code, namespace)  # noqa: S102 - source generated from the validated AST only
+class _lazy:
+    """The generic path, compiled from the module's full source the first time it runs."""
 
+    def __init__(self, source: str, filename: str, namespace: dict):
+        self.source, self.filename, self.namespace = source, filename, namespace
 
-def _lazy(source: str, filename: str, namespace: dict):
-    def _polc_generic(bindings, _b):
-        scratch = dict(namespace)
-        _exec(source, filename, scratch)
-        namespace["_polc_generic"] = scratch["_polc_generic"]
-        return scratch["_polc_generic"](bindings, _b)
-    return _polc_generic
+    def __call__(self, bindings, budget):
+        scratch = compile_module(self.source, self.filename, self.namespace)
+        self.namespace["_polc_generic"] = scratch["_polc_generic"]
+        return scratch["_polc_generic"](bindings, budget)
 
 
 def _untyped():
-    from .checker import CheckResult
-    from .types import DYN
+    from .types import DYN, CheckResult
     return CheckResult(DYN, {})
 
 
@@ -143,43 +106,3 @@ def _runner(fast_code, uses_budget: bool) -> Function:
            None)
     return fn
 
-
-def _assemble(fns: list[Function]) -> tuple[str, dict[int, object]]:
-    out: list[str] = []
-    spans: dict[int, object] = {}
-    for fn in fns:
-        out.append(f"def {fn.name}({', '.join(fn.params)}):")
-        for depth, code, span in fn.lines:
-            out.append("    " * (depth + 1) + code)
-            if span is not None:
-                spans[len(out)] = span
-        out.append("")
-    return "\n".join(out) + "\n", spans
-
-
-def raise_cel_error(err: sem.CelErrorValue, spans, root_span):
-    span = err.span or rt.span_from_traceback(err.__traceback__, spans) or root_span
-    if isinstance(err, sem.CostExceeded):
-        raise CelError("POLC231", err.message, span,
-                       hint="the expression iterates over too much data; raise the runtime "
-                            "budget or bound the input") from None
-    raise CelError("POLC230", err.message, span) from None
-
-
-def _namespace(consts: Consts, spans, root: ast.Expr, budget: int) -> dict:
-    namespace = {
-        "_ident": rt.ident, "_select_path": rt.select_path, "_has_path": rt.has_path,
-        "_select": containers.select, "_has": containers.has, "_index": containers.index,
-        "_call": functions.call,
-        "_make_map": containers.make_map, "_not": sem.not_, "_neg": sem.neg, "_eq": sem.eq,
-        "_ne": sem.ne, "_lt": sem.lt, "_le": sem.le, "_gt": sem.gt, "_ge": sem.ge,
-        "_add": sem.add, "_sub": sem.sub, "_mul": sem.mul, "_div": sem.div, "_mod": sem.mod,
-        "_in": containers.contains_in, "_truth": rt.truth, "_absorb": rt.absorb,
-        "_and_result": rt.and_result, "_or_result": rt.or_result, "_iterable": containers.iterable,
-        "_cost_exceeded": rt.cost_exceeded, "_deopt": rt.deopt, "_as_double": rt.as_double,
-        "_CelErrorValue": sem.CelErrorValue, "_CelUint": CelUint, "_SPANS": spans,
-        "_MIN": INT64_MIN, "_MAX": INT64_MAX, "_BUDGET": budget, "_ROOT_SPAN": root.span,
-        "_raise_cel_error": raise_cel_error, "_check_bindings": rt.check_bindings, "__name__": "polc_generated",
-    }
-    namespace.update(consts.values)
-    return namespace

@@ -17,13 +17,18 @@ is safe, and on the fast path no error can happen, so ``&&``/``||`` are Python's
     if type(v2) is not list: _deopt()
     return ((t3 if type(t3 := v1['p95']) is float else _deopt()) <= 2000.0
             and ('gpt-4o' in v2))
+
+Lets (named sub-expressions shared by the expressions of a gate or rule) are computed once,
+in the prologue, into locals (``L4 = ...``) in the order they were defined; an error there
+falls through to the generic path like any other. ``known`` paths (``metrics.p95`` read
+from the gate's input with its own guard, ``params.p95`` a constant) are used as given: the
+whole-gate PASS test (:mod:`codegen_gate`) reads them before any condition runs.
 """
 
 from __future__ import annotations
 
 from . import ast
-from .codegen_generic import Function
-from .interp import qualified_parts
+from .codegen_base import Function
 from .types import DYN, Type
 
 #: Outline a sub-expression into its own function past this expression depth (Python's
@@ -57,18 +62,29 @@ class _Ctx:
 
 
 class FastEmitter:
-    def __init__(self, consts, names, checked, *, untyped: bool = False):
+    def __init__(self, consts, names, checked, *, untyped: bool = False, known: dict | None = None):
         self.consts, self.names, self.checked = consts, names, checked
         self.untyped = untyped  # no declarations: dotted names resolve at run time
+        self.known = known or {}  # path tuple -> (Python expression, proven type or None)
         self.functions: list[Function] = []
         self.loads: dict[str, tuple[str, Type]] = {}   # CEL name -> (local, declared type)
         self.compare_operands: set[int] = set()         # ids of operands of < <= == ...
         self.dotted: set[str] = set()                   # `a.b` prefixes that could be bindings
+        self.let_locals: dict[int, tuple[str, Type | None]] = {}
+        self.let_lines: list[tuple[int, str]] = []
 
     def build(self, root: ast.Expr) -> tuple[list[str], str]:
         """The prologue lines and the result expression of the fast path."""
-        ctx = _Ctx(set())
-        code, _ = self.emit(root, ctx, {}, 0)
+        code = self.expression(root)
+        return self.prologue(), code
+
+    def expression(self, root: ast.Expr) -> str:
+        """The fast-path Python expression of ``root`` (its prologue: :meth:`prologue`)."""
+        code, _ = self.emit(root, _Ctx(set()), {}, 0)
+        return code
+
+    def prologue(self) -> list[str]:
+        """Statements the expressions built so far need first: binding loads, then lets."""
         prologue = []
         for dotted in sorted(self.dotted):
             # `a.b.c` names the binding `a.b` when there is one (longest prefix wins); the
@@ -79,7 +95,8 @@ class FastEmitter:
             guard = _guard(local, declared)
             if guard:
                 prologue.append(f"if not ({guard}): _deopt()")
-        return prologue, code
+        prologue.extend(line for _, line in sorted(self.let_lines))
+        return prologue
 
     def emit(self, node, ctx: _Ctx, scope: dict, depth: int) -> tuple[str, Type | None]:
         """(Python expression, proven type or None) for ``node``."""
@@ -134,10 +151,33 @@ class FastEmitter:
         if not node.name.startswith(".") and name in scope:
             local, proven = scope[name]
             return ctx.use(local), proven
+        index = self.checked.let_refs.get(id(node))
+        if index is not None:
+            return self._let(index, ctx)
         declared = self.checked.declarations.get(name)
         if declared is None:
             return f"_ident(bindings, {name!r})", None
         return self._load(name, declared, ctx)
+
+    def _let(self, index: int, ctx: _Ctx):
+        """The local holding let ``index``, computed in the prologue (lets see no macro variables)."""
+        if index not in self.let_locals:
+            code, proven = self.emit(self.checked.lets[index][1], _Ctx(set()), {}, 0)
+            local = self.names.next("L")
+            self.let_locals[index] = (local, proven)
+            self.let_lines.append((index, f"{local} = {code}"))
+        local, proven = self.let_locals[index]
+        return ctx.use(local), proven
+
+    def _known(self, node, scope):
+        """The given Python expression for a known path (``metrics.p95``), or None."""
+        parts = ast.qualified_parts(node) if self.known else None
+        if parts is None or parts[0] in scope or tuple(parts) not in self.known:
+            return None
+        root = node
+        while isinstance(root, ast.Select):
+            root = root.operand
+        return None if id(root) in self.checked.let_refs else self.known[tuple(parts)]
 
     def _load(self, name: str, declared: Type, ctx: _Ctx):
         if name not in self.loads:
@@ -146,10 +186,14 @@ class FastEmitter:
         return ctx.use(local), declared if _guard("x", declared) else None
 
     def _select(self, node, ctx, scope, depth):
+        known = self._known(node, scope)
+        if known is not None:
+            code, proven = known
+            return (ctx.use(code) if code.isidentifier() else code), proven
         qualified = self.checked.qualified.get(id(node))
         if qualified is not None:
             return self._load(qualified, self.checked.declarations[qualified], ctx)
-        parts = qualified_parts(node)
+        parts = ast.qualified_parts(node)
         if self.untyped and parts is not None and parts[0] not in scope:
             self.dotted.add(".".join(parts))
         operand, proven = self.emit(node.operand, ctx, scope, depth)
@@ -346,5 +390,8 @@ def _kind(proven: Type | None) -> str | None:
 
 
 def _guard(expr: str, declared: Type) -> str | None:
+    """An exact type test of ``expr`` against ``declared`` (None: nothing to test, e.g. dyn)."""
+    if declared.nullable:
+        return None  # null is a value too: the generic path's semantics decide
     template = _GUARDS.get(declared.kind)
     return None if template is None else template.format(x=expr)

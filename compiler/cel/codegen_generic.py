@@ -20,29 +20,21 @@ For ``a.b <= 1.0 && c``::
 
 Block nesting is bounded: past :data:`MAX_BLOCK_DEPTH` the sub-expression is outlined into
 its own module-level function (Python allows at most 20 nested blocks and 100 indents).
+
+A let (a named sub-expression shared by the expressions of a gate or rule) is a function of
+its own, ``_polc_letN``, computed at most once per evaluation through ``_let_value``, which
+keeps the value (or the error) in the evaluation's memo ``_L``.
 """
 
 from __future__ import annotations
 
 from . import ast
-from .interp import qualified_parts
+from .codegen_base import Function
 
 MAX_BLOCK_DEPTH = 8
 _BINARY_HELPERS = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge",
                    "+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod",
                    "in": "_in"}
-
-
-class Function:
-    """One generated function: its parameters and (depth, code, span) lines."""
-
-    def __init__(self, name: str, params: list[str]):
-        self.name, self.params = name, params
-        self.lines: list[tuple[int, str, object]] = []
-        self.depth = 0
-
-    def add(self, code: str, span) -> None:
-        self.lines.append((self.depth, code, span))
 
 
 class GenericEmitter:
@@ -51,17 +43,30 @@ class GenericEmitter:
         self.names = names          # the shared temp-name counter
         self.checked = checked      # with it, dotted names were resolved statically
         self.functions: list[Function] = []
+        self.let_functions: dict[int, str] = {}
 
     def build(self, root: ast.Expr, name: str = "_polc_generic") -> str:
-        fn = self._function(name, [])
+        fn = Function(name, ["bindings", "_b"])
+        self.functions.append(fn)
+        fn.add("_L = {}", root.span)
         result = self.emit(root, fn, {})
         fn.add(f"return {result}", root.span)
         return fn.name
 
     def _function(self, name: str, extra: list[str]) -> Function:
-        fn = Function(name, ["bindings", "_b", *extra])
+        fn = Function(name, ["bindings", "_b", "_L", *extra])
         self.functions.append(fn)
         return fn
+
+    def _let_function(self, index: int) -> str:
+        """The function computing let ``index`` (generated once; lets see no macro variables)."""
+        name = self.let_functions.get(index)
+        if name is None:
+            name = self.let_functions[index] = f"_polc_let{index}"
+            node = self.checked.lets[index][1]
+            fn = self._function(name, [])
+            fn.add(f"return {self.emit(node, fn, {})}", node.span)
+        return name
 
     def emit(self, node: ast.Expr, fn: Function, scope: dict[str, str]) -> str:
         """Emit statements computing ``node``; return a Python expression for its value."""
@@ -90,11 +95,15 @@ class GenericEmitter:
     def _ident(self, node, fn, scope):
         if node.name in scope:
             return scope[node.name]
+        index = None if self.checked is None else self.checked.let_refs.get(id(node))
+        if index is not None:
+            compute = self._let_function(index)
+            return self._assign(fn, f"_let_value({compute}, {index}, bindings, _b, _L)", node.span)
         return self._assign(fn, f"_ident(bindings, {node.name.lstrip('.')!r})", node.span)
 
     def _dynamic_parts(self, node, scope):
         """The dotted name to resolve against the bindings at run time (unchecked only)."""
-        parts = qualified_parts(node)
+        parts = ast.qualified_parts(node)
         if self.checked is not None or parts is None or parts[0] in scope:
             return None
         return parts

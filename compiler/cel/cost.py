@@ -9,6 +9,11 @@ Sizes come from ``size_hints`` (variable name -> maximum number of elements or c
 else from list literals, else from the defaults :data:`DEFAULT_LIST_SIZE` and
 :data:`DEFAULT_STRING_LENGTH`.
 
+A reference to a let (a named sub-expression of the checked result, see
+:class:`compiler.cel.types.CheckResult`) costs 1; each let the expression reaches adds its own
+cost once, even when it is used inside a macro: both evaluators compute a let once per
+evaluation and share the value.
+
 >>> from compiler.cel.parser import parse
 >>> estimate(parse("models.exists(m, m.startsWith('claude'))"), size_hints={"models": 4})
 58
@@ -43,13 +48,22 @@ def enforce_cost(root: ast.Expr, types, limit: int | None, size_hints: dict | No
 
 def estimate(root: ast.Expr, *, types=None, size_hints: dict | None = None) -> int:
     """The static cost of ``root``; ``types`` (a CheckResult) tells strings from lists."""
-    return _Estimator(size_hints or {}, types).cost(root)
+    estimator = _Estimator(size_hints or {}, types)
+    return estimator.cost(root) + estimator.lets_cost
 
 
 class _Estimator:
     def __init__(self, size_hints: dict, types):
         self.hints = size_hints
         self.types = types
+        self.let_refs = types.let_refs if types is not None else {}
+        self.counted: set[int] = set()  # lets whose cost is already included
+        self.lets_cost = 0
+
+    def _let(self, node: ast.Expr):
+        """The let ``node`` names, or None."""
+        index = self.let_refs.get(id(node)) if isinstance(node, ast.Ident) else None
+        return None if index is None else self.types.lets[index][1]
 
     def _stringish(self, node: ast.Expr) -> bool:
         if self.types is not None and self.types.type_of(node).kind in ("string", "bytes"):
@@ -64,6 +78,9 @@ class _Estimator:
             return len(node.entries)
         if isinstance(node, ast.Literal) and isinstance(node.value, (str, bytes)):
             return len(node.value)
+        let = self._let(node)
+        if let is not None:
+            return self.size(let)
         path = _path(node)
         if path is not None and path in self.hints:
             return int(self.hints[path])
@@ -74,6 +91,13 @@ class _Estimator:
         return DEFAULT_LIST_SIZE if not self._stringish(node) else DEFAULT_STRING_LENGTH
 
     def cost(self, node: ast.Expr) -> int:
+        let = self._let(node)
+        if let is not None:  # computed once per evaluation, wherever it is used (even in a loop)
+            index = self.let_refs[id(node)]
+            if index not in self.counted:
+                self.counted.add(index)
+                self.lets_cost += self.cost(let)
+            return 1
         own = 1 + sum(self.cost(child) for child in ast.children(node)
                       if not isinstance(node, ast.Comprehension))
         if isinstance(node, ast.Comprehension):
@@ -102,6 +126,5 @@ def _stringish(node: ast.Expr) -> bool:
 
 def _path(node: ast.Expr) -> str | None:
     """``limits.tags`` for a Select chain rooted at a variable (size hints use such paths)."""
-    from .interp import qualified_parts
-    parts = qualified_parts(node)
+    parts = ast.qualified_parts(node)
     return None if parts is None else ".".join(parts)

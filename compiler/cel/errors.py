@@ -10,7 +10,6 @@ diagnostic with the right exit code (3 for syntax-level codes, 1 otherwise).
 
 from __future__ import annotations
 
-from ..codes import is_input_code
 from ..diagnostics import Diagnostic, Span
 from ..errors import ExitCode, PolcError
 
@@ -31,6 +30,8 @@ class CelError(PolcError):
 
     @property
     def exit_code(self) -> ExitCode:  # type: ignore[override]
+        from ..codes import is_input_code  # the code table is big; a router seldom needs it
+
         return ExitCode.INPUT if is_input_code(self.code) else ExitCode.FINDINGS
 
     def __str__(self) -> str:

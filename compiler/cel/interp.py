@@ -10,7 +10,9 @@ True
 Errors are :class:`~compiler.cel.semantics.CelErrorValue` exceptions carrying the span of
 the innermost node that failed; ``&&``, ``||`` and ``all``/``exists`` absorb them as CEL
 requires. Runtime cost is one unit per comprehension iteration, the same rule the compiled
-evaluator counts, so both run out of budget at the same point.
+evaluator counts, so both run out of budget at the same point. A let of the checked result
+(``checked.lets``) is evaluated once per evaluation, on first use, and its value (or error)
+shared, as the compiled evaluator does.
 """
 
 from __future__ import annotations
@@ -27,14 +29,15 @@ DEFAULT_RUNTIME_BUDGET = 1_000_000
 
 
 class Env:
-    """What an evaluation sees: the bindings, macro variables in scope, and the budget."""
+    """What an evaluation sees: the bindings, macro variables in scope, the budget, lets."""
 
-    __slots__ = ("bindings", "locals", "budget")
+    __slots__ = ("bindings", "locals", "budget", "lets")
 
     def __init__(self, bindings: dict, budget: int):
         self.bindings = bindings
         self.locals: dict = {}
         self.budget = budget
+        self.lets: dict = {}  # let index -> value or CelErrorValue
 
     def spend(self) -> None:
         self.budget -= 1
@@ -72,7 +75,27 @@ class Interpreter:
         return node.value
 
     def _ident(self, node: ast.Ident, env: Env):
+        if node.name not in env.locals and self.checked is not None:
+            index = self.checked.let_refs.get(id(node))
+            if index is not None:
+                return self._let(index, env)
         return resolve_ident(node.name, env)
+
+    def _let(self, index: int, env: Env):
+        if index not in env.lets:
+            saved, env.locals = env.locals, {}  # a let sees no macro variables
+            try:
+                env.lets[index] = self.eval(self.checked.lets[index][1], env)
+            except CostExceeded:
+                raise
+            except CelErrorValue as err:
+                env.lets[index] = err
+            finally:
+                env.locals = saved
+        value = env.lets[index]
+        if isinstance(value, CelErrorValue):
+            raise value
+        return value
 
     # --- selection -------------------------------------------------------------------------
     def _select(self, node: ast.Select, env: Env):
@@ -86,7 +109,7 @@ class Interpreter:
         if self.checked is not None:
             name = self.checked.qualified.get(id(node))
             return (False, None) if name is None else (True, resolve_ident("." + name, env))
-        parts = qualified_parts(node)
+        parts = ast.qualified_parts(node)
         if parts is None or parts[0] in env.locals:
             return False, None
         for cut in range(len(parts), 1, -1):
@@ -233,13 +256,3 @@ def resolve_ident(name: str, env: Env):
         return CelType(name)
     raise CelErrorValue(f"undeclared reference to '{name}'")
 
-
-def qualified_parts(node: ast.Expr) -> list[str] | None:
-    """``a.b.c`` as ``["a", "b", "c"]``; None if the chain does not start at a plain name."""
-    fields: list[str] = []
-    while isinstance(node, ast.Select):
-        fields.append(node.field)
-        node = node.operand
-    if not isinstance(node, ast.Ident) or node.name.startswith("."):
-        return None
-    return [node.name, *reversed(fields)]

@@ -44,13 +44,7 @@ from ..diagnostics import Span
 
 GRAMMAR_PATH = Path(__file__).with_name("cel.lark")
 
-#: Deepest expression tree accepted. The checker, code generators and interpreter recurse
-#: over the tree (up to five Python frames per level), so 100 levels stay well inside
-#: Python's default recursion limit of 1000 even when called from a deep stack. polc never
-#: raises the interpreter-wide limit: doing so while another thread runs ``compile()`` can
-#: crash that thread (CPython's AST recursion bookkeeping). The CEL spec asks for at least
-#: 32 levels; policy conditions use a handful.
-MAX_DEPTH = 100
+MAX_DEPTH = ast.MAX_DEPTH  # deepest tree accepted; the reason is in compiler/cel/ast.py
 #: Longest expression text accepted, in characters.
 MAX_EXPR_CHARS = 100_000
 

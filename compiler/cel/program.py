@@ -12,6 +12,11 @@ compiler.cel.errors.CelError: <expr>:1:1: POLC230 no such key: 'p95'
 Errors: ``compile`` raises :class:`CelError` for syntax (POLC200-206), type (POLC210-217)
 and cost (POLC220) errors; ``evaluate`` raises it for runtime errors (POLC230) and an
 exhausted runtime budget (POLC231), always with the span of the failing sub-expression.
+
+Every program is built from the expression IR (:mod:`compiler.cel.ir`): ``compile`` parses
+and checks, encodes the checked tree and decodes it again before building either backend,
+exactly as a router builds a gate from its snapshot (:func:`from_checked`), so the one path
+is exercised by every expression compiled.
 """
 
 from __future__ import annotations
@@ -88,8 +93,7 @@ def compile(expr: str | ast.Expr, declarations: dict | None = None, *, backend: 
 def _compile(expr, declarations, *, backend, cost_limit, size_hints, runtime_budget, expect,
              file, line, column, name, optimize) -> Program:
     from .parser import parse
-    root = expr if isinstance(expr, ast.Expr.__args__) else parse(expr, file=file, line=line,
-                                                                   column=column)
+    root = expr if isinstance(expr, ast.Node) else parse(expr, file=file, line=line, column=column)
     types = None
     if declarations is not None:
         from .checker import check
@@ -100,10 +104,33 @@ def _compile(expr, declarations, *, backend, cost_limit, size_hints, runtime_bud
     if cost_limit is not None or declarations is not None:
         from .cost import enforce_cost
         cost = enforce_cost(root, types, cost_limit, size_hints)
+    root, checked = through_ir(root, types)
+    program = from_checked(root, checked, backend=backend, file=file, name=name,
+                           budget=runtime_budget, optimize=optimize)
+    program.estimated_cost = cost
+    return program
+
+
+def through_ir(root: ast.Expr, checked):
+    """``root`` and its checked facts, encoded to the expression IR and decoded again."""
+    from .ir import Decoder, Encoder, decode
+
+    encoder = Encoder()
+    encoded = encoder.node(root, checked)
+    decoded, facts = decode(encoded, Decoder(encoder.finish()), file=root.span.file)
+    if checked is None:
+        return decoded, None
+    facts.declarations = checked.declarations
+    return decoded, facts
+
+
+def from_checked(root: ast.Expr, checked, *, backend: str = "compiled", file: str = "<expr>",
+                 name: str = "expr", budget: int = DEFAULT_RUNTIME_BUDGET,
+                 optimize: bool = True) -> Program:
+    """A Program of a checked tree (from the checker or the IR); ``checked`` may be None."""
     if backend == "interp":
-        interpreter = Interpreter(root, budget=runtime_budget, checked=types)
-        return Program(root, interpreter.evaluate, backend=backend, types=types, cost=cost)
+        interpreter = Interpreter(root, budget=budget, checked=checked)
+        return Program(root, interpreter.evaluate, backend=backend, types=checked)
     from .codegen import generate
-    function, source = generate(root, types, file=file, name=name, budget=runtime_budget,
-                                optimize=optimize)
-    return Program(root, function, backend=backend, types=types, cost=cost, source=source)
+    function, source = generate(root, checked, file=file, name=name, budget=budget, optimize=optimize)
+    return Program(root, function, backend=backend, types=checked, source=source)

@@ -10,16 +10,9 @@ from __future__ import annotations
 
 from . import containers
 from . import semantics as sem
+from .codegen_base import Deopt, as_double, deopt  # noqa: F401 (the fast path's signals)
 from .values import TYPE_DENOTATIONS, CelType
 from .semantics import CelErrorValue, CostExceeded
-
-
-class Deopt(Exception):
-    """The typed fast path met a value it was not specialised for: rerun the generic path."""
-
-
-def deopt():
-    raise Deopt()
 
 
 def check_bindings(bindings) -> dict:
@@ -33,13 +26,6 @@ def check_bindings(bindings) -> dict:
         return dict(bindings)
     raise CelErrorValue(f"bindings must be a dict of name -> value, got "
                         f"{type(bindings).__name__}")
-
-
-def as_double(value) -> float:
-    """A double-declared comparison operand: an int compares as CEL does (as a double)."""
-    if type(value) is int:
-        return float(value)
-    return deopt()
 
 
 def cost_exceeded():
@@ -72,6 +58,39 @@ def select_path(bindings: dict, parts: tuple[str, ...]):
 
 def has_path(bindings: dict, parts: tuple[str, ...], field: str) -> bool:
     return containers.has(select_path(bindings, parts), field)
+
+
+def let_value(compute, index: int, bindings: dict, budget: list, memo: dict):
+    """The value of let ``index``: computed by ``compute`` once per evaluation, then shared.
+
+    An error is kept too, so a let that fails fails the same way wherever it is used (and a
+    chain of lets each using the one before twice stays linear even when they fail).
+    """
+    try:
+        value = memo[index]
+    except KeyError:
+        try:
+            value = compute(bindings, budget, memo)
+        except CostExceeded:
+            raise
+        except CelErrorValue as err:
+            value = err
+        memo[index] = value
+    if isinstance(value, CelErrorValue):
+        raise value
+    return value
+
+
+def raise_cel_error(err: CelErrorValue, spans, root_span):
+    """The CelError (POLC230, or POLC231 for the budget) an evaluation ends with."""
+    from .errors import CelError
+
+    span = err.span or span_from_traceback(err.__traceback__, spans) or root_span
+    if isinstance(err, CostExceeded):
+        raise CelError("POLC231", err.message, span,
+                       hint="the expression iterates over too much data; raise the runtime "
+                            "budget or bound the input") from None
+    raise CelError("POLC230", err.message, span) from None
 
 
 def absorb(err: CelErrorValue, spans) -> CelErrorValue:

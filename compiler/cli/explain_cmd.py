@@ -3,7 +3,9 @@
 
 Definitions compile the project up to its ``rules`` block (nothing is written), then print the
 declaration: where it is, its inputs and params, each condition with its span and message;
-``--codegen`` adds the Python the compiled backend generates for each condition.
+``--codegen`` adds the Python the runtime generates from the gate's expression IR (its PASS
+test, then each condition). JSON output shows the declaration as the snapshot stores it,
+without the IR itself (``node``, message ``parts``), which is for machines.
 
 Decisions come from the runtime on the compiled, verified snapshot (``--bundle HASH|DIR``, else
 the head pointer of the project's out dir), exactly as a router would make them:
@@ -150,8 +152,8 @@ def explain_gate(name, path, codegen, metrics_path, bundle, fmt):
     source = build_gate(block, name, tables.get(entry["params"]) if entry["params"] else None).generated_source() \
         if codegen else None
     if fmt == "json":
-        click.echo(json.dumps({"gate": name, **entry, "params_table": tables.get(name), "codegen": source},
-                              indent=2, sort_keys=True))
+        click.echo(json.dumps({"gate": name, **_without_ir(entry), "params_table": tables.get(name),
+                               "codegen": source}, indent=2, sort_keys=True))
         return
     click.echo(f"gate {name}  ({entry['file']}:{entry['span'][0]}:{entry['span'][1]})")
     for item in entry["inputs"]:
@@ -166,7 +168,7 @@ def explain_gate(name, path, codegen, metrics_path, bundle, fmt):
             click.echo(f"    message \"{cond['message']['template']}\"")
     if codegen:
         click.echo("\n# generated Python (compiled under <polc:FILE#NAME>; line maps point back to the spans above)")
-        click.echo(source or "# the CEL engine's compiled backend is not available; conditions run on its interpreter")
+        click.echo(source)
 
 
 @explain_cmd.command("drift")
@@ -182,7 +184,7 @@ def explain_drift(rule_id, path, fmt):
     if entry is None:
         _fail(f"no drift rule `{rule_id}`", did_you_mean(rule_id, block.get("drift", {})))
     if fmt == "json":
-        click.echo(json.dumps({"rule_id": rule_id, **entry}, indent=2, sort_keys=True))
+        click.echo(json.dumps({"rule_id": rule_id, **_without_ir(entry)}, indent=2, sort_keys=True))
         return
     click.echo(f"drift {rule_id} {entry['severity']}  ({entry['file']}:{entry['span'][0]}:{entry['span'][1]})")
     for let in entry["lets"]:
@@ -251,3 +253,11 @@ def _prove_sources(path):
     doc = c["model_policy_valid"]
     return prove(policy_blocks(doc.data)), list(budget_findings(doc)), \
         c.project.section("project").get("name") or c.project.root.name
+
+def _without_ir(value):
+    """A rules block entry without its expression IR (what a person reads)."""
+    if isinstance(value, dict):
+        return {k: _without_ir(v) for k, v in value.items() if k not in ("node", "parts")}
+    if isinstance(value, list):
+        return [_without_ir(v) for v in value]
+    return value

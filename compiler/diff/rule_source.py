@@ -9,29 +9,21 @@ A change cannot weaken its own review: a drift rule that OLD has and NEW no long
 still runs on this diff (from OLD's definition), and its removal is itself a WARN finding
 (POLC403).
 
-Each rule also records the snapshot paths it reads (``new.capture.mode`` → ``capture.mode``),
-so a finding whose rule names no path can point at the change that made it fire.
-
->>> sorted(referenced_paths("CAPTURE_RANK[new.capture.mode] > 1 && old.gates.filter(g, true)"))
-[('capture', 'mode'), ('gates',)]
+Each rule also carries the snapshot paths it reads (``new.capture.mode`` → ``capture.mode``),
+computed from its checked expressions when it was compiled (the ``reads`` of its entry in the
+rules block, compiler/rules/lower.py), so a finding whose rule names no path can point at the
+change that made it fire.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic
 from .drift import DriftRule, Hit
 from .model import Severity
 
-#: ``old.a.b`` / ``new.a.b``: field selections, stopping before a method call (``.map(``) or index.
-_PATH = re.compile(r"\b(?:old|new)((?:\.[A-Za-z_]\w*(?!\w)(?!\s*\())+)")
 RULE_REMOVED = "POLC403"
-
-
-def referenced_paths(*texts: str) -> frozenset[tuple]:
-    return frozenset(tuple(m.group(1)[1:].split(".")) for text in texts for m in _PATH.finditer(text))
 
 
 def load(old: Mapping, new: Mapping, sources: Mapping[str, str], settings: Mapping[str, Any]
@@ -63,11 +55,8 @@ def _has_drift_block(snapshot: Mapping) -> bool:
 
 def adapt(compiled) -> DriftRule:
     """A ``compiler.rules.drift.CompiledDrift`` as a DriftRule."""
-    texts = [compiled.when.text] + [expr.text for _, expr in compiled.lets]
-    if compiled.message:
-        texts.append(compiled.message.get("template", ""))
     return DriftRule(compiled.rule_id, Severity(compiled.severity.value), compiled.check, compiled.span,
-                     compiled.title, referenced_paths(*texts), reads_impact=True)
+                     compiled.title, compiled.reads, reads_impact=True)
 
 
 def _removed_rules(old: Mapping, kept: set[str], ratios, rules_drift) -> list[DriftRule]:

@@ -1,10 +1,10 @@
 """Binding runtime values to declared types: checked, JSON ints made doubles, paths named.
 
->>> from compiler.rules.types import T, STRING, DOUBLE
->>> bind({"p95": 1800}, T.map_of(STRING, DOUBLE), "metrics")
+>>> from compiler.cel.types import STRING, DOUBLE, map_of
+>>> bind({"p95": 1800}, map_of(STRING, DOUBLE), "metrics")
 {'p95': 1800.0}
 >>> try:
-...     bind({"p95": "fast"}, T.map_of(STRING, DOUBLE), "metrics")
+...     bind({"p95": "fast"}, map_of(STRING, DOUBLE), "metrics")
 ... except BindError as err:
 ...     print(err.path, err.detail)
 metrics.p95 is a string ('fast'), expected a number
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .types import T
+from ..cel.types import Type as T
 
 class BindError(ValueError):
     """A runtime value does not have its declared type; ``path`` names it."""
@@ -58,7 +58,7 @@ def _fast(value: Any, t: T, strict: bool) -> Any:
         if tv is int:
             return float(value)
     elif kind == "map" and (tv is dict or isinstance(value, Mapping)):
-        vt = t.args[1]
+        vt = t.params[1]
         if vt.kind == "double":
             out = {}
             for key, item in value.items():
@@ -78,7 +78,7 @@ def _fast(value: Any, t: T, strict: bool) -> Any:
             raise _SLOW
         return out
     elif kind == "list" and (tv is list or tv is tuple):
-        elem = t.args[0]
+        elem = t.params[0]
         return [_fast(item, elem, strict) for item in value]
     elif kind in ("string", "bool", "bytes"):
         if tv is {"string": str, "bool": bool, "bytes": bytes}[kind]:
@@ -119,11 +119,11 @@ def _bind(value: Any, t: T, path: str, strict: bool) -> Any:
     if kind == "list":
         if not isinstance(value, (list, tuple)):
             raise BindError(path, f"is {_describe(value)}, expected a list")
-        return [_bind(v, t.args[0], f"{path}[{i}]", strict) for i, v in enumerate(value)]
+        return [_bind(v, t.params[0], f"{path}[{i}]", strict) for i, v in enumerate(value)]
     if not isinstance(value, Mapping):
         raise BindError(path, f"is {_describe(value)}, expected a map")
     if kind == "map":
-        return {k: _bind(v, t.args[1], _join(path, k), strict) for k, v in value.items()}
+        return {k: _bind(v, t.params[1], _join(path, k), strict) for k, v in value.items()}
     return _bind_object(value, t, path, strict)
 
 

@@ -2,7 +2,16 @@
 
 Input: a :class:`~compiler.rules.loader.RuleSet` and the gate parameter tables of
 model_policy.toml. Output: :class:`Checked`, the gates and drift rules that go into the
-snapshot (with the constants each one uses), plus diagnostics.
+snapshot, each with what the checker proved about it (``facts``: the type of every node and
+its lets, the file constants it can see first), plus diagnostics.
+
+The rules language only supplies the environment; the checking is the CEL engine's one
+checker (:mod:`compiler.cel.checker`). A gate's environment is ``params`` (typed from its
+``[gates.NAME]`` table), then its statements in order: an ``input`` declares a variable, a
+``let`` a named expression the statements below it may use. A drift rule's is ``old`` and
+``new`` (typed from the snapshot schema), its lets, and the function ``ratio("name", default)``.
+The file's constants come first, as lets. A let is checked once, and its cost is counted once
+per expression that reaches it: it is evaluated once and shared, never copied into its users.
 
 Which gates are compiled: every gate of a project file (its ``params`` is the table
 ``[gates.NAME]``; reading ``params`` without that table is POLC264), and every stdlib gate
@@ -23,18 +32,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..cel import ast as cel_ast
+from ..cel.checker import Checker
+from ..cel.cost import estimate
+from ..cel.types import BOOL, DOUBLE, DYN, CheckResult, Type
 from ..diagnostics import Diagnostic, Span, did_you_mean
 from . import ast
 from .loader import STDLIB_PREFIX, RuleSet
-from .rewrite import substitute, uses
-from .typecheck import RULES_FUNCTIONS, check_condition, infer
-from .types import T, TypeSyntaxError, drift_inputs, from_ref, params_type
+from .rewrite import uses
+from .types import TypeSyntaxError, drift_inputs, from_ref, params_type
 
 #: Default static cost limit of one expression. The CEL engine assumes 100 elements for a list
 #: of unknown size, so a drift rule comparing every role's models (roles x models x models)
 #: estimates at about 10^6; 10^7 leaves room for that and still refuses runaway nesting.
 DEFAULT_COST_LIMIT = 10_000_000
 RESERVED_NAMES = ("params", "old", "new", "impact")
+#: Functions drift rules may call beyond CEL's: ``ratio("name", default)`` is the number
+#: ``[drift.ratios].name`` of policy.toml, or the default (compiler.rules.rewrite.lower_ratios).
+DRIFT_FUNCTIONS = {"ratio": ((frozenset({"string"}), frozenset({"int", "uint", "double"})), DOUBLE)}
+_UNKNOWN_HINT = "declare it with `input` or `let`"
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,7 @@ class CheckedGate:
     file: str
     consts: tuple[ast.Const, ...]      # the file's constants the gate can see, in order
     has_params: bool                   # a [gates.NAME] table exists
+    facts: CheckResult | None = None   # types of its nodes; its lets (constants first), in order
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,7 @@ class CheckedDrift:
     drift: ast.Drift
     file: str
     consts: tuple[ast.Const, ...]
+    facts: CheckResult | None = None
 
 
 @dataclass(frozen=True)
@@ -65,13 +83,12 @@ class _Context:
     gate_tables: dict[str, Any]
     cost_limit: int
     found: list[Diagnostic] = field(default_factory=list)
-    cel_check: Callable | None = None
 
 
 def check_rules(rules: RuleSet, gate_tables: dict[str, Any] | None, *, cost_limit: int = DEFAULT_COST_LIMIT,
                 gate_table_span: Callable[[str], Span | None] = lambda name: None,
                 include_gates: bool = True) -> Checked:
-    ctx = _Context(rules, dict(gate_tables or {}), cost_limit, cel_check=_cel_checker(cost_limit))
+    ctx = _Context(rules, dict(gate_tables or {}), cost_limit)
     scopes = {f.path: _const_scope(ctx, f) for f in rules.files}
     gates = [g for g in _pick(ctx, [(g, f) for f in rules.files for g in f.gates], "gate", "POLC260")
              if include_gates]
@@ -81,12 +98,12 @@ def check_rules(rules: RuleSet, gate_tables: dict[str, Any] | None, *, cost_limi
         has_params = gate.name in ctx.gate_tables
         if not has_params and file.path.startswith(STDLIB_PREFIX):
             continue  # a stdlib gate the policy does not configure
-        checked_gates.append(CheckedGate(gate, file.path, scopes[file.path], has_params))
-        _check_gate(ctx, checked_gates[-1])
+        facts = _check_gate(ctx, gate, scopes[file.path], has_params)
+        checked_gates.append(CheckedGate(gate, file.path, scopes[file.path], has_params, facts))
     checked_drifts = []
     for drift, file in drifts:
-        checked_drifts.append(CheckedDrift(drift, file.path, scopes[file.path]))
-        _check_drift(ctx, checked_drifts[-1])
+        facts = _check_drift(ctx, drift, scopes[file.path])
+        checked_drifts.append(CheckedDrift(drift, file.path, scopes[file.path], facts))
     configured = {g.gate.name for g in checked_gates}
     for name in ctx.gate_tables if include_gates else ():
         if name not in configured:
@@ -122,7 +139,7 @@ def _const_scope(ctx: _Context, file: ast.RulesFile) -> tuple[ast.Const, ...]:
         target = ctx.rules.file(imp.path) or ctx.rules.file(_relative(file.path, imp.path))
         if target is not None:
             imported.extend(target.consts)
-    env: dict[str, T] = {}
+    checker = Checker({}, unknown_hint=_UNKNOWN_HINT)
     seen: dict[str, ast.Const] = {}
     for const in (*imported, *file.consts):
         if const.name in seen and seen[const.name] is not const:
@@ -131,10 +148,11 @@ def _const_scope(ctx: _Context, file: ast.RulesFile) -> tuple[ast.Const, ...]:
                                                   const.span, notes=[f"first declared at {seen[const.name].span}"]))
             continue
         seen[const.name] = const
-        if const in file.consts:
-            t, found = infer(const.expr.node, env)
-            ctx.found.extend(found)
-            env[const.name] = t
+        before = len(checker.diagnostics)
+        checker.define_let(const.name, const.expr.node)
+        if const not in file.consts:
+            del checker.diagnostics[before:]  # an imported constant is reported in its own file
+    ctx.found.extend(checker.diagnostics)
     return tuple(seen.values())
 
 
@@ -143,47 +161,45 @@ def _relative(importer: str, path: str) -> str:
     return normpath(join(importer.rsplit("/", 1)[0] if "/" in importer else "", path))
 
 
-def _const_env(consts: tuple[ast.Const, ...]) -> tuple[dict[str, T], dict[str, object]]:
-    env: dict[str, T] = {}
-    nodes: dict[str, object] = {}
+def _checker(consts: tuple[ast.Const, ...], declarations: dict[str, Type], functions=None) -> Checker:
+    """A checker with the declarations and the file's constants (as lets, already reported)."""
+    checker = Checker(declarations, functions=functions, unknown_hint=_UNKNOWN_HINT)
     for const in consts:
-        node = substitute(const.expr.node, nodes)
-        env[const.name], _ = infer(node, env)
-        nodes[const.name] = node
-    return env, nodes
+        checker.define_let(const.name, const.expr.node)
+    checker.diagnostics.clear()
+    return checker
 
 
-def _check_gate(ctx: _Context, cg: CheckedGate) -> None:
-    gate = cg.gate
-    env, nodes = _const_env(cg.consts)
+def _check_gate(ctx: _Context, gate: ast.Gate, consts, has_params: bool) -> CheckResult:
     table = ctx.gate_tables.get(gate.name)
-    env["params"] = params_type(table if isinstance(table, dict) else {})
+    checker = _checker(consts, {"params": params_type(table if isinstance(table, dict) else {})})
     names: dict[str, Span] = {}
     for stmt in gate.body:
         if isinstance(stmt, ast.Require):
-            _check_expr(ctx, stmt.expr, env, nodes, condition=True)
-            _check_message(ctx, stmt.message, env, nodes)
-            if not cg.has_params and uses(stmt.expr.node, "params"):
+            _check_expr(ctx, checker, stmt.expr, condition=True)
+            _check_message(ctx, checker, stmt.message)
+            if not has_params and uses(stmt.expr.node, "params"):
                 _no_params(ctx, gate, stmt.expr.span)
             continue
         if not _declare(ctx, stmt.name, stmt.span, names):
             continue
         if isinstance(stmt, ast.Input):
             try:
-                env[stmt.name] = from_ref(stmt.type)
+                declared = from_ref(stmt.type)
             except TypeSyntaxError as err:
                 ctx.found.append(Diagnostic.error(
                     "POLC257", str(err), stmt.type.span,
                     hint="types: int, uint, double, bool, string, bytes, dyn, list(T), map(K, V)"))
-                env[stmt.name] = T("dyn")
+                declared = DYN
+            checker.declare(stmt.name, declared)
         else:
-            env[stmt.name] = _check_expr(ctx, stmt.expr, env, nodes, condition=False)
-            nodes[stmt.name] = substitute(stmt.expr.node, nodes)
-            if not cg.has_params and uses(stmt.expr.node, "params"):
+            _check_expr(ctx, checker, stmt.expr, condition=False, let=stmt.name)
+            if not has_params and uses(stmt.expr.node, "params"):
                 _no_params(ctx, gate, stmt.expr.span)
     if not gate.requires:
         ctx.found.append(Diagnostic.error("POLC263", f"gate `{gate.name}` has no `require` condition", gate.name_span,
                                           hint="a gate passes when all its conditions hold; add one"))
+    return checker.result
 
 
 def _no_params(ctx: _Context, gate: ast.Gate, span: Span) -> None:
@@ -205,43 +221,65 @@ def _declare(ctx: _Context, name: str, span: Span, names: dict[str, Span]) -> bo
     return True
 
 
-def _check_drift(ctx: _Context, cd: CheckedDrift) -> None:
-    drift = cd.drift
+def _check_drift(ctx: _Context, drift: ast.Drift, consts) -> CheckResult:
     if drift.severity not in ast.SEVERITIES:
         ctx.found.append(Diagnostic.error(
             "POLC258", f"unknown severity `{drift.severity}`", drift.severity_span,
             hint=did_you_mean(drift.severity.upper(), ast.SEVERITIES)))
-    env, nodes = _const_env(cd.consts)
-    env.update(drift_inputs())
+    checker = _checker(consts, drift_inputs(), DRIFT_FUNCTIONS)
     names: dict[str, Span] = {}
     for let in drift.lets:
         if _declare(ctx, let.name, let.span, names):
-            env[let.name] = _check_expr(ctx, let.expr, env, nodes, condition=False)
-            nodes[let.name] = substitute(let.expr.node, nodes)
-    _check_expr(ctx, drift.when, env, nodes, condition=True)
-    _check_message(ctx, drift.message, env, nodes)
+            _check_expr(ctx, checker, let.expr, condition=False, let=let.name)
+    _check_expr(ctx, checker, drift.when, condition=True)
+    _check_message(ctx, checker, drift.message)
+    return checker.result
 
 
-def _check_expr(ctx: _Context, expr: ast.Expression, env: dict[str, T], nodes: dict, *, condition: bool) -> T:
-    extra = RULES_FUNCTIONS if "new" in env else None   # ratio() reads [drift.ratios]: drift rules only
-    if condition:
-        found = check_condition(expr.node, env, extra_functions=extra)
-        t = T("bool")
-    else:
-        t, found = infer(expr.node, env, extra_functions=extra)
-    ctx.found.extend(found)
-    if not found and ctx.cel_check is not None:
-        ctx.found.extend(ctx.cel_check(substitute(expr.node, nodes), env))
-    return t
+def _check_expr(ctx: _Context, checker: Checker, expr: ast.Expression, *, condition: bool,
+                let: str | None = None) -> None:
+    """Type and cost of one expression (a ``let`` is then defined for what follows)."""
+    before = len(checker.diagnostics)
+    try:
+        if let is not None:
+            checker.define_let(let, expr.node)
+        else:
+            checker.check(expr.node, expect=BOOL if condition else None, what="a condition")
+        _check_ratios(checker, expr.node)
+        cost = estimate(expr.node, types=checker.result) if len(checker.diagnostics) == before else 0
+    except Exception as exc:  # a bug in the checker must not end `polc check` in a traceback
+        checker.diagnostics.append(Diagnostic.error(
+            "POLC270", f"the CEL checker failed on this expression: {type(exc).__name__}: {exc}", expr.span,
+            hint="this is a bug in polc; please report it with the expression"))
+        cost = 0
+    if len(checker.diagnostics) == before:
+        if cost > ctx.cost_limit:
+            checker.diagnostics.append(Diagnostic.error(
+                "POLC220", f"estimated cost {cost:,} exceeds the limit {ctx.cost_limit:,}", expr.node.span,
+                hint="iterate over less data, or raise [rules].cost_limit in policy.toml"))
+    ctx.found.extend(checker.diagnostics[before:])  # in statement order, among the other checks
+    del checker.diagnostics[before:]
 
 
-def _check_message(ctx: _Context, message: ast.Message | None, env: dict[str, T], nodes: dict) -> None:
+def _check_ratios(checker: Checker, node) -> None:
+    """``ratio()`` takes literals: it is replaced by a number before evaluation."""
+    if "ratio" not in checker.functions:
+        return
+    for call in cel_ast.walk(node):
+        if not (isinstance(call, cel_ast.Call) and call.target is None and call.function == "ratio"
+                and len(call.args) == 2):
+            continue
+        key, default = call.args
+        if not (isinstance(key, cel_ast.Literal) and type(key.value) is str):
+            checker.diagnostics.append(Diagnostic.error(
+                "POLC215", "the first argument of `ratio` must be a quoted name", key.span,
+                hint='write it as ratio("name", 2.0)'))
+        if not (isinstance(default, cel_ast.Literal) and type(default.value) in (int, float)):
+            checker.diagnostics.append(Diagnostic.error(
+                "POLC215", "the second argument of `ratio` must be a number (the default)", default.span,
+                hint='write it as ratio("name", 2.0)'))
+
+
+def _check_message(ctx: _Context, checker: Checker, message: ast.Message | None) -> None:
     for part in message.interpolations if message else ():
-        _check_expr(ctx, part.expr, env, nodes, condition=False)
-
-
-def _cel_checker(cost_limit: int) -> Callable | None:
-    """The CEL engine's own checks (cost above all) on the lowered expression, when available."""
-    from .celbridge import static_check
-
-    return lambda node, env: static_check(node, env, cost_limit)
+        _check_expr(ctx, checker, part.expr, condition=False)

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..diagnostics import Diagnostic, Span
-from .runtime import Expr, RulesRuntimeError, _Compiled, _error_text, block_span, rules_block
+from .entries import Entry, RulesRuntimeError, block_span, current_entry
+from .runtime import DRIFT_RUNTIME_BUDGET, Declaration, _error_text, rules_block
 from .binding import bind
 from .severity import Severity
 from .types import drift_inputs, snapshot_type
@@ -68,26 +69,31 @@ def _bind_pair(old: Mapping, new: Mapping) -> tuple[dict, dict]:
     return pair
 
 
-class CompiledDrift(_Compiled):
-    """One drift rule, built from its snapshot entry and the configured ratios."""
+class CompiledDrift(Declaration):
+    """One drift rule, built from its snapshot entry and the configured ratios.
 
-    def __init__(self, rule_id: str, entry: Mapping, ratios: Mapping[str, float] | None = None):
-        from .celbridge import DRIFT_RUNTIME_BUDGET
+    ``reads`` are the snapshot paths the rule reads (``("capture", "mode")``), from the entry.
+    """
 
-        super().__init__(rule_id, entry["file"], list(entry.get("lets", [])), drift_inputs())
-        self.budget = DRIFT_RUNTIME_BUDGET
+    budget = DRIFT_RUNTIME_BUDGET
+
+    def __init__(self, rule_id: str, entry: Mapping, decoder, ratios: Mapping[str, float] | None = None):
+        from .rewrite import lower_ratios
+
+        decoded = Entry(entry, decoder, rule_id, entry["file"], drift_inputs())
+        self.ratios = dict(ratios or {})
+        facts = decoded.facts
+        facts.lets[:] = [(name, lower_ratios(node, self.ratios, facts)) for name, node in facts.lets]
+        super().__init__(rule_id, entry["file"], facts)
         self.rule_id = rule_id
         self.severity = Severity(entry["severity"])
         self.span = block_span(self.file, entry["span"])
         self.title = rule_id
-        self.ratios = dict(ratios or {})
-        when = entry["when"]
-        self.when = Expr(when["expr"], block_span(self.file, when["span"]), f"{rule_id}#when")
-        self.message = entry.get("message")
-
-    def rewrite(self, node):
-        from .rewrite import lower_ratios
-        return lower_ratios(node, self.ratios)
+        self.when = decoded.expression(entry["when"], f"{rule_id}#when")
+        self.when.node = lower_ratios(self.when.node, self.ratios, facts)
+        self.message = decoded.message(entry.get("message"), rule_id,
+                                       rewrite=lambda node: lower_ratios(node, self.ratios, facts))
+        self.reads = frozenset(tuple(path) for path in entry.get("reads", ()))
 
     def check(self, old: Mapping, new: Mapping, impact: Mapping | None = None) -> list[DriftHit]:
         """The hits of this rule (zero or one); raises when it cannot be evaluated.
@@ -99,7 +105,7 @@ class CompiledDrift(_Compiled):
 
         try:
             bindings = dict(zip(("old", "new"), _bind_pair(old, new)))
-            bindings["impact"] = bind(impact or NO_IMPACT, self.env["impact"], "impact")
+            bindings["impact"] = bind(impact or NO_IMPACT, self.facts.declarations["impact"], "impact")
             value = self.program(self.when).evaluate(bindings)
         except BindError as err:
             raise RulesRuntimeError(f"snapshot {err.path} {err.detail}", [Diagnostic.error(
@@ -126,10 +132,49 @@ class CompiledDrift(_Compiled):
 
 
 def drift_rules_from_block(block: Mapping, ratios: Mapping[str, float] | None = None) -> list[CompiledDrift]:
-    """Every drift rule of a snapshot's ``rules`` block (or of a snapshot), in id order."""
+    """Every drift rule of a snapshot's ``rules`` block (or of a snapshot), in id order.
+
+    A rule whose entry cannot be read (a damaged IR, old source text that no longer
+    compiles) is kept as a rule that fails: reviewing it gives a finding, never a pass.
+    """
     if "drift" not in block and "rules" in block:
         block = rules_block(block)
-    return [CompiledDrift(rule_id, entry, ratios) for rule_id, entry in sorted(block.get("drift", {}).items())]
+    rules = []
+    for rule_id in sorted(block.get("drift", {})):
+        try:
+            entry, decoder = current_entry(block, "drift", rule_id)
+            rules.append(CompiledDrift(rule_id, entry, decoder, ratios))
+        except (RulesRuntimeError, KeyError, TypeError, ValueError) as err:
+            rules.append(UnreadableDrift(rule_id, block["drift"][rule_id], err))
+    return rules
+
+
+class UnreadableDrift:
+    """A drift rule whose entry could not be read: every check raises why, at the rule's span."""
+
+    reads: frozenset = frozenset()
+
+    def __init__(self, rule_id: str, entry, err: Exception):
+        entry = entry if isinstance(entry, Mapping) else {}
+        severity = entry.get("severity")
+        self.rule_id = self.title = rule_id
+        self.severity = Severity(severity) if severity in {s.value for s in Severity} else Severity.BLOCK
+        self.file = entry.get("file") if isinstance(entry.get("file"), str) else "<snapshot>"
+        try:
+            self.span = block_span(self.file, entry["span"])
+        except (KeyError, TypeError, ValueError):
+            self.span = Span(self.file, 1, 1)
+        self.error = getattr(err, "message", None) or str(err)
+        self.diagnostics = list(getattr(err, "diagnostics", ())) or [
+            Diagnostic.error("POLC271", f"drift rule `{rule_id}`: {self.error}", self.span)]
+
+    def check(self, old: Mapping, new: Mapping, impact: Mapping | None = None) -> list[DriftHit]:
+        raise RulesRuntimeError(self.error, self.diagnostics)
+
+    def evaluate(self, old: Mapping, new: Mapping, impact: Mapping | None = None) -> list[DriftFinding]:
+        severity = self.severity if self.severity.rank >= Severity.WARN.rank else Severity.WARN
+        return [DriftFinding(self.rule_id, severity, f"drift rule `{self.rule_id}` could not be evaluated: "
+                             f"{self.error}", self.span, error=self.error)]
 
 
 def load_drift_rules(sources: Mapping[str, str] | None = None, config: Mapping[str, Any] | None = None

@@ -1,5 +1,9 @@
 """Messages: templates split into text and ``{expr}`` interpolations, rendered for people.
 
+The split happens once, when a ``.rules`` file is parsed (:func:`parse_message`); the
+snapshot stores the parts (text, and each interpolation as expression IR) and the runtime
+renders them (:func:`render_message`).
+
 >>> format_value(2000.0), format_value(0.25), format_value(["a", 1]), format_value(None)
 ('2000', '0.25', '["a", 1]', 'null')
 
@@ -16,10 +20,11 @@ from typing import Any, Callable
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic, Span
-from . import ast
 
-if TYPE_CHECKING:  # lark loads only when a file is parsed
+if TYPE_CHECKING:  # lark and the syntax tree load only when a file is parsed
     from lark import Token
+
+    from . import ast
 
 
 def parse_message(tok: Token, file: str, problems: list, span: Span) -> ast.Message:
@@ -28,6 +33,7 @@ def parse_message(tok: Token, file: str, problems: list, span: Span) -> ast.Mess
     ``{{`` and ``}}`` are literal braces; ``\\"``, ``\\\\``, ``\\n``, ``\\t`` are escapes.
     """
     from ..cel import CelError
+    from . import ast
     from .parser import parse_expression as parse
 
     raw = str(tok)[1:-1]
@@ -96,34 +102,10 @@ def _closing_brace(raw: str, start: int) -> int:
     return -1
 
 
-class _TemplateToken(str):
-    """What :func:`compiler.rules.parser.parse_message` reads from a lark token."""
+def render_message(parts, bindings: dict, program_for: Callable) -> str:
+    """The message of ``parts`` (text, and expressions ``program_for`` evaluates) for ``bindings``."""
+    from ..cel.errors import CelError
 
-    line: int
-    column: int
-
-
-def parse_template(message: dict, file: str):
-    """The parts (text and :class:`compiler.rules.ast.Interpolation`) of a stored message."""
-    line, column = message["span"][0], message["span"][1]
-    tok = _TemplateToken('"' + message["template"] + '"')
-    tok.line, tok.column = line, column
-    problems: list = []
-    parsed = parse_message(tok, file, problems, Span(file, line, column))
-    return parsed.parts
-
-
-def render_message(message: dict, file: str, bindings: dict, program_for: Callable, cache: dict | None = None) -> str:
-    from ..cel import CelError
-    from .runtime import Expr
-
-    key = (message["template"], tuple(message["span"]))
-    parts = cache.get(key) if cache is not None else None
-    if parts is None:
-        parts = [p if isinstance(p, str) else Expr(p.expr.text, p.expr.span, f"message:{p.expr.text}")
-                 for p in parse_template(message, file)]
-        if cache is not None:
-            cache[key] = parts
     out = []
     for part in parts:
         if isinstance(part, str):

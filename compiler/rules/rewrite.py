@@ -1,48 +1,38 @@
-"""AST rewrites that lower the rules language to plain CEL before evaluation.
+"""AST rewrites of the rules language: ``ratio()`` lowered to a number, and name uses.
 
-* ``let`` and ``const`` names are replaced by their expressions (they are pure, so inlining
-  keeps CEL semantics exactly, error absorption by ``&&``/``||`` included);
 * ``ratio("name", default)`` becomes the configured number (``[drift.ratios]`` of
-  policy.toml) or its default.
+  policy.toml) or its default. The ratios are known only when ``polc diff`` runs, so this
+  happens at run time, on the tree decoded from the snapshot; the checker's facts (the type
+  of each node) carry over to the nodes it rebuilds, so the code generator's fast path is
+  unchanged.
 
 >>> from compiler.cel import parse
->>> node = substitute(parse("x > limit"), {"limit": parse("params.p95")})
->>> node.right
-Select(operand=Ident(name='params', ...), field='p95', ...)
 >>> lower_ratios(parse('a > ratio("spike", 2.0)'), {"spike": 3}).right
 Literal(value=3.0, ...)
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Mapping
 
 from ..cel import ast
 
 
-def substitute(node, names: Mapping[str, object]):
-    """``node`` with free identifiers in ``names`` replaced (macro variables shadow them)."""
-    if not names:
-        return node
-    if isinstance(node, ast.Ident):
-        return names.get(node.name, node)
-    if isinstance(node, ast.Comprehension):
-        inner = {k: v for k, v in names.items() if k != node.var}
-        return replace(node, range=substitute(node.range, names),
-                       step=substitute(node.step, inner),
-                       guard=None if node.guard is None else substitute(node.guard, inner))
-    return _map_children(node, lambda child: substitute(child, names))
+def lower_ratios(node, ratios: Mapping[str, float], facts=None):
+    """Replace ``ratio("name", default)`` calls by a double literal (other nodes are kept).
 
-
-def lower_ratios(node, ratios: Mapping[str, float]):
-    """Replace ``ratio("name", default)`` calls by a double literal."""
+    ``facts`` (a :class:`compiler.cel.types.CheckResult`) gets the types of rebuilt nodes.
+    """
     if isinstance(node, ast.Call) and node.target is None and node.function == "ratio" and len(node.args) == 2:
         key, default = node.args
         if isinstance(key, ast.Literal) and isinstance(default, ast.Literal):
             value = ratios.get(key.value, default.value)
-            return ast.Literal(float(value), node.span)
-    return _map_children(node, lambda child: lower_ratios(child, ratios))
+            return _same_facts(node, ast.Literal(float(value), node.span), facts)
+    children = list(ast.children(node))
+    lowered = [lower_ratios(child, ratios, facts) for child in children]
+    if all(new is old for new, old in zip(lowered, children)):
+        return node
+    return _same_facts(node, _rebuild(node, dict(zip(map(id, children), lowered))), facts)
 
 
 def uses(node, name: str) -> bool:
@@ -50,27 +40,31 @@ def uses(node, name: str) -> bool:
     return any(isinstance(n, ast.Ident) and n.name == name for n in ast.walk(node))
 
 
-def _map_children(node, fn):
-    if isinstance(node, (ast.Literal, ast.Ident)):
-        return node
-    if isinstance(node, (ast.Select, ast.Has)):
-        return replace(node, operand=fn(node.operand))
+def _same_facts(old, new, facts):
+    if facts is not None:
+        facts.types[id(new)] = facts.type_of(old)
+        if id(old) in facts.qualified:
+            facts.qualified[id(new)] = facts.qualified[id(old)]
+    return new
+
+
+def _rebuild(node, replaced: dict):
+    """``node`` with its children replaced (``replaced`` maps id(old child) -> new child)."""
+    fn = lambda child: None if child is None else replaced.get(id(child), child)  # noqa: E731
+    if isinstance(node, (ast.Select, ast.Has, ast.Unary)):
+        return node._replace(operand=fn(node.operand))
     if isinstance(node, ast.Index):
-        return replace(node, operand=fn(node.operand), index=fn(node.index))
+        return node._replace(operand=fn(node.operand), index=fn(node.index))
     if isinstance(node, ast.Call):
-        return replace(node, target=None if node.target is None else fn(node.target),
-                       args=tuple(fn(a) for a in node.args))
+        return node._replace(target=fn(node.target), args=tuple(fn(a) for a in node.args))
     if isinstance(node, ast.CreateList):
-        return replace(node, elements=tuple(fn(e) for e in node.elements))
+        return node._replace(elements=tuple(fn(e) for e in node.elements))
     if isinstance(node, ast.CreateMap):
-        return replace(node, entries=tuple((fn(k), fn(v)) for k, v in node.entries))
-    if isinstance(node, ast.Unary):
-        return replace(node, operand=fn(node.operand))
+        return node._replace(entries=tuple((fn(k), fn(v)) for k, v in node.entries))
     if isinstance(node, ast.Binary):
-        return replace(node, left=fn(node.left), right=fn(node.right))
+        return node._replace(left=fn(node.left), right=fn(node.right))
     if isinstance(node, ast.Conditional):
-        return replace(node, cond=fn(node.cond), then=fn(node.then), otherwise=fn(node.otherwise))
+        return node._replace(cond=fn(node.cond), then=fn(node.then), otherwise=fn(node.otherwise))
     if isinstance(node, ast.Comprehension):
-        return replace(node, range=fn(node.range), step=fn(node.step),
-                       guard=None if node.guard is None else fn(node.guard))
+        return node._replace(range=fn(node.range), step=fn(node.step), guard=fn(node.guard))
     raise TypeError(f"unknown CEL node {type(node).__name__}")

@@ -1,10 +1,8 @@
-"""Evaluable gates built from a snapshot's ``rules`` block (no ``.rules`` files needed).
+"""Evaluable gates built from a snapshot's ``rules`` block (no ``.rules`` files, no front end).
 
+>>> import json
 >>> from compiler.rules.runtime import build_gate
->>> block = {"gates": {"g": {"file": "g.rules", "span": [1, 1, 4, 2], "params": "g",
-...     "inputs": [{"name": "metrics", "type": "map(string, double)", "span": [2, 3, 2, 30]}],
-...     "lets": [], "conditions": [{"expr": "metrics.p95 <= params.p95", "span": [3, 11, 3, 36],
-...     "message": {"template": "p95 {metrics.p95} > {params.p95}", "span": [3, 45, 3, 79]}}]}}}
+>>> block = json.loads(EXAMPLE_BLOCK)
 >>> gate = build_gate(block, "g", {"p95": 2000})
 >>> gate.evaluate({"p95": 1800}).passed
 True
@@ -14,50 +12,109 @@ True
 >>> print(gate.evaluate({"p95": "fast"}).failures[0].message)
 input metrics.p95 is a string ('fast'), expected a number
 
+Every expression arrives checked, as expression IR (``node``, :mod:`compiler.cel.ir`): a
+gate decodes its lets, conditions and message parts, and generates Python from them with
+the CEL engine's code generator (:mod:`compiler.cel.codegen`) the first time it needs it.
+Nothing is parsed or checked here, so a router never loads lark or the checker. A block of
+the older format ``polc_rules@v1`` (source text only, written before the IR) is compiled
+from its text once, on first use, by :mod:`compiler.rules.legacy`: only then is the front end
+imported (docs/rules-language.md, "Snapshots written before the IR").
+
 Gate results fail closed: a missing or mistyped input, or a condition that cannot be
-evaluated, is a failure naming the input or sub-expression, never a pass. Importing this
-module is cheap (no lark, no jsonschema): expressions are parsed and compiled, through
-``compiler.cel``, the first time a gate is evaluated; afterwards a gate is thread-safe.
+evaluated, is a failure naming the input or sub-expression, never a pass. A gate with one
+input also has a generated PASS test (:mod:`compiler.cel.codegen_gate`), built on first use:
+when it proves a pass, ``evaluate`` returns the cached PASS result; otherwise the full path
+below computes the result (failures, messages, observed values) as it always does. After
+its first evaluation a gate is thread-safe.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ..cel.errors import CelError
+from ..cel.types import CheckResult
 from ..diagnostics import Diagnostic, Span, did_you_mean
-from ..errors import PolcError
 from .binding import BindError, bind
-from .types import T, params_type, parse_type
+from .entries import (LEGACY_FORMAT, RULES_FORMAT, Entry, Expr, Message, RulesRuntimeError,  # noqa: F401
+                      block_span, current_entry)
+from .types import params_type, parse_type
+
+#: Runtime budget of one gate evaluation (comprehension iterations): no gate can hang a router.
+RUNTIME_BUDGET = 1_000_000
+#: Drift rules run in CI over whole snapshots (tens of thousands of roles), so they get more.
+DRIFT_RUNTIME_BUDGET = 50_000_000
+
+EXAMPLE_BLOCK = """{"format": "polc_rules@v2", "ir": {"version": "polc-cel-ir@1",
+  "types": ["bool", "double", "map(string, double)", "{p95: double}"]},
+ "gates": {"g": {"file": "g.rules", "span": [1, 1, 4, 2], "params": "g",
+  "inputs": [{"name": "metrics", "type": "map(string, double)", "span": [2, 3, 2, 30]}], "lets": [],
+  "conditions": [{"expr": "metrics.p95 <= params.p95", "span": [3, 11, 3, 36],
+   "node": ["bin", 3, 11, 3, 36, 0, "<=", "sel", 3, 11, 3, 22, 1, "p95", "id", 3, 11, 3, 18, 2, "metrics",
+            "sel", 3, 26, 3, 36, 1, "p95", "id", 3, 26, 3, 32, 3, "params"],
+   "message": {"template": "p95 {metrics.p95} > {params.p95}", "span": [3, 45, 3, 79],
+    "parts": ["p95 ", ["sel", 3, 51, 3, 62, 1, "p95", "id", 3, 51, 3, 58, 2, "metrics"],
+              " > ", ["sel", 3, 66, 3, 76, 1, "p95", "id", 3, 66, 3, 72, 3, "params"]]}}]}}}"""
 
 
-class RulesRuntimeError(PolcError):
-    """A gate or rule that does not exist or whose block is malformed."""
+class _Record:
+    """An immutable record compared by value (plain classes: a router imports this module on its
+    first gate evaluation, and making dataclasses costs more there than the evaluation itself)."""
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other._values() == self._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._fields)})"
 
 
-@dataclass(frozen=True)
-class Failure:
-    """One failing condition: where it is, its rendered message and the values it saw."""
+class Failure(_Record):
+    """One failing condition: where it is, its rendered message and the values it saw.
 
-    condition: str
-    span: Span
-    message: str
-    observed: dict = field(default_factory=dict)
-    error: str | None = None        # set when the condition could not be evaluated (fail closed)
+    ``error`` is set when the condition could not be evaluated (the gate fails closed).
+    """
+
+    __slots__ = ("condition", "span", "message", "observed", "error")
+    _fields = __slots__
+
+    def __init__(self, condition: str, span: Span, message: str, observed: dict | None = None,
+                 error: str | None = None):
+        put = object.__setattr__
+        put(self, "condition", condition)
+        put(self, "span", span)
+        put(self, "message", message)
+        put(self, "observed", {} if observed is None else observed)
+        put(self, "error", error)
 
     def to_json(self) -> dict:
         return {"condition": self.condition, "span": self.span.to_json(), "message": self.message,
                 "observed": self.observed, "error": self.error}
 
 
-@dataclass(frozen=True, slots=True)
-class GateResult:
-    gate: str
-    passed: bool
-    failures: tuple[Failure, ...]
-    conditions: int
+class GateResult(_Record):
+    """A gate's verdict: ``passed``, and each failing condition (true as a bool when it passed)."""
+
+    __slots__ = ("gate", "passed", "failures", "conditions")
+    _fields = __slots__
+
+    def __init__(self, gate: str, passed: bool, failures: tuple[Failure, ...], conditions: int):
+        put = object.__setattr__
+        put(self, "gate", gate)
+        put(self, "passed", passed)
+        put(self, "failures", failures)
+        put(self, "conditions", conditions)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -67,116 +124,77 @@ class GateResult:
                 "failures": [f.to_json() for f in self.failures]}
 
 
-def block_span(file: str, span) -> Span:
-    line, column, end_line, end_column = span
-    return Span(file, line, column, end_line, end_column)
+class Declaration:
+    """What gates and drift rules share: programs built lazily and once, messages, observed values."""
 
+    budget: int = RUNTIME_BUDGET  # runtime budget per evaluation
 
-class Expr:
-    """One stored expression (text + span), compiled on first use into a CEL Program."""
-
-    def __init__(self, text: str, span: Span, name: str):
-        self.text, self.span, self.name = text, span, name
-        self.node = None
-        self.program = None
-
-    def parse(self):
-        if self.node is None:
-            from .parser import parse_expression
-            self.node = parse_expression(self.text, file=self.span.file, line=self.span.line,
-                                         column=self.span.column)
-        return self.node
-
-    def sub_text(self, span: Span) -> str:
-        """The source text of a sub-expression of this one, by its span."""
-        lines = self.text.split("\n")
-        def offset(line: int, column: int) -> int:
-            index = line - self.span.line
-            base = sum(len(x) + 1 for x in lines[:index])
-            return base + column - (self.span.column if index == 0 else 1)
-        return self.text[offset(span.line, span.column):offset(span.end_line, span.end_column)]
-
-
-class _Compiled:
-    """What gates and drift rules share: lets inlined, programs built lazily and once."""
-
-    budget: int | None = None  # runtime budget per evaluation; None: celbridge.RUNTIME_BUDGET
-
-    def __init__(self, name: str, file: str, lets: list, env: dict[str, T]):
-        self.name, self.file, self.env = name, file, env
-        self.lets = [(entry["name"], Expr(entry["expr"], block_span(entry.get("file", file), entry["span"]),
-                                          f"{name}.{entry['name']}")) for entry in lets]
-        self._lock = threading.Lock()
-        self._let_nodes: dict | None = None
-        self._messages: dict = {}
+    def __init__(self, name: str, file: str, facts: CheckResult):
+        self.name, self.file, self.facts = name, file, facts
+        self.lets = [(let_name, node) for let_name, node in facts.lets]
         self._observers: dict = {}     # sub-expressions whose values a failure reports
-
-    def lowered(self, expr: Expr):
-        from .rewrite import substitute
-
-        with self._lock:
-            if self._let_nodes is None:
-                nodes: dict = {}
-                for let_name, let_expr in self.lets:
-                    nodes[let_name] = self.rewrite(substitute(let_expr.parse(), nodes))
-                self._let_nodes = nodes
-        return self.rewrite(substitute(expr.parse(), self._let_nodes))
-
-    def rewrite(self, node):
-        return node
 
     def program(self, expr: Expr):
         if expr.program is None:
-            from .celbridge import RUNTIME_BUDGET, compile_program
-            expr.program = compile_program(self.lowered(expr), self.env, file=self.file, name=expr.name,
-                                           budget=self.budget or RUNTIME_BUDGET)
+            from ..cel.program import from_checked
+            expr.program = from_checked(expr.node, self.facts, file=self.file, name=expr.name,
+                                        budget=self.budget)
         return expr.program
 
     def observe(self, expr: Expr, bindings: dict) -> dict:
         """The values of the paths (``metrics.p95``, ``limit``) a condition reads."""
-        from ..cel import CelError
+        from ..cel.errors import CelError
 
+        roots = set(self.facts.declarations) | {name for name, _ in self.facts.lets}
         seen: dict = {}
-        for node in _paths(expr.parse(), set(self.env) | {n for n, _ in self.lets}):
+        for node in _paths(expr.node, roots):
             text = expr.sub_text(node.span)
             if text in seen:
                 continue
             key = (expr.name, text, node.span)
             sub = self._observers.get(key)
             if sub is None:
-                sub = self._observers.setdefault(key, Expr(text, node.span, f"{expr.name}.observe"))
+                sub = self._observers.setdefault(key, Expr(text, node.span, f"{expr.name}.observe", node))
             try:
                 seen[text] = self.program(sub).evaluate(bindings)
             except CelError:
                 seen[text] = None
         return seen
 
-    def render(self, message: dict | None, bindings: dict, fallback: str) -> str:
+    def render(self, message: Message | None, bindings: dict, fallback: str) -> str:
         if message is None:
             return fallback
         from .messages import render_message
 
-        return render_message(message, self.file, bindings, self.program, self._messages)
+        try:
+            parts = message.parts()
+        except RulesRuntimeError as err:  # the condition failed all the same: say so, and why
+            return f"{fallback} (its message cannot be read: {err.message})"
+        return render_message(parts, bindings, self.program)
 
 
-class CompiledGate(_Compiled):
+class CompiledGate(Declaration):
     """A gate ready to evaluate: ``gate.evaluate(metrics)`` → :class:`GateResult`."""
 
-    def __init__(self, name: str, entry: Mapping, params: Mapping | None):
+    def __init__(self, name: str, entry: Mapping, params: Mapping | None, decoder):
         self.inputs = [(i["name"], parse_type(i["type"]), block_span(entry["file"], i["span"]))
                        for i in entry.get("inputs", [])]
         self.params_table = dict(params or {})
-        env = {n: t for n, t, _ in self.inputs}
-        env["params"] = params_type(self.params_table)
-        super().__init__(name, entry["file"], list(entry.get("lets", [])), env)
+        declarations = {n: t for n, t, _ in self.inputs}
+        declarations["params"] = params_type(self.params_table)
+        decoded = Entry(entry, decoder, name, entry["file"], declarations)
+        super().__init__(name, entry["file"], decoded.facts)
         self.span = block_span(self.file, entry["span"])
-        self.conditions = [(Expr(c["expr"], block_span(self.file, c["span"]), f"{name}#{i + 1}"), c.get("message"))
+        self.conditions = [(decoded.expression(c, f"{name}#{i + 1}"), decoded.message(c.get("message"), f"{name}#{i + 1}"))
                            for i, c in enumerate(entry.get("conditions", []))]
-        self.params = bind(self.params_table, env["params"], "params")
+        self.params = bind(self.params_table, declarations["params"], "params")
         self._input_names = {n for n, _, _ in self.inputs}
         self._programs: list | None = None
-        # The PASS fast path (compiler.rules.fastgate), generated on first use; both immutable.
+        self._lock = threading.Lock()
+        # The PASS test (compiler.cel.codegen_gate), generated on first use; both immutable.
         self._fast = self._first_fast
+        self._fast_built = False
+        self._fast_source: str | None = None
         self._pass = GateResult(name, True, (), len(self.conditions))
 
     def evaluate(self, metrics: Mapping | None = None, /, **inputs: Any) -> GateResult:
@@ -184,6 +202,8 @@ class CompiledGate(_Compiled):
         fast = self._fast
         if fast is not None and fast(metrics if not inputs else self._keyword_input(metrics, inputs)) is True:
             return self._pass
+        from ..cel.errors import CelError  # the full path only: a pass needs none of it
+
         if metrics is not None and self.inputs:
             inputs = {self.inputs[0][0]: metrics, **inputs}
         bindings, failures = self._bind(inputs)
@@ -207,10 +227,30 @@ class CompiledGate(_Compiled):
         return None
 
     def _first_fast(self, metrics: Any) -> bool | None:
-        from .fastgate import build_fast
-
-        fast = self._fast = build_fast(self)
+        with self._lock:
+            if not self._fast_built:
+                self._fast, self._fast_built = self._build_fast(), True
+        fast = self._fast
         return None if fast is None else fast(metrics)
+
+    def _build_fast(self):
+        """The PASS test, or None when the gate has none (several inputs) or it cannot be built.
+
+        It never raises: a gate whose conditions cannot be compiled keeps the full path, which
+        reports that error exactly as it would without the test.
+        """
+        if len(self.inputs) != 1 or self.inputs[0][0] == "params":
+            return None
+        from ..cel.codegen_gate import pass_test
+        from .binding import _fast as bind_fast
+
+        try:
+            passes, self._fast_source = pass_test(
+                [expr.node for expr, _ in self.conditions], self.facts, input_name=self.inputs[0][0],
+                params=self.params, bind=bind_fast, file=self.file, name=self.name, budget=self.budget)
+        except Exception:  # noqa: BLE001 - no PASS test; the full path explains the problem
+            return None
+        return passes
 
     def _compile_all(self) -> list:
         programs = [self.program(expr) for expr, _ in self.conditions]
@@ -236,24 +276,26 @@ class CompiledGate(_Compiled):
                                     error=did_you_mean(unknown[0], [n for n, _, _ in self.inputs])))
         return bindings, failures
 
-    def _error(self, expr: Expr, err: CelError, bindings: dict) -> Failure:
+    def _error(self, expr: Expr, err, bindings: dict) -> Failure:
         detail = _error_text(err, expr)
         return Failure(expr.text, expr.span, f"cannot evaluate `{expr.text}`: {detail}",
                        self.observe(expr, bindings), error=detail)
 
-    def _failed(self, expr: Expr, message: dict | None, value: Any, bindings: dict) -> Failure:
+    def _failed(self, expr: Expr, message: Message | None, value: Any, bindings: dict) -> Failure:
         if value is not False:
             return Failure(expr.text, expr.span, f"`{expr.text}` gave {value!r}, not a bool", error="not a bool")
         return Failure(expr.text, expr.span, self.render(message, bindings, f"`{expr.text}` is false"),
                        self.observe(expr, bindings))
 
-    def generated_source(self) -> str | None:
-        """The Python the compiled backend generated for each condition (None: interpreter)."""
-        sources = [getattr(self.program(expr), "source", None) for expr, _ in self.conditions]
-        if not any(sources):
-            return None
-        return "\n\n".join(f"# condition {i + 1}: {expr.text}  ({expr.span})\n{src}"
-                           for i, ((expr, _), src) in enumerate(zip(self.conditions, sources)))
+    def generated_source(self) -> str:
+        """The Python generated for this gate: its PASS test (when it has one), then each condition."""
+        self._first_fast(None)
+        parts = []
+        if self._fast_source is not None:
+            parts.append(f"# PASS test of gate {self.name}  (<polc:{self.file}#{self.name}>)\n{self._fast_source}")
+        parts += [f"# condition {i + 1}: {expr.text}  ({expr.span})\n{self.program(expr).source}"
+                  for i, (expr, _) in enumerate(self.conditions)]
+        return "\n\n".join(parts)
 
 
 def _error_text(err, expr: Expr) -> str:
@@ -308,7 +350,8 @@ def build_gate(block: Mapping, name: str, params: Mapping | None = None) -> Comp
         raise RulesRuntimeError(f"no gate `{name}`", [Diagnostic.error(
             "POLC266", f"the snapshot has no gate `{name}`",
             hint=did_you_mean(name, gates) or "declare it in a .rules file and give it [gates.NAME] parameters")])
-    return CompiledGate(name, gates[name], params)
+    entry, decoder = current_entry(block, "gates", name, params)
+    return CompiledGate(name, entry, params, decoder)
 
 
 def gate_from_snapshot(snapshot: Mapping, name: str) -> CompiledGate:

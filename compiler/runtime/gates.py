@@ -25,8 +25,14 @@ def rule_gates(data: Mapping) -> Mapping:
 
 
 def gate_for(snap, name: str):
-    """The compiled gate ``name`` of ``snap`` (built once per Snapshot via ``snap.derived``)."""
-    defined = rule_gates(snap.data)
+    """The compiled gate ``name`` of ``snap`` (built once per Snapshot via ``snap.derived``).
+
+    The gate reads the snapshot's data as loaded (never mutated), not the frozen view: the
+    rules block holds every expression as IR, and freezing all of it would cost more than
+    building the one gate asked for.
+    """
+    raw = snap.data._raw if hasattr(snap.data, "_raw") else snap.data
+    defined = rule_gates(raw)
     if name not in defined:
         if name in snap.gates:
             raise input_error("POLC722", f"gate `{name}` has parameters in model_policy.toml but no rule "
@@ -34,6 +40,6 @@ def gate_for(snap, name: str):
                               f"declare `gate {name} {{ ... }}` in a .rules file named by [sources].rules "
                               "(or keep the stdlib enabled) and rebuild")
         raise unknown_name("gate", name, set(defined) | set(snap.gates), "POLC721")
-    from ..rules.runtime import gate_from_snapshot  # light; CEL is compiled on first evaluation
+    from ..rules.runtime import gate_from_snapshot  # light; code is generated on first evaluation
 
-    return gate_from_snapshot(snap.data, name)
+    return gate_from_snapshot(raw, name)

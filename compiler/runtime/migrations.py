@@ -19,6 +19,14 @@ chain is exercised by tests. It differs from 1.0 in three places:
                 "cost_warn": 5, "cost_limit": 25}          "cost": {"warn_threshold": 5, "hard_limit": 25, "currency": "USD"}}
     "routing.reflex" without roles/gate        "roles": null, "gate": "reflex_promotion"
 
+The ``rules`` block carries its own format and is not migrated here: a block of format
+``polc_rules@v1`` (expressions as source text, written before the expression IR) is upgraded to
+``polc_rules@v2`` one gate or drift rule at a time, the first time it is used, by
+compiler/rules/legacy.py (the only time a router imports the compiler front end). Doing it here
+would make ``compiler.rules`` import this package, which imports ``compiler.rules`` for
+``snap.gate``: an import cycle. The change needs no new schema version: it is confined to that
+block, which names its format, and it is additive (docs/runtime.md, "Schema versions").
+
 >>> old = {"schema_version": "0.9", "capture": "full_io", "budgets": {"tokens": {}, "cost_limit": 3},
 ...        "routing": {"cloud": {"judge": ["m"]}, "reflex": {"enabled": False}}}
 >>> new, chain = migrate(old)

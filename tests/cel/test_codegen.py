@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import compiler.cel as cel
-from compiler.cel import CelError, rt
+from compiler.cel import CelError
 from compiler.cel.parser import MAX_DEPTH
 from tests.cel.helpers import ERROR, agree
 
@@ -17,22 +17,16 @@ DECLS = {"metrics": "map(string, double)", "models": "list(string)",
 def deopts(monkeypatch):
     """Count how often the fast path gives up."""
     calls = []
-    real = rt.deopt
+    import compiler.cel.codegen_base as codegen_base
+
+    real = codegen_base.deopt
 
     def counting():
         calls.append(1)
         real()
 
-    import compiler.cel.codegen as codegen
-    monkeypatch.setattr(rt, "deopt", counting)
-    original = codegen._namespace
-
-    def namespace(*args):
-        result = original(*args)
-        result["_deopt"] = counting
-        return result
-
-    monkeypatch.setattr(codegen, "_namespace", namespace)
+    monkeypatch.setattr(codegen_base, "deopt", counting)  # as_double's way out
+    monkeypatch.setitem(codegen_base._LOCAL, "_deopt", counting)
     return calls
 
 

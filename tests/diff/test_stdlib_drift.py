@@ -169,15 +169,31 @@ def test_a_rule_removed_in_new_still_runs_and_its_removal_is_a_finding(base, tmp
 
 
 def test_a_rule_that_errors_is_a_finding_naming_it_never_a_pass(base, tmp_path):
+    from compiler.rules.check import check_rules
+    from compiler.rules.loader import load_rules_from_texts
+    from compiler.rules.lower import lower_rules_block
+
+    old, new = copy.deepcopy(base), copy.deepcopy(base)
+    rules = load_rules_from_texts({"rules/x.rules": "drift DR_CUSTOM_BROKEN BLOCK {\n"
+                                                    "  when new.gates.no_such_gate.limit > 1\n}\n"})
+    new["rules"] = lower_rules_block(check_rules(rules, {}, include_gates=False))
+    report = review(Side(SideInfo("old", "snapshot"), old), Side(SideInfo("new", "snapshot"), new), cwd=tmp_path)
+    (finding,) = [f for f in report.findings if f.rule_id == "DR_CUSTOM_BROKEN"]
+    assert finding.severity.value == "BLOCK" and "could not be evaluated" in finding.message
+    assert "no_such_gate" in finding.message and finding.diagnostics[0].span.line == 2
+    assert finding.rule_span is not None and finding.diagnostics
+    assert report.status == "BLOCK"
+
+
+def test_a_rule_whose_ir_is_damaged_is_a_finding_never_a_pass(base, tmp_path):
     old, new = copy.deepcopy(base), copy.deepcopy(base)
     entry = copy.deepcopy(new["rules"]["drift"]["DR_CAPTURE_WIDENED"])
-    entry["when"]["expr"] = "new.gates.no_such_gate.limit > 1"
-    entry["lets"] = []
+    entry["when"]["node"][0] = "exec"  # not a node kind: refused when read, before any code exists
     new["rules"]["drift"]["DR_CUSTOM_BROKEN"] = entry
     report = review(Side(SideInfo("old", "snapshot"), old), Side(SideInfo("new", "snapshot"), new), cwd=tmp_path)
     (finding,) = [f for f in report.findings if f.rule_id == "DR_CUSTOM_BROKEN"]
     assert finding.severity.value == "BLOCK" and "could not be evaluated" in finding.message
-    assert finding.rule_span is not None and finding.diagnostics
+    assert "unknown IR node `exec`" in finding.message and finding.diagnostics[0].code == "POLC271"
     assert report.status == "BLOCK"
 
 

@@ -163,3 +163,16 @@ def test_ratio_is_for_drift_rules_only(tmp_path):
                                        'drift D_R WARN { when ratio("x") > 1.0 }\n'})
     assert [(d.code, d.location()) for d in diagnostics if d.is_error] == [
         ("POLC212", "a.rules:1:33"), ("POLC215", "a.rules:2:23")]
+
+
+def test_a_bug_in_the_checker_is_a_diagnostic_at_the_expression_never_a_traceback(tmp_path, monkeypatch):
+    from compiler.cel.checker import Checker
+
+    def broken(self, node, **kwargs):
+        raise RuntimeError("checker bug")
+
+    monkeypatch.setattr(Checker, "check", broken)
+    diagnostics, code = _check(tmp_path, {"g.rules": "gate reflex_promotion {\n  require 1 < 2\n}\n"})
+    found = [d for d in diagnostics if d.code == "POLC270"]
+    assert found and found[0].location() == "g.rules:2:11" and "checker bug" in found[0].message
+    assert found[0].is_error and code == 1

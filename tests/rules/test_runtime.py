@@ -117,7 +117,12 @@ def test_gates_are_thread_safe(snapshot):
 def test_snapshot_rules_block_is_deterministic_and_holds_no_python(snapshot):
     text = json.dumps(snapshot["rules"], sort_keys=True)
     assert "def " not in text and "lambda" not in text
-    assert snapshot["rules"]["format"] == "polc_rules@v1"
+    assert snapshot["rules"]["format"] == "polc_rules@v2"
+    assert snapshot["rules"]["ir"]["version"] == "polc-cel-ir@1"
+    condition = snapshot["rules"]["gates"]["canary"]["conditions"][1]
+    assert condition["expr"] == "metrics.error_rate <= limit" and condition["node"][:7] == \
+        ["bin", 8, 11, 8, 38, condition["node"][5], "<="]
+    assert condition["node"][-8:] == ["let", 8, 33, 8, 38, condition["node"][-3], "limit", 0]
     assert snapshot["rules"]["gates"]["canary"]["params"] == "canary"
     assert set(snapshot["rules"]["drift"]) >= {"DR_CAPTURE_WIDENED", "DR_COST_HARD_LIMIT_RAISED"}
 
@@ -169,3 +174,37 @@ def test_stdlib_local_memory_sunset(snapshot):
         "retrieval p95 is not at parity yet, and [gates.local_memory_sunset] requires parity",
         "stable for 12 days; the sunset needs 30"]
     assert not gate.evaluate({"retrieval_p95_parity": "yes", "stable_days": 40}).passed
+
+
+def test_lets_are_stored_and_evaluated_once_however_often_they_are_used(tmp_path):
+    """Thirty lets, each using the one before three times: copied into their users, the last
+    condition would hold 3^30 nodes; shared, the snapshot and the evaluation stay small."""
+    lets = "".join(f"  let a{i} = a{i - 1} + a{i - 1} - a{i - 1}\n" for i in range(1, 31))
+    root = rules_project(tmp_path / "p", {"rules/chain.rules": "gate chain {\n  input metrics: {a: int}\n"
+                                          "  let a0 = metrics.a\n" + lets +
+                                          '  require a30 == metrics.a message "a30 is {a30}"\n}\n'},
+                         policy=open("examples/model_policy.toml").read() + "\n[gates.chain]\nx = 1\n")
+    result = build(root, out_dir=str(root / "out"))
+    assert result.ok, result.diagnostics
+    snapshot = json.loads((result.bundle_dir / "snapshot.json").read_text())
+    entry = snapshot["rules"]["gates"]["chain"]
+    assert len(entry["lets"]) == 31 and len(json.dumps(entry)) < 40_000
+    gate = gate_from_snapshot(snapshot, "chain")
+    assert gate.evaluate({"a": 7}).passed
+    gate._fast = None  # the full path too, with its message
+    assert gate.evaluate({"a": 2 ** 62}).failures[0].error == "integer overflow in `+` at rules/chain.rules:4:12"
+
+
+def test_constants_reached_through_other_constants_are_kept(tmp_path):
+    files = {"rules/c.rules": "const A = 2.0\nconst B = A * 2.0\nconst C = B + 1.0\nconst UNUSED = 7\n"
+                              "gate gc {\n  input metrics: {x: double}\n  let limit = C\n"
+                              "  require metrics.x <= limit message \"{metrics.x} above {limit}\"\n}\n"}
+    root = rules_project(tmp_path / "p", files,
+                         policy=open("examples/model_policy.toml").read() + "\n[gates.gc]\nx = 1\n")
+    result = build(root, out_dir=str(root / "out"))
+    assert result.ok, result.diagnostics
+    entry = json.loads((result.bundle_dir / "snapshot.json").read_text())["rules"]["gates"]["gc"]
+    assert [let["name"] for let in entry["lets"]] == ["A", "B", "C", "limit"]
+    gate = gate_from_snapshot(json.loads((result.bundle_dir / "snapshot.json").read_text()), "gc")
+    assert gate.evaluate({"x": 5.0}).passed
+    assert gate.evaluate({"x": 6.0}).failures[0].message == "6 above 5"

@@ -1,4 +1,5 @@
-"""The gate PASS fast path never changes a result: fast + slow path == slow path alone."""
+"""The generated PASS test of a gate (compiler/cel/codegen_gate.py) never changes a result:
+PASS test + full path == full path alone."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler import build
-from compiler.rules.fastgate import build_fast
 from compiler.rules.runtime import gate_from_snapshot
 from tests.rules.helpers import rules_project
 
@@ -163,17 +163,22 @@ def test_a_pass_takes_the_fast_path_and_equals_the_slow_pass(pairs, name):
 
 @pytest.mark.parametrize("name", GATES)
 def test_failures_and_bad_input_are_left_to_the_slow_path(pairs, name):
-    fast, _ = pairs[name]
+    fast, slow = pairs[name]
     fast.evaluate(GOOD[name])
-    for metrics in (None, [], "x", {}, MappingProxyType(GOOD[name]), Frozen(GOOD[name])):
+    for metrics in (None, [], "x", {}):
         assert fast._fast(metrics) is not True
+    for metrics in (MappingProxyType(GOOD[name]), Frozen(GOOD[name])):  # a pass only when binding passes it
+        assert fast._fast(metrics) is not True or slow.evaluate(metrics).passed
 
 
-def test_simple_gates_are_inlined_without_calling_programs(pairs):
+def test_simple_gates_read_their_fields_without_binding(pairs):
     for name in ("reflex_promotion", "local_memory_sunset", "fg_mixed"):
         fast, _ = pairs[name]
         fast.evaluate(GOOD[name])
-        assert not any(key[2:].isdigit() and key.startswith("_P") for key in fast._fast.__globals__), name
+        assert "bindings = {" not in fast._fast_source and "m['" in fast._fast_source, name
+    fast, _ = pairs["fg_nested"]  # a list and a map field: bound first, as the full path binds
+    fast.evaluate(GOOD["fg_nested"])
+    assert "bindings = {'params': _PARAMS, 'metrics': _bind(m, _T, True)}" in fast._fast_source
 
 
 def test_extra_plain_metrics_still_pass_fast(pairs):
@@ -204,14 +209,14 @@ def test_keyword_inputs_pass_fast_and_gates_without_a_fast_path_are_unchanged(pa
     assert passed == slow.evaluate(metrics=GOOD["reflex_promotion"]) and passed is fast._pass
     missing = fast.evaluate(None, metric=GOOD["reflex_promotion"])
     assert missing == slow.evaluate(None, metric=GOOD["reflex_promotion"]) and not missing.passed
-    assert build_fast(_Broken()) is None
 
 
-class _Broken:
-    inputs = [("metrics", None, None)]
-    name = "broken"
+def test_a_gate_whose_pass_test_cannot_be_built_keeps_the_full_path(snapshot, monkeypatch):
+    import compiler.cel.codegen_gate as codegen_gate
 
-    def _compile_all(self):
+    def broken(*args, **kwargs):
         raise RuntimeError("does not compile")
 
-    _programs = None
+    monkeypatch.setattr(codegen_gate, "pass_test", broken)
+    gate = gate_from_snapshot(snapshot, "reflex_promotion")
+    assert gate.evaluate(GOOD["reflex_promotion"]).passed and gate._fast is None
