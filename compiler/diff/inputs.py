@@ -64,6 +64,7 @@ def from_path(path: Path, label: str, cwd: Path) -> Side:
         return compile_project(path, SideInfo(label, "source"), cwd)
     if path.name == "policy.toml" or path.suffix == ".toml":
         return compile_project(path if path.name == "policy.toml" else path.parent, SideInfo(label, "source"), cwd)
+    _require_regular_file(path, label)
     data = artifacts.read_json(path, label)
     kind = artifacts.classify(data)
     if kind == "head":
@@ -71,6 +72,27 @@ def from_path(path: Path, label: str, cwd: Path) -> Side:
     if kind == "manifest":
         return _artifact_side(label, "bundle", artifacts.load_bundle(path.parent, label))
     return _artifact_side(label, "snapshot", artifacts.load_snapshot_file(path, label))
+
+
+def _require_regular_file(path: Path, label: str) -> None:
+    """Refuse a FIFO, socket or device before it is opened: reading one could wait forever."""
+    import stat
+
+    from ..fsutil import file_kind
+
+    try:
+        mode = path.stat().st_mode
+    except (OSError, RuntimeError) as exc:  # a dangling link or a symlink loop
+        reason = "a symbolic link that leads nowhere or back to itself" if os.path.islink(path) else \
+            getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"{label} cannot be read", [Diagnostic.error(
+            "POLC400", f"`{label}` cannot be read: {reason}", hint="name an existing snapshot, bundle or project")]) \
+            from None
+    if not stat.S_ISREG(mode):
+        kind = file_kind(mode)
+        raise InputError(f"{label} is {kind}", [Diagnostic.error(
+            "POLC400", f"`{label}` is {kind}, not a file polc can compare",
+            hint="name a snapshot.json, a bundle directory, a head pointer (policy.json) or a project")])
 
 
 def _artifact_side(label: str, kind: str, snapshot: dict) -> Side:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..errors import InputError, IntegrityError
-from ..fsutil import atomic_write_bytes, publish_directory
+from ..fsutil import atomic_write_bytes, publish_directory, read_regular_file
 from ..pipeline import Compilation, StageOutput
 from ..storage.jsonl import LOCK_FILE as STORAGE_LOCK_FILE, locked
 from ..version import MANIFEST_SCHEMA_VERSION, SNAPSHOT_SCHEMA_VERSION, __version__
@@ -81,7 +81,7 @@ def emit_bundle(c: Compilation) -> StageOutput:
     with locked(out_dir / STORAGE_LOCK_FILE):
         previous = _active_head(out_dir)
         bundle_dir = write_bundle(out_dir, snapshot["hash"], files)
-        manifest = json.loads((bundle_dir / MANIFEST_FILE).read_bytes())  # an existing bundle keeps its own
+        manifest = json.loads(_read_file(bundle_dir / MANIFEST_FILE))  # an existing bundle keeps its own
         _point_head(out_dir, canonical_json(head_pointer(snapshot, manifest)))
     return StageOutput({"bundle_dir": bundle_dir, "manifest": manifest, "previous_head": previous})
 
@@ -89,7 +89,7 @@ def emit_bundle(c: Compilation) -> StageOutput:
 def _active_head(out_dir: Path) -> str | None:
     """The hash the head pointer names before this build moves it (None if none or unreadable)."""
     try:
-        active = json.loads((out_dir / HEAD_FILE).read_bytes()).get("active")
+        active = json.loads(_read_file(out_dir / HEAD_FILE)).get("active")
     except (OSError, ValueError, AttributeError):
         return None
     return active if isinstance(active, str) else None
@@ -112,8 +112,8 @@ def _verify_existing(bundle_dir: Path, files: dict[str, bytes]) -> None:
     from .snapshot import snapshot_hash
 
     try:
-        stored = json.loads((bundle_dir / SNAPSHOT_FILE).read_bytes())
-        manifest = json.loads((bundle_dir / MANIFEST_FILE).read_bytes())
+        stored = json.loads(_read_file(bundle_dir / SNAPSHOT_FILE))
+        manifest = json.loads(_read_file(bundle_dir / MANIFEST_FILE))
         same = (stored.get("hash") == bundle_dir.name == snapshot_hash(stored)
                 and manifest.get("sha256") == manifest_digest(manifest))
     except (OSError, ValueError, AttributeError, TypeError):
@@ -125,7 +125,23 @@ def _verify_existing(bundle_dir: Path, files: dict[str, bytes]) -> None:
                  "Move it aside and build again")])
 
 
+def _read_file(path: Path) -> bytes:
+    """A file of the out dir: regular files only (a FIFO there must not hang the build), bounded."""
+    return read_regular_file(path, MAX_OUT_FILE_BYTES)
+
+
+#: The largest head pointer, manifest or snapshot a build reads back from its out dir.
+MAX_OUT_FILE_BYTES = 256 * 1024 * 1024
+
+
 def _ensure_writable(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        from ..fsutil import file_kind
+
+        kind = file_kind(out_dir.stat().st_mode)
+        raise InputError(f"{out_dir} is not a directory", [Diagnostic.error(
+            "POLC020", f"the output directory `{out_dir}` is {kind}, not a directory",
+            hint="choose another directory with --out or [build].out_dir")])
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=out_dir, prefix=".polc-probe-", delete=True)
@@ -139,7 +155,7 @@ def _ensure_writable(out_dir: Path) -> None:
 def _point_head(out_dir: Path, data: bytes) -> None:
     head = out_dir / HEAD_FILE
     try:
-        if head.read_bytes() == data:
+        if _read_file(head) == data:
             return
     except OSError:
         pass

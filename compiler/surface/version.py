@@ -11,10 +11,15 @@ when that bundle has no surface, there is nothing to compare and the rule is sil
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Span
 from .normalize import meaning
+
+
+#: The largest head pointer or snapshot read back from the out dir.
+_MAX_READ = 256 * 1024 * 1024
 
 
 def version_number(version: str) -> int:
@@ -23,14 +28,18 @@ def version_number(version: str) -> int:
 
 def previous_surface(out_dir: Path) -> tuple[dict | None, str | None]:
     """(surface block of the head bundle or None, a problem description or None)."""
+    from ..fsutil import read_regular_file
+
     head = out_dir / "policy.json"
-    if not head.exists():
+    if not os.path.lexists(head):
         return None, None
     try:
-        active = json.loads(head.read_bytes())["active"]
-        snapshot = json.loads((out_dir / str(active) / "snapshot.json").read_bytes())
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        active = json.loads(read_regular_file(head, _MAX_READ))["active"]
+        snapshot = json.loads(read_regular_file(out_dir / str(active) / "snapshot.json", _MAX_READ))
+    except OSError as exc:
+        return None, str(exc.strerror or exc)
+    except (ValueError, KeyError, TypeError):
+        return None, "its head pointer or snapshot is not the JSON polc writes"
     surface = snapshot.get("surface") if isinstance(snapshot, dict) else None
     return (surface if isinstance(surface, dict) and "surface_version" in surface else None), None
 
