@@ -22,6 +22,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Span
 from ..errors import InputError, IntegrityError
+from ..spelling import spell
 
 WEIGHTS_FILE = "policy.weights.bin"
 FORMAT = "raw-le@1"
@@ -54,7 +55,7 @@ def decode(data: bytes, meta: dict, where: str = WEIGHTS_FILE):
 
 def _mismatch(data: bytes, meta: dict) -> str | None:
     if meta.get("format") != FORMAT or meta.get("dtype") not in DTYPES:
-        return f"has an unknown format {meta.get('format')!r}/{meta.get('dtype')!r}"
+        return f"has an unknown format {spell(meta.get('format'))}/{spell(meta.get('dtype'))}"
     itemsize = int(DTYPES[meta["dtype"]][-1])
     count = 1
     for n in meta["shape"]:
