@@ -113,6 +113,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC315", "surface: unknown symbolic_descent operator or gradient"),
     Code("POLC316", "surface: curvature control out of range"),
     Code("POLC317", "surface: safe-mode toggle is not NAME=VALUE"),
+    Code("POLC318", "surface YAML: nested too deeply, or a number too long to read", input=True),
+    Code("POLC319", "surface YAML: a mapping key is not a string (YAML 1.1 reads yes/no/on/off as booleans)", input=True),
     Code("POLC320", "surface changed without bumping surface_version"),
     Code("POLC321", "surface_version is lower than the previous build's"),
     Code("POLC322", "the previous build's surface could not be read; version check skipped"),
