@@ -39,7 +39,7 @@ def check_surface(c: Compilation) -> StageOutput:
     if has_errors(found):
         return StageOutput({}, tuple(found))
     surface = normalize(doc.data)
-    found += check_version(surface, _out_dir(c), doc.index.value(("surface_version",)))
+    found += check_version(surface, _out_dir(c), lambda: doc.index.value(("surface_version",)))
     return StageOutput({"surface": surface}, tuple(found))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Callable
 
 from ..diagnostics import Diagnostic, Span
 from .normalize import meaning
@@ -44,11 +45,13 @@ def previous_surface(out_dir: Path) -> tuple[dict | None, str | None]:
     return (surface if isinstance(surface, dict) and "surface_version" in surface else None), None
 
 
-def check_version(current: dict, out_dir: Path, span: Span) -> list[Diagnostic]:
+def check_version(current: dict, out_dir: Path, locate: Callable[[], Span]) -> list[Diagnostic]:
+    """Diagnostics of the version rule; ``locate()`` gives the span of surface_version (asked only
+    when there is something to report, so a clean surface is never indexed)."""
     previous, problem = previous_surface(out_dir)
     if problem:
         return [Diagnostic.warning("POLC322", f"the previous build in `{out_dir}` could not be read ({problem}); "
-                                   "surface_version was not compared", span,
+                                   "surface_version was not compared", locate(),
                                    hint="run `polc ledger verify` or rebuild the out dir")]
     if previous is None:
         return []
@@ -59,11 +62,11 @@ def check_version(current: dict, out_dir: Path, span: Span) -> list[Diagnostic]:
         return []
     if new_n < old_n:
         return [Diagnostic.error("POLC321", f"surface_version {after} is lower than the previous build's {before}",
-                                 span, hint=f"surface versions only go up; use policy_surface@v{old_n + 1}")]
+                                 locate(), hint=f"surface versions only go up; use policy_surface@v{old_n + 1}")]
     if new_n == old_n and meaning(previous) != meaning(current):
         changed = sorted(k for k in meaning(current) if meaning(current).get(k) != meaning(previous).get(k))
         return [Diagnostic.error("POLC320", f"the surface changed ({', '.join(changed)}) but surface_version is "
-                                 f"still {after}", span,
+                                 f"still {after}", locate(),
                                  hint=f"bump it to policy_surface@v{old_n + 1}; the build logs the change as a "
                                       "`surface_change` delta")]
     return []
