@@ -49,6 +49,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC102", "unknown key"),
     Code("POLC103", "a required key is missing"),
     Code("POLC104", "value not allowed (enum)"),
+    Code("POLC105", "a role that nothing in the policy uses (a misspelling?)"),
     Code("POLC110", "empty model list for a role"),
     Code("POLC111", "model listed twice for a role"),
     Code("POLC120", "budget is not positive"),

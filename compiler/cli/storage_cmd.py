@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from ..errors import ExitCode, PolcError
+from .names import typed_bundle, typed_name
 
 _out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                            help="The out dir holding bundles and policy.json (default: from policy.toml).")
@@ -87,7 +88,8 @@ def delta_apply_cmd(bundle, delta, learning_rate, cycle, slice_, mode, attestati
     from ..storage.deltas import DeltaRequest, apply_delta
 
     req = DeltaRequest(learning_rate, cycle, slice_, mode, attestation_root)
-    row = apply_delta(bundle, delta, req, _out(out_dir))
+    out = _out(out_dir)
+    row = apply_delta(typed_bundle(bundle, out), delta, req, out)
     summary = {k: v for k, v in row.items() if k != "delta"}
     summary["delta"] = {k: v for k, v in row["delta"].items() if k != "payload"}
     return (f"{row['policy_hash_before']} ⊕ delta(cycle {cycle}, |step| {row['delta']['l2_norm']:.6g}"
@@ -107,6 +109,7 @@ def delta_replay_cmd(base, log, out_dir):
     from ..storage.replay import replay
 
     root = _out(out_dir)
+    base = typed_bundle(base, root)
     log = log or resolve_bundle(base, root).parent / "delta_log.jsonl"
     result, _ = replay(base, log, root)
     text = (f"replayed {result.applied} deltas ({result.skipped} rows of other lineages skipped): "
@@ -140,7 +143,8 @@ def archive_cmd(bundle, archive_dir, out_dir):
     """Archive BUNDLE (hash, dir or policy.json) as <archive-dir>/<date>_<hash>/ (append-only)."""
     from ..storage.archive import archive_bundle
 
-    path = archive_bundle(_out(out_dir), bundle, _archive_root(archive_dir))
+    out = _out(out_dir)
+    path = archive_bundle(out, typed_bundle(bundle, out), _archive_root(archive_dir))
     return f"archived {path}", {"ok": True, "archive": str(path)}, ExitCode.OK
 
 
@@ -259,7 +263,8 @@ def ledger_snapshot_cmd(notes, bundle_ref, out_dir):
     from ..storage import ledger
 
     out = _out(out_dir)
-    snap = load_snapshot(bundle_ref or out / "policy.json", root=out)  # verified: hash and manifest
+    with typed_name():
+        snap = load_snapshot(bundle_ref or out / "policy.json", root=out)  # verified: hash and manifest
     if snap.manifest is None:
         raise PolcError("no manifest", hint="polc ledger snapshot records bundles; build one first")
     project = _project()

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 
 from ..diagnostics import did_you_mean
+from ..fsutil import read_regular_file
 from .errors import input_error, integrity_error
 from .events import read_jsonl
 from .runs import EVENTS_FILE, RECEIPT_FILE
@@ -60,15 +61,22 @@ class RunTrace:
                 "torn_tail": self.torn_tail}
 
 
+#: A run receipt is a few hundred bytes; anything far larger is not one.
+_MAX_RECEIPT_BYTES = 16 * 1024 * 1024
+
+
 def trace_run(workspace, run_id: str) -> RunTrace:
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     run_dir = ws.run_dir(run_id)
     if not run_dir.is_dir():
-        known = sorted(os.listdir(ws.root / "runs")) if (ws.root / "runs").is_dir() else []
-        raise input_error("POLC750", f"no run `{run_id}` in workspace `{ws.root}`",
+        if not (ws.root / "runs").is_dir():
+            raise input_error("POLC750", f"`{ws.root}` holds no runs (it is not a run workspace)",
+                              "pass the workspace given to start_run() with --workspace (or POLC_WORKSPACE)")
+        known = sorted(os.listdir(ws.root / "runs"))
+        raise input_error("POLC751", f"no run `{run_id}` in workspace `{ws.root}`",
                           did_you_mean(run_id, known) or "check the run id and --workspace")
     try:
-        receipt = json.loads((run_dir / RECEIPT_FILE).read_bytes())
+        receipt = json.loads(read_regular_file(run_dir / RECEIPT_FILE, _MAX_RECEIPT_BYTES))
     except (OSError, ValueError) as exc:
         raise input_error("POLC750", f"`{run_dir / RECEIPT_FILE}` cannot be read: {exc}",
                           "the run directory is damaged") from None
