@@ -109,7 +109,7 @@ def _read_bytes(path: Path, rel: str, referenced_from: Span | None) -> bytes:
     try:
         return read_regular_file(path, MAX_SOURCE_BYTES)
     except FileNotFoundError:
-        raise fail(f"`{rel}` does not exist", "check the path in policy.toml (paths are relative to it)") from None
+        raise fail(f"`{rel}` does not exist", "check the path (paths are relative to the directory of policy.toml)") from None
     except NotARegularFile as exc:
         raise fail(f"`{rel}` is {exc.kind}, expected a regular file",
                    "name a file; polc reads only regular files, never directories, pipes or devices") from None
