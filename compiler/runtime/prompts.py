@@ -130,7 +130,7 @@ class Prompt:
     def render(self, **values: Any) -> str:
         """The instruction text for ``values``, rendered in the sandbox within ``self.limits``."""
         self.check_variables(values)
-        return _render(self, self._compiled, values)
+        return _render(self, values)
 
     def with_limits(self, **changes: Any) -> "Prompt":
         """This prompt with other render limits, e.g. ``prompt.with_limits(max_seconds=0.5)``."""
@@ -163,10 +163,11 @@ def _environment():
     return _ENV
 
 
-def _render(prompt: Prompt, template, values: Mapping[str, Any]) -> str:
+def _render(prompt: Prompt, values: Mapping[str, Any]) -> str:
     budget = _Budget(prompt.signature, prompt.limits)
     token = _BUDGET.set(budget)
     try:
+        template = prompt._compiled  # compiled on first use: a template polc check never saw may not parse
         parts, size = [], 0
         for chunk in template.generate(**values):
             size += len(chunk)
@@ -337,10 +338,13 @@ def _metered_environment_class():
 
 def _raise_clear(prompt: Prompt, exc: Exception):
     """Re-raise a render failure as the PromptError that says what happened and where."""
-    from jinja2 import TemplateError, UndefinedError
+    from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
     from jinja2.sandbox import SecurityError
 
     where = f"prompt `{prompt.signature}` ({_where(prompt, exc)})"
+    if isinstance(exc, TemplateSyntaxError):
+        raise PromptError(f"prompt `{prompt.signature}` ({prompt.origin}:{exc.lineno}): the template does not "
+                          f"parse: {exc.message}") from None
     if isinstance(exc, SecurityError):
         raise PromptSecurityError(f"{where}: the sandbox refused an unsafe operation: {exc}") from exc
     if isinstance(exc, UndefinedError):
