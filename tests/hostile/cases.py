@@ -264,4 +264,11 @@ CASES: list[Case] = [
          exit=3, codes=("POLC002",), fragment="is a directory, not a project file"),
     Case("keygen-in-a-git-work-tree", git=True, command=("registry", "keygen", "--out", "keys/gate"), exit=0,
          fragment="added `/keys/gate.key` to", expect_files={".gitignore": "/keys/gate.key"}),
+    Case("keygen-path-already-ignored", git=True, files={".gitignore": "keys/\n"},
+         command=("registry", "keygen", "--out", "keys/gate"), exit=0, fragment="wrote keys/gate.key",
+         absent=("added",)),
+    Case("fmt-says-what-it-reformatted", edits=((MP, "[capture]\nmode", "[capture]\nmode   "),),
+         command=("fmt", "model_policy.toml"), exit=0, fragment="ok: reformatted 1 of 1 file"),
+    Case("check-with-warnings-says-ok", edits=((MP, 'judge = ["claude-sonnet-4-20250514"]', 'juge = ["claude-sonnet-4-20250514"]'),),
+         exit=0, fragment="ok: 1 warning in 8 files"),
 ]
