@@ -80,8 +80,8 @@ def candidates(work: Path, roles: int) -> tuple[dict, dict]:
     old, new = f"old_{roles}.json", f"new_{roles}.json"
 
     def floor():
-        artifacts.load_snapshot_file(work / old, old)
-        artifacts.load_snapshot_file(work / new, new)
+        artifacts.load_file(work / old)[1]
+        artifacts.load_file(work / new)[1]
 
     def review(a: str, b: str):
         def run():
@@ -91,8 +91,8 @@ def candidates(work: Path, roles: int) -> tuple[dict, dict]:
             return report
         return run
 
-    old_snap = artifacts.load_snapshot_file(work / old, old)
-    new_snap = artifacts.load_snapshot_file(work / new, new)
+    old_snap = artifacts.load_file(work / old)[1]
+    new_snap = artifacts.load_file(work / new)[1]
 
     def drift_rules():
         rules, _ = rule_source.load(old_snap, new_snap, {}, {})

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._util import interleaved  # noqa: E402
 from compiler.canonical import canonical_json  # noqa: E402
 from compiler.runtime import load_snapshot  # noqa: E402
-from compiler.runtime.identity import manifest_digest, policy_id_for, sha256_hex, snapshot_hash  # noqa: E402
+from compiler.bundle import manifest_digest, policy_id_for, sha256_hex, snapshot_hash  # noqa: E402
 
 GOOD = {"p95_latency_ms": 1800.0, "success_parity_percent": 91.0}
 

@@ -1,9 +1,10 @@
 """The catalogue of diagnostic codes: stable, documented (docs/diagnostics.md is generated
 from this table by ``python -m compiler.docgen``), each with the exit class it implies.
 
-``input`` codes mean the input could not be read or parsed as what it claims to be (exit 3);
-``integrity`` codes mean a stored hash or signature does not match (exit 4); every other
-error-level code is a policy finding (exit 1).
+``usage`` codes mean the command line named something that is not there (exit 2); ``input``
+codes mean the input could not be read or parsed as what it claims to be (exit 3); ``integrity``
+codes mean a stored hash or signature does not match (exit 4); every other error-level code is
+a policy finding (exit 1).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ class Code:
     title: str
     input: bool = False      # True: the input could not be read/parsed (exit 3)
     integrity: bool = False  # True: a stored hash or signature does not match (exit 4)
+    usage: bool = False      # True: the command line named something that is not there (exit 2)
 
     @property
     def exit_code(self) -> int:
-        return 4 if self.integrity else 3 if self.input else 1
+        return 4 if self.integrity else 3 if self.input else 2 if self.usage else 1
 
 
 def _table(*codes: Code) -> dict[str, Code]:
@@ -42,7 +44,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC011", "policy.toml: wrong type or value"),
     Code("POLC012", "a required documentation file is missing (doc contract, spec 001 977-A5)"),
     Code("POLC020", "the output directory cannot be written", input=True),
-    Code("POLC021", "an existing bundle does not match its content hash", integrity=True),
+    Code("POLC021", "retired: bundle damage is reported by the bundle package as POLC705"),
+    Code("POLC022", "no pipeline stage has that name (the API's until=)", usage=True),
     # --- POLC1xx: model_policy.toml ---------------------------------------------------------
     Code("POLC100", "model_policy.toml does not match its schema"),
     Code("POLC101", "wrong type"),
@@ -56,7 +59,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC121", "cost warn_threshold is above hard_limit"),
     Code("POLC130", "malformed endpoint URL"),
     Code("POLC140", "reference to an undefined role or stage"),
-    Code("POLC150", "number cannot be represented canonically (NaN, Infinity, beyond ±2^53)"),
+    Code("POLC150", "number cannot be represented canonically (NaN, Infinity, beyond ±(2^53 − 1))"),
     Code("POLC160", "a gate parameter table is empty or malformed"),
     # --- POLC2xx: .rules files and CEL expressions (gate/rule language) ---------------------
     # POLC200-249: CEL expressions (compiler/cel). Syntax-level codes are input codes (exit 3).
@@ -135,12 +138,12 @@ CODES: dict[str, Code] = _table(
     Code("POLC347", "the bundle has no weights to update"),
     # POLC350-359: bundles on disk
     Code("POLC350", "bundle, head pointer or archive not found or unreadable", input=True),
-    Code("POLC351", "a bundle file does not match the manifest (sha256 or size)"),
-    Code("POLC352", "a manifest or snapshot does not match its own hash"),
+    Code("POLC351", "retired: bundle damage is reported by the bundle package as POLC704"),
+    Code("POLC352", "retired: bundle damage is reported by the bundle package as POLC702/POLC703"),
     # POLC360-369: capsule store (mv2:// URIs) and dual-storage parity
     Code("POLC360", "capsule store cannot be opened or is not a polc capsule", input=True),
-    Code("POLC361", "capsule and filesystem bytes differ (dual-storage parity)"),
-    Code("POLC362", "object missing from the capsule or the filesystem"),
+    Code("POLC361", "capsule and filesystem bytes differ (dual-storage parity)", integrity=True),
+    Code("POLC362", "object missing from the capsule or the filesystem", integrity=True),
     Code("POLC363", "malformed mv2:// URI", input=True),
     # POLC370-379: policy_hash_ledger.jsonl
     Code("POLC370", "policy_hash_ledger.jsonl is malformed", input=True),
@@ -154,7 +157,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC391", "legacy pickled weights refused without --allow-pickle"),
     Code("POLC392", "migrated bundle failed verification; migration rolled back"),
     Code("POLC393", "unpickling legacy weights runs code from the file"),
-    Code("POLC395", "head pointer does not match its bundle's manifest identity"),
+    Code("POLC395", "retired: bundle damage is reported by the bundle package as POLC706"),
     # --- POLC4xx: drift review --------------------------------------------------------------
     # POLC400-429: diff inputs (compiler/diff/inputs.py, artifacts.py, gitrev.py)
     Code("POLC400", "diff input does not exist or cannot be read", input=True),
@@ -167,8 +170,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC413", "git failed or is not installed", input=True),
     Code("POLC414", "the revision has no policy project at this path", input=True),
     Code("POLC420", "diff input is not a polc snapshot, bundle or head pointer", input=True),
-    Code("POLC422", "diff input fails its integrity check (hash or manifest mismatch; exit 4)"),
-    Code("POLC423", "head pointer names a bundle that does not exist", input=True),
+    Code("POLC422", "retired: bundle damage is reported by the bundle package as POLC702-POLC706"),
+    Code("POLC423", "retired: bundle damage is reported by the bundle package as POLC706"),
     # POLC430-449: the review itself and the [drift] section of policy.toml
     Code("POLC430", "OLD does not compile, so there is nothing to compare against", input=True),
     Code("POLC440", "[drift] severity override is not INFO, WARN or BLOCK"),
@@ -216,8 +219,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC600", "registry: a request does not match the public contracts schema"),
     Code("POLC601", "registry: the registry URL or its configuration is unusable"),
     Code("POLC602", "registry: the registry database cannot be opened or used", input=True),
-    Code("POLC610", "registry: a bundle cannot be found or read", input=True),
-    Code("POLC611", "registry: a bundle's content does not match its hash (integrity)"),
+    Code("POLC610", "retired: bundle damage is reported by the bundle package as POLC700"),
+    Code("POLC611", "retired: bundle damage is reported by the bundle package as POLC702-POLC706"),
     Code("POLC612", "registry: no registered bundle by that id"),
     Code("POLC613", "registry: the bundle version is already registered with another digest"),
     Code("POLC614", "registry: the bundle belongs to another policy than the scope"),
@@ -243,17 +246,19 @@ CODES: dict[str, Code] = _table(
     Code("POLC650", "gate run: the metrics file cannot be read or parsed", input=True),
     Code("POLC651", "gate run: the gate did not pass"),
     # --- POLC7xx: runtime -------------------------------------------------------------------
-    Code("POLC700", "runtime: a snapshot, bundle or head pointer could not be found or read", input=True),
-    Code("POLC701", "runtime: a snapshot, manifest or head pointer is not valid JSON of its kind", input=True),
-    Code("POLC702", "runtime: a snapshot's content hash or policy_id does not match (integrity)", integrity=True),
-    Code("POLC703", "runtime: a manifest's sha256 or policy hash does not match (integrity)", integrity=True),
-    Code("POLC704", "runtime: a bundle file does not match its manifest entry, or is unlisted (integrity)", integrity=True),
-    Code("POLC705", "runtime: a bundle directory's name is not its snapshot's hash (integrity)", integrity=True),
-    Code("POLC706", "runtime: the head pointer names a bundle that is not there", input=True),
-    Code("POLC707", "runtime: no bundle has this policy_bundle_id (dangling pin)", input=True),
-    Code("POLC708", "runtime: a policy_bundle_id prefix matches several bundles"),
+    # POLC700-719: bundles and head pointers, for every reader (compiler/bundle: the one verifier)
+    Code("POLC700", "bundle: a snapshot, bundle or head pointer could not be found or read", input=True),
+    Code("POLC701", "bundle: a loose snapshot or head pointer is not valid JSON of its kind", input=True),
+    Code("POLC702", "bundle: a snapshot's content hash or policy_id does not match, or it is not canonical", integrity=True),
+    Code("POLC703", "bundle: a manifest's sha256, schema or policy section does not match", integrity=True),
+    Code("POLC704", "bundle: a file is missing, unlisted, not a plain file, or does not match the manifest or snapshot", integrity=True),
+    Code("POLC705", "bundle: a bundle is not the one its name (directory, pointer, annotation) says", integrity=True),
+    Code("POLC706", "bundle: the head pointer names a bundle that is not there, or another one", integrity=True),
+    Code("POLC707", "bundle: no bundle has this policy_bundle_id (or the prefix is too short)", usage=True),
+    Code("POLC708", "bundle: a policy_bundle_id prefix matches several bundles", usage=True),
     Code("POLC709", "runtime: the snapshot's schema_version cannot be read by this runtime", input=True),
-    Code("POLC710", "runtime: a head pointer is damaged (integrity)", integrity=True),
+    Code("POLC710", "bundle: a head pointer is damaged (integrity)", integrity=True),
+    Code("POLC711", "bundle: the head pointer is a legacy v1 policy.json (migrate it)", input=True),
     Code("POLC720", "runtime: unknown role"),
     Code("POLC721", "runtime: unknown gate"),
     Code("POLC722", "runtime: a gate cannot be built from the snapshot"),
@@ -268,6 +273,20 @@ CODES: dict[str, Code] = _table(
     Code("POLC753", "runtime: a run's policy reference is missing or malformed", input=True),
     Code("POLC754", "runtime: a captured snapshot does not match its reference (integrity)", integrity=True),
     Code("POLC760", "runtime: hot reload refused a new snapshot; the old one stays live"),
+    # --- POLC9xx: OCI distribution ------------------------------------------------------------
+    Code("POLC900", "oci: a reference is not oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST", usage=True),
+    Code("POLC901", "oci: the registry cannot be reached (connection, TLS or time-out)", input=True),
+    Code("POLC902", "oci: the registry refused the credentials (401/403)", input=True),
+    Code("POLC903", "oci: no such tag, digest or repository in the registry", usage=True),
+    Code("POLC904", "oci: the manifest is not a polc bundle artifact (artifact type, config or layers)", input=True),
+    Code("POLC905", "oci: a manifest or layer is larger than the configured limit", input=True),
+    Code("POLC906", "oci: a manifest or blob does not match its digest or size (integrity)", integrity=True),
+    Code("POLC908", "oci: the registry answered with an error or a response polc cannot read", input=True),
+    Code("POLC909", "oci: the Docker credentials file cannot be read", input=True),
+    Code("POLC910", "oci: the registry refused to store a blob or manifest"),
+    Code("POLC920", "oci: no receipt of a required gate is attached to the bundle"),
+    Code("POLC921", "oci: an attached receipt cannot be read as a gate receipt", input=True),
+    Code("POLC922", "oci: a receipt given to push names another bundle"),
 )
 
 

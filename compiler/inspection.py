@@ -1,7 +1,8 @@
 """Finding and verifying the bundles of an out dir, for ``polc list``, ``show`` and ``current``.
 
-Verification is the runtime's (``compiler.runtime.load_snapshot``): one implementation decides
-whether a bundle is intact, for the router that loads it and for the person inspecting it.
+Verification is the bundle package's (``compiler.bundle``), reached through the runtime's
+``load_snapshot``: one implementation decides whether a bundle is intact, for the router that
+loads it and for the person inspecting it.
 
 >>> import tempfile, pathlib
 >>> out = pathlib.Path(tempfile.mkdtemp())
@@ -14,45 +15,20 @@ whether a bundle is intact, for the router that loads it and for the person insp
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .bundle import HEAD_FILE, bundle_dirs, find_bundle, is_full_hash, policy_id_for, read_head  # noqa: F401
 from .diagnostics import Diagnostic
-from .errors import InputError, IntegrityError, PolcError, UsageError
-
-HEAD_FILE = "policy.json"
-MIN_PREFIX = 4
-_HEX = frozenset("0123456789abcdef")
-#: The head pointer is a few hundred bytes; anything far larger is not one.
-_MAX_HEAD_BYTES = 1 << 20
+from .errors import InputError, IntegrityError, PolcError
 
 
 def is_bundle_name(name: str) -> bool:
-    return len(name) == 64 and set(name) <= _HEX
-
-
-def bundle_dirs(out_dir: Path) -> list[Path]:
-    """The bundle directories (named by a 64-hex content hash) of ``out_dir``, sorted by name.
-
-    A missing out dir has no bundles; one that exists but cannot be listed is an InputError.
-    """
-    if not out_dir.exists():
-        return []
-    try:
-        entries = list(os.scandir(out_dir))
-    except OSError as exc:
-        raise InputError(f"cannot list {out_dir}", [Diagnostic.error(
-            "POLC700", f"the out dir `{out_dir}` cannot be read: {exc.strerror or exc}",
-            hint="pass --out DIR (the directory `polc build` writes bundles to)")]) from None
-    return sorted((Path(e.path) for e in entries if is_bundle_name(e.name) and e.is_dir()), key=lambda p: p.name)
+    return is_full_hash(name)
 
 
 def policy_id_of(bundle_hash: str) -> str:
-    from .runtime.identity import policy_id_for
-
     return policy_id_for(bundle_hash)
 
 
@@ -62,52 +38,28 @@ def resolve_prefix(prefix: str, out_dir: Path) -> Path:
     No bundles at all: InputError (exit 3). A prefix that matches none or several: UsageError
     (exit 2), listing the candidates.
     """
-    bundles = bundle_dirs(out_dir)
-    if not bundles:
+    if not bundle_dirs(out_dir):
         raise InputError("no bundles", [Diagnostic.error(
             "POLC700", f"there are no bundles in `{out_dir}`",
             hint="run `polc build` first, or pass --out DIR to look elsewhere")])
-    text = prefix.strip().lower()
-    if len(text.replace("-", "")) < MIN_PREFIX:
-        raise UsageError("prefix too short", [Diagnostic.error(
-            "POLC707", f"`{prefix}` is too short: give at least {MIN_PREFIX} characters of a hash or policy_id",
-            notes=_candidates(bundles))])
-    matches = [b for b in bundles if b.name.startswith(text) or policy_id_of(b.name).startswith(text)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise UsageError("unknown bundle", [Diagnostic.error(
-            "POLC707", f"no bundle in `{out_dir}` has a hash or policy_id starting with `{prefix}`",
-            hint="`polc list` shows every bundle", notes=_candidates(bundles))])
-    raise UsageError("ambiguous prefix", [Diagnostic.error(
-        "POLC708", f"`{prefix}` matches {len(matches)} bundles", hint="give more characters",
-        notes=_candidates(matches))])
-
-
-def _candidates(bundles: list[Path], limit: int = 10) -> list[str]:
-    notes = [f"candidate: {b.name[:16]}  policy_id {policy_id_of(b.name)}" for b in bundles[:limit]]
-    if len(bundles) > limit:
-        notes.append(f"... and {len(bundles) - limit} more (`polc list` shows all)")
-    return notes
+    return find_bundle(prefix, out_dir)
 
 
 def active_hash(out_dir: Path) -> tuple[str | None, str | None]:
-    """(the head pointer's ``active`` hash, or None; a problem reading it, or None)."""
-    head = out_dir / HEAD_FILE
+    """(the head pointer's ``active`` hash, or None; a problem with the pointer, or None).
+
+    A pointer naming a bundle that is not in the out dir is a problem too.
+    """
     try:
-        with open(head, "rb") as fh:
-            raw = fh.read(_MAX_HEAD_BYTES + 1)
-    except FileNotFoundError:
+        head = read_head(out_dir)
+    except PolcError as exc:
+        return None, _problem(exc)
+    if head is None:
         return None, None
-    except OSError as exc:
-        return None, f"`{head}` cannot be read: {exc.strerror or exc}"
-    try:
-        active = json.loads(raw).get("active")
-    except (ValueError, AttributeError):
-        return None, f"`{head}` is not a polc head pointer (not a JSON object)"
-    if not isinstance(active, str) or not is_bundle_name(active):
-        return None, f"`{head}` has no valid `active` hash"
-    return active, None
+    if not (Path(out_dir) / head.active).is_dir():
+        return head.active, (f"`{head.path}` names bundle {head.active[:16]}…, which is not in `{out_dir}` "
+                             "(deleted or never copied): restore it, or `polc build` to make a new head")
+    return head.active, None
 
 
 @dataclass
@@ -169,7 +121,8 @@ def _problem(error: PolcError) -> str:
 
 
 def exit_code_of(reports: list[BundleReport], head_problem: str | None) -> int:
-    """4 if anything failed verification (or the head pointer is damaged), 3 if unreadable, else 0."""
+    """4 if anything failed verification (or the head pointer is damaged or dangling), 3 if a
+    bundle is unreadable, else 0."""
     if head_problem or any(r.status == "integrity" for r in reports):
         return 4
     return 3 if any(r.status == "unreadable" for r in reports) else 0

@@ -1,46 +1,30 @@
 """The pass pipeline: the whole compiler in one screen.
 
-Each stage is a plain function ``Compilation -> StageOutput``; the runner applies its
-outputs to a new immutable ``Compilation``, collects its diagnostics, and stops after
-a stage that produced an error (warnings never stop it). ``check`` runs the stages up
-to the last ``check_*``; ``build`` runs all of them.
+Each stage is a plain function ``Compilation -> StageOutput`` declared with the units it reads
+and writes (``compiler/compilation.py``). The runner gives each stage only the units it
+declared, applies its outputs to a new immutable ``Compilation`` and collects its diagnostics.
+
+**One run, every problem.** A stage that reports an error *poisons* the units it declared but
+did not produce (a stage hands on only what it vouches for, despite its errors); a later stage
+that reads a poisoned unit is skipped (and poisons its own), every other stage still runs, so
+one ``polc check`` reports the independent problems of every source. No
+``lower_*`` or ``emit_*`` stage runs once any error was reported: a snapshot is only ever made
+from a policy without errors. ``check`` runs the stages up to the last ``check_*``;
+``compile_snapshot`` up to ``lower_snapshot`` (nothing written); ``build`` runs all of them.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Callable
 
+from .compilation import ACCUMULATED, Compilation, StageOutput, UndeclaredUnit
 from .diagnostics import Diagnostic, Diagnostics, has_errors
-from .errors import PolcError
-from .project import Project, load_project
-
-
-@dataclass(frozen=True)
-class Compilation:
-    """Everything the stages have produced so far, keyed by unit name; never mutated."""
-
-    project: Project
-    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    units: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-
-    def __getitem__(self, name: str) -> Any:
-        return self.units[name]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self.units.get(name, default)
-
-    def with_units(self, updates: Mapping[str, Any]) -> "Compilation":
-        return replace(self, units=MappingProxyType({**self.units, **updates}))
-
-
-@dataclass(frozen=True)
-class StageOutput:
-    units: Mapping[str, Any] = field(default_factory=dict)
-    diagnostics: tuple[Diagnostic, ...] = ()
+from .errors import PolcError, UsageError
+from .project import load_project
 
 
 @dataclass(frozen=True)
@@ -48,8 +32,16 @@ class Stage:
     name: str
     run: Callable[[Compilation], StageOutput]
 
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return self.run.reads
 
-def _stages() -> tuple[Stage, ...]:
+    @property
+    def writes(self) -> tuple[str, ...]:
+        return self.run.writes
+
+
+def stages() -> tuple[Stage, ...]:
     # Imported here so that `import compiler` stays cheap; the list below is the compiler.
     from .passes import bundle, catalog, docs, model_policy, snapshot
     from .rules import stages as rules
@@ -59,15 +51,16 @@ def _stages() -> tuple[Stage, ...]:
     return (
         Stage("parse_model_policy", model_policy.parse_model_policy),   # reads [sources].model_policy
         Stage("check_model_policy_schema", model_policy.check_schema),  # after parse: types, names, enums
-        Stage("check_model_policy", model_policy.check_semantics),      # after schema: values are well typed
+        Stage("check_model_policy_values", model_policy.check_values),  # after schema: each value that passed it
+        Stage("check_model_policy", model_policy.check_semantics),      # after schema: references between values
         Stage("parse_catalog_files", catalog.parse_catalog_files),      # after check_model_policy: file names are strings
         Stage("check_catalog", catalog.check_catalog),                  # after parse_catalog_files: templates parsed
         Stage("parse_doc_sources", docs.parse_doc_sources),              # independent; provenance files
-        Stage("check_docs", docs.check_required_docs),                  # independent; doc contract (977-A5)
+        Stage("check_docs", docs.check_required_docs),                  # independent; the doc contract
         Stage("parse_rules", rules.parse_rules),                        # independent; [sources].rules + stdlib
         Stage("check_rules", rules.check_rules),                        # after check_model_policy (gate tables) and parse_rules
         Stage("parse_surface", surface.parse_surface),                  # independent; reads [sources].surface
-        Stage("check_surface", surface.check_surface),                  # after parse_surface; reads the previous head
+        Stage("check_surface", surface.check_surface),                  # after parse_surface; compares with the previous bundle
         Stage("parse_weights", storage.parse_weights),                  # independent; reads [sources].weights (.npy)
         Stage("check_weights", storage.check_weights),                  # after parse_weights: dtype, shape, finite
         Stage("lower_catalog", catalog.lower_catalog),                  # after check_catalog; before lower_snapshot
@@ -80,11 +73,16 @@ def _stages() -> tuple[Stage, ...]:
     )
 
 
+#: The last stage of ``compile_snapshot``: the snapshot exists, nothing is written.
+SNAPSHOT_STAGE = "lower_snapshot"
+
+
 @dataclass(frozen=True)
 class BuildResult:
     compilation: Compilation | None
     diagnostics: tuple[Diagnostic, ...]
     timings: tuple[tuple[str, float], ...] = ()
+    skipped: tuple[str, ...] = ()  # stages not run because a unit they read was poisoned
 
     @property
     def ok(self) -> bool:
@@ -104,41 +102,117 @@ class BuildResult:
         return self.compilation.get("bundle_dir") if self.compilation else None
 
 
+def stage_names() -> list[str]:
+    return [s.name for s in stages()]
+
+
 def run_pipeline(path=None, *, until: str | None = None, **options) -> BuildResult:
-    """Run the stages in order, up to and including the stage named ``until``."""
+    """Run the stages in order, up to and including the stage named ``until``.
+
+    ``options`` are the run's explicit inputs (``out_dir``, ``capsule``, ``today``...).
+    ``previous_bundle`` is the build the learning surface's version is compared with: a
+    verified ``Bundle``, a path or id (``open_ref``), ``"head"`` for the out dir's active
+    bundle, or None for no comparison.
+    """
+    plan = _plan(until)
     try:
         project = load_project(path)
     except PolcError as exc:
         return BuildResult(None, exc.diagnostics)
     collected = Diagnostics(cap=project.section("check").get("max_diagnostics", 200))
     collected.extend(project.diagnostics)
-    compilation = Compilation(project, MappingProxyType(dict(options)))
-    timings = []
+    previous, found = _previous_bundle(project, options)
+    collected.extend(found)
+    compilation = Compilation(project, MappingProxyType({**options, "previous_bundle": previous}))
     if collected.has_errors:
         return BuildResult(compilation, collected.finish())
-    for stage in _stages():
+    timings, skipped, poisoned = [], [], set()
+    for stage in plan:
+        if stage.name.startswith(("lower_", "emit_")) and collected.has_errors:
+            break
+        if poisoned & set(stage.reads):
+            skipped.append(stage.name)
+            poisoned |= set(stage.writes)
+            continue
         started = time.perf_counter()
-        try:
-            output = stage.run(compilation)
-        except PolcError as exc:  # a stage that cannot go on reports why, as diagnostics
-            output = StageOutput({}, exc.diagnostics)
+        output = _run(stage, compilation)
         timings.append((stage.name, time.perf_counter() - started))
         collected.extend(output.diagnostics)
         compilation = compilation.with_units(output.units)
-        if has_errors(output.diagnostics) or stage.name == until:
-            break
-    return BuildResult(compilation, collected.finish(), tuple(timings))
+        if has_errors(output.diagnostics):
+            poisoned |= set(stage.writes) - set(output.units) - set(ACCUMULATED)
+    return BuildResult(compilation, collected.finish(), tuple(timings), tuple(skipped))
+
+
+def _previous_bundle(project, options) -> tuple[object, tuple[Diagnostic, ...]]:
+    from .bundle import Bundle, bundle_of, open_ref, read_head
+
+    wanted = options.get("previous_bundle")
+    if wanted is None or isinstance(wanted, Bundle):
+        return wanted, ()
+    out_dir = Path(options["out_dir"]).resolve() if options.get("out_dir") else project.out_dir
+    try:
+        if wanted == "head":
+            head = read_head(out_dir)
+            return (bundle_of(head) if head else None), ()
+        return open_ref(str(wanted), out_dir), ()
+    except PolcError as exc:
+        if wanted != "head":
+            return None, exc.diagnostics  # named by the user: its problem is theirs to see
+        problem = exc.diagnostics[0].message if exc.diagnostics else exc.message
+        return None, (Diagnostic.warning(
+            "POLC322", f"the previous build in `{out_dir}` could not be read ({problem}); surface_version was "
+                       "not compared", hint="run `polc verify` to see what is damaged, or name another build "
+                                            "with --previous"),)
+
+
+def _plan(until: str | None) -> tuple[Stage, ...]:
+    plan = stages()
+    if until is None:
+        return plan
+    names = [s.name for s in plan]
+    if until not in names:
+        from .diagnostics import did_you_mean
+
+        raise UsageError(f"unknown stage `{until}`", [Diagnostic.error(
+            "POLC022", f"there is no pipeline stage `{until}`",
+            hint=did_you_mean(until, names) or f"stages: {', '.join(names)}")])
+    return plan[: names.index(until) + 1]
+
+
+def _run(stage: Stage, compilation: Compilation) -> StageOutput:
+    try:
+        output = stage.run(compilation.view(stage.reads))
+    except PolcError as exc:  # a stage that cannot go on reports why, as diagnostics
+        return StageOutput({}, exc.diagnostics)
+    undeclared = set(output.units) - set(stage.writes)
+    if undeclared:
+        raise UndeclaredUnit(f"stage {stage.name} wrote {sorted(undeclared)} without declaring them")
+    return output
 
 
 def last_check_stage() -> str:
-    return [s.name for s in _stages() if s.name.startswith("check_")][-1]
+    return [s.name for s in stages() if s.name.startswith("check_")][-1]
 
 
 def check(path=None, **options) -> list[Diagnostic]:
+    """Every diagnostic of the project; nothing written. Pass ``previous_bundle`` (a verified
+    ``compiler.bundle.Bundle``) to compare the learning surface's version with a previous build."""
     return list(run_pipeline(path, until=last_check_stage(), **options).diagnostics)
 
 
+def compile_snapshot(path=None, **options) -> BuildResult:
+    """Compile the project to its PolicySnapshot without emitting anything (``polc diff``)."""
+    return run_pipeline(path, until=SNAPSHOT_STAGE, **options)
+
+
 def build(path=None, *, out_dir=None, **options) -> BuildResult:
+    """Compile and emit: the bundle, the head pointer and the records of the out dir.
+
+    The build replaces the out dir's active bundle, so that is the previous build its surface
+    version is compared with unless ``previous_bundle`` says otherwise.
+    """
     if out_dir is not None:
         options["out_dir"] = out_dir
+    options.setdefault("previous_bundle", "head")
     return run_pipeline(path, **options)

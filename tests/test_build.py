@@ -9,8 +9,8 @@ from pathlib import Path
 
 from compiler import build
 from compiler.canonical import canonical_json, content_hash
-from compiler.passes.bundle import manifest_digest
-from compiler.passes.snapshot import POLICY_ID_NAMESPACE, UNHASHED_FIELDS
+from compiler.bundle import manifest_digest
+from compiler.bundle import POLICY_ID_NAMESPACE, UNHASHED_FIELDS
 
 from .conftest import EXAMPLE_POLICY, REPO, make_project, run_polc
 
@@ -130,7 +130,7 @@ def test_tampered_existing_bundle_is_never_overwritten(project):
     snap.write_bytes(snap.read_bytes().replace(b'"plan":8000', b'"plan":9000'))
     result = run_polc("build", cwd=project)
     assert result.returncode == 4, result.stdout + result.stderr
-    assert "POLC021" in result.stdout + result.stderr
+    assert "POLC702" in result.stdout + result.stderr  # the bundle package's code, as every reader reports it
     assert b'"plan":9000' in snap.read_bytes()  # evidence kept, not silently repaired
 
 
@@ -160,7 +160,7 @@ def test_damaged_manifest_of_existing_bundle_is_an_integrity_failure(project):
     manifest = project / "artifacts" / "policy" / digest / "policy.manifest.json"
     manifest.write_bytes(manifest.read_bytes().replace(b'"router"', b'"actor"'))
     result = run_polc("build", cwd=project)
-    assert result.returncode == 4 and "POLC021" in result.stdout
+    assert result.returncode == 4 and "POLC703" in result.stdout
 
 
 def test_snapshot_and_manifest_validate_against_their_schemas(project):

@@ -182,14 +182,14 @@ def test_a_tampered_bundle_exits_4(proj, capsys):
         assert code == 4 and out == "" and "Traceback" not in err, (argv, err)
 
 
-def test_no_build_yet_exits_3_and_an_unknown_bundle_id_exits_2(proj, capsys, tmp_path):
+def test_no_build_yet_and_a_dangling_bundle_exit_3(proj, capsys, tmp_path):
     empty = make_project(tmp_path / "empty")
     code, _, err = polc(capsys, "explain", "gate", "reflex_promotion", str(empty), "--metrics", "fail.json")
     assert code == 3 and "does not exist" in err and "polc build" in err
     code, _, err = polc(capsys, "explain", "route", "judge", str(empty))
     assert code == 3 and "polc build" in err
     code, _, err = polc(capsys, "explain", "gate", "reflex_promotion", "--metrics", "fail.json", "--bundle", "ffff")
-    assert code == 2 and "POLC707" in err  # an unknown name typed on the command line is a usage error
+    assert code == 2 and "POLC707" in err  # an unknown bundle id on the command line is a usage error
 
 
 @pytest.mark.parametrize("argv, expect", [

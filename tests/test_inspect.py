@@ -12,7 +12,7 @@ import pytest
 from compiler.canonical import canonical_json, content_hash
 from compiler.cli import main
 from compiler.paths import PACKAGE_ROOT, SCHEMA_DIR
-from compiler.runtime.identity import policy_id_for
+from compiler.bundle import policy_id_for
 
 
 def sha(data: bytes) -> str:
@@ -29,25 +29,15 @@ def content(judge: str = "m1", plan: int = 8000) -> dict:
 
 
 def write_bundle(out: Path, body: dict, created_at: str = "2026-01-01T00:00:00Z", *, active: bool = True) -> str:
-    """A bundle as DESIGN.md §3 lays it out; the hash is computed here with content_hash."""
-    digest = content_hash(body)
-    snapshot = {**body, "hash": digest, "policy_id": policy_id_for(digest), "created_at": created_at}
-    data = canonical_json(snapshot)
-    manifest = {"schema_version": "policy_manifest@v2",
-                "policy": {"hash": digest, "policy_id": policy_id_for(digest), "version": "2026.1",
-                           "created_at": created_at},
-                "files": {"snapshot.json": {"sha256": sha(data), "byte_size": len(data)}},
-                "compiler": {"name": "polc", "version": "test"}}
-    manifest["sha256"] = sha(canonical_json(manifest))
-    bundle = out / digest
-    bundle.mkdir(parents=True)
-    (bundle / "snapshot.json").write_bytes(data)
-    (bundle / "policy.manifest.json").write_bytes(canonical_json(manifest))
+    """A bundle as the bundle package lays it out; the hash is checked here against content_hash."""
+    from compiler.bundle import make_bundle, point_head, write_bundle as store
+
+    bundle = make_bundle(body, created_at=created_at, project={"version": "2026.1"})
+    assert bundle.hash == content_hash(body)  # the documented identity: canonical JSON without hash/id/time
+    store(out, bundle)
     if active:
-        head = {"schema_version": "polc_head@v1", "active": digest, "policy_id": policy_id_for(digest),
-                "manifest_sha256": manifest["sha256"]}
-        (out / "policy.json").write_bytes(canonical_json(head))
-    return digest
+        point_head(out, bundle)
+    return bundle.hash
 
 
 @pytest.fixture
@@ -147,7 +137,7 @@ def test_ambiguous_prefix_is_a_usage_error_listing_the_matches(polc, tmp_path):
     first, second = write_bundle(out, seen[prefix]), write_bundle(out, body)
     code, _, stderr = polc("show", prefix, "--out", str(out))
     assert code == 2
-    assert f"error[POLC708]: `{prefix}` matches 2 bundles" in stderr
+    assert f"error[POLC708]: `{prefix}` is ambiguous: it matches 2 bundles" in stderr
     assert first[:16] in stderr and second[:16] in stderr
     assert polc("show", first[:12], "--out", str(out))[0] == 0
 
@@ -227,7 +217,7 @@ def test_head_pointer_naming_a_missing_bundle(polc, tmp_path):
         file.unlink()
     (out / gone).rmdir()
     code, _, stderr = polc("current", "--out", str(out))
-    assert code == 3 and gone in stderr
+    assert code == 4 and gone in stderr and "POLC706" in stderr
 
 
 def test_out_dir_comes_from_policy_toml(polc, tmp_path, monkeypatch):

@@ -106,3 +106,17 @@ def test_every_code_used_is_catalogued():
     for path in package.rglob("*.py"):
         used.update(re.findall(r'"(POLC\d{3})"', path.read_text(encoding="utf-8")))
     assert used - set(CODES) == set()
+
+
+@pytest.mark.parametrize("value, ok", [(2**53 - 1, True), (2**53, False), (-(2**53 - 1), True), (-(2**53), False)])
+def test_the_one_integer_bound_is_i_json(tmp_path, value, ok):
+    """The compiler refuses at the TOML value exactly the integers canonical JSON refuses."""
+    from compiler import build
+
+    text = BASE + f"\n[gates.reflex_promotion]\np95_latency_ms = {value}\nsuccess_parity_percent = 85\n"
+    result = build(make_project(tmp_path / "p", text))
+    if ok:
+        assert result.ok, result.diagnostics
+        return
+    assert [d.code for d in result.diagnostics] == ["POLC150"]
+    assert str(result.diagnostics[0].span).startswith("model_policy.toml:") and str(value) in result.diagnostics[0].message

@@ -36,6 +36,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "gate": "compiler.cli.registry_cmd:gate",
     "route": "compiler.cli.runtime_cmd:route_cmd",
     "trace": "compiler.cli.runtime_cmd:trace_cmd",
+    "push": "compiler.cli.oci_cmd:push_cmd",
+    "pull": "compiler.cli.oci_cmd:pull_cmd",
 }
 
 

@@ -29,13 +29,24 @@ def _root(result):
     return result.compilation.project.root if result.compilation else None
 
 
+def _previous_option(fn):
+    return click.option("--previous", "previous", metavar="BUNDLE", default="head", show_default=True,
+                        help="The build the learning surface's surface_version is compared with: `head` (the "
+                             "out dir's active bundle), a bundle directory, hash prefix or policy_id, or `none`.")(fn)
+
+
+def _previous(value: str):
+    return None if value == "none" else value
+
+
 @click.command("build")
 @click.argument("path", required=False, type=click.Path(path_type=str))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
               help="Output directory (default: [build].out_dir of policy.toml, else artifacts/policy).")
 @click.option("--capsule", is_flag=True, help="Also store the snapshot in the capsule (mv2://; dual storage, docs/storage.md).")
+@_previous_option
 @_format_option()
-def build_cmd(path, out_dir, capsule, fmt):
+def build_cmd(path, out_dir, capsule, previous, fmt):
     """Compile the policy and write its bundle; print the bundle hash.
 
     PATH is policy.toml or a directory inside the project (default: the current
@@ -43,7 +54,7 @@ def build_cmd(path, out_dir, capsule, fmt):
     """
     from ..pipeline import build
 
-    result = build(path, out_dir=out_dir, **({"capsule": True} if capsule else {}))
+    result = build(path, out_dir=out_dir, previous_bundle=_previous(previous), **({"capsule": True} if capsule else {}))
     code = exit_code_for(result.diagnostics)
     if fmt == "json":
         payload = {"ok": code == 0, "hash": result.hash if code == 0 else None,
@@ -60,15 +71,16 @@ def build_cmd(path, out_dir, capsule, fmt):
 
 @click.command("check")
 @click.argument("path", required=False, type=click.Path(path_type=str))
+@_previous_option
 @_format_option()
-def check_cmd(path, fmt):
+def check_cmd(path, previous, fmt):
     """Report every diagnostic of the policy; write nothing.
 
     Exit 0 without errors, 1 with error-level findings, 3 when a source cannot be read or parsed.
     """
     from ..pipeline import last_check_stage, run_pipeline
 
-    result = run_pipeline(path, until=last_check_stage())
+    result = run_pipeline(path, until=last_check_stage(), previous_bundle=_previous(previous))
     _print_diagnostics(result.diagnostics, fmt, _root(result), sys.stdout)
     code = exit_code_for(result.diagnostics)
     if code == 0 and fmt == "text":

@@ -118,9 +118,11 @@ def show_cmd(id_or_hash_prefix, out, project, as_json):
 
 def _out_dir_of_path(target: Path) -> Path:
     """The out dir around a bundle dir, a snapshot.json, a head pointer or an out dir itself."""
+    from ..bundle import HEAD_FILE, SNAPSHOT_FILE
+
     if target.is_dir():
-        return target.parent if (target / "snapshot.json").exists() else target
-    return target.parent if target.name == "policy.json" else target.parent.parent
+        return target.parent if (target / SNAPSHOT_FILE).exists() else target
+    return target.parent if target.name == HEAD_FILE else target.parent.parent
 
 
 @click.command("current")

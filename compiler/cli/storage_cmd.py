@@ -16,7 +16,6 @@ from pathlib import Path
 import click
 
 from ..errors import ExitCode, PolcError
-from .names import typed_bundle, typed_name
 
 _out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                            help="The out dir holding bundles and policy.json (default: from policy.toml).")
@@ -88,8 +87,7 @@ def delta_apply_cmd(bundle, delta, learning_rate, cycle, slice_, mode, attestati
     from ..storage.deltas import DeltaRequest, apply_delta
 
     req = DeltaRequest(learning_rate, cycle, slice_, mode, attestation_root)
-    out = _out(out_dir)
-    row = apply_delta(typed_bundle(bundle, out), delta, req, out)
+    row = apply_delta(bundle, delta, req, _out(out_dir))
     summary = {k: v for k, v in row.items() if k != "delta"}
     summary["delta"] = {k: v for k, v in row["delta"].items() if k != "payload"}
     return (f"{row['policy_hash_before']} ⊕ delta(cycle {cycle}, |step| {row['delta']['l2_norm']:.6g}"
@@ -105,12 +103,11 @@ def delta_apply_cmd(bundle, delta, learning_rate, cycle, slice_, mode, attestati
 @reporting
 def delta_replay_cmd(base, log, out_dir):
     """Replay LOG (default <out>/delta_log.jsonl) from BASE and check every recorded hash."""
-    from ..storage.bundles import resolve_bundle
+    from ..bundle import DELTA_LOG_FILE, open_ref
     from ..storage.replay import replay
 
     root = _out(out_dir)
-    base = typed_bundle(base, root)
-    log = log or resolve_bundle(base, root).parent / "delta_log.jsonl"
+    log = log or open_ref(base, root).path.parent / DELTA_LOG_FILE
     result, _ = replay(base, log, root)
     text = (f"replayed {result.applied} deltas ({result.skipped} rows of other lineages skipped): "
             f"{result.base} → {result.final}; every hash matched")
@@ -143,8 +140,7 @@ def archive_cmd(bundle, archive_dir, out_dir):
     """Archive BUNDLE (hash, dir or policy.json) as <archive-dir>/<date>_<hash>/ (append-only)."""
     from ..storage.archive import archive_bundle
 
-    out = _out(out_dir)
-    path = archive_bundle(out, typed_bundle(bundle, out), _archive_root(archive_dir))
+    path = archive_bundle(_out(out_dir), bundle, _archive_root(archive_dir))
     return f"archived {path}", {"ok": True, "archive": str(path)}, ExitCode.OK
 
 
@@ -218,9 +214,11 @@ def verify_cmd(parity, repair, capsule_path, workspace, out_dir):
     """Verify every bundle in the out dir; with --parity, the capsule copies too."""
     from ..storage.verify import verify_all
 
+    from ..codes import exit_code_for
+
     lines, payload, problems = verify_all(_out(out_dir), _project(), parity, repair, capsule_path, workspace)
     _warn(problems)
-    code = ExitCode.INTEGRITY if any(d.is_error for d in problems) else ExitCode.OK
+    code = ExitCode(exit_code_for(problems))
     return "\n".join(lines), {"ok": code == 0, **payload, "diagnostics": [d.to_json() for d in problems]}, code
 
 
@@ -258,23 +256,20 @@ def ledger_snapshot_cmd(notes, bundle_ref, out_dir):
     the learning-rate spread, the notes and the time. Exit 1 when the drift is BLOCK, so a
     commit guard can stop the commit.
     """
+    from ..bundle import open_ref
     from ..diff.ledger_status import drift_since_previous
-    from ..runtime import load_snapshot
     from ..storage import ledger
 
     out = _out(out_dir)
-    with typed_name():
-        snap = load_snapshot(bundle_ref or out / "policy.json", root=out)  # verified: hash and manifest
-    if snap.manifest is None:
-        raise PolcError("no manifest", hint="polc ledger snapshot records bundles; build one first")
+    bundle = open_ref(bundle_ref or out, out)  # verified: hashes, manifest and the head pointer
     project = _project()
     settings = project.section("drift") if project else {}
-    details = drift_since_previous(out, snap.to_dict(), settings)
-    line = ledger.record(out, "snapshot", snap.to_dict(), dict(snap.manifest), notes=notes, **details)
+    details = drift_since_previous(out, bundle.snapshot, settings)
+    line = ledger.record(out, "snapshot", bundle, notes=notes, **details)
     row = json.loads(line)
     status = details["drift_status"]
     against = details["against"][:12] if details["against"] else "nothing (first row)"
-    text = (f"ledger: recorded {snap.hash[:12]} — drift {status} against {against}, "
+    text = (f"ledger: recorded {bundle.hash[:12]} — drift {status} against {against}, "
             f"{len(details['drift_findings'])} finding(s)")
     return text, row, ExitCode.FINDINGS if status == "BLOCK" else ExitCode.OK
 

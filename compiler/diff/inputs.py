@@ -57,42 +57,15 @@ def working_tree(cwd: Path) -> Side:
 
 def from_path(path: Path, label: str, cwd: Path) -> Side:
     if path.is_dir():
-        if (path / artifacts.SNAPSHOT_FILE).is_file():
-            return _artifact_side(label, "bundle", artifacts.load_bundle(path, label))
-        if (path / artifacts.HEAD_FILE).is_file():
-            return _artifact_side(label, "head", artifacts.load_head(path / artifacts.HEAD_FILE, label))
+        if (path / artifacts.SNAPSHOT_FILE).exists() or (path / artifacts.MANIFEST_FILE).exists():
+            return _artifact_side(label, "bundle", artifacts.load_bundle(path))
+        if (path / artifacts.HEAD_FILE).exists():
+            return _artifact_side(label, "head", artifacts.load_head(path))
         return compile_project(path, SideInfo(label, "source"), cwd)
     if path.name == "policy.toml" or path.suffix == ".toml":
         return compile_project(path if path.name == "policy.toml" else path.parent, SideInfo(label, "source"), cwd)
-    _require_regular_file(path, label)
-    data = artifacts.read_json(path, label)
-    kind = artifacts.classify(data)
-    if kind == "head":
-        return _artifact_side(label, "head", artifacts.load_head(path, label))
-    if kind == "manifest":
-        return _artifact_side(label, "bundle", artifacts.load_bundle(path.parent, label))
-    return _artifact_side(label, "snapshot", artifacts.load_snapshot_file(path, label))
-
-
-def _require_regular_file(path: Path, label: str) -> None:
-    """Refuse a FIFO, socket or device before it is opened: reading one could wait forever."""
-    import stat
-
-    from ..fsutil import file_kind
-
-    try:
-        mode = path.stat().st_mode
-    except (OSError, RuntimeError) as exc:  # a dangling link or a symlink loop
-        reason = "a symbolic link that leads nowhere or back to itself" if os.path.islink(path) else \
-            getattr(exc, "strerror", None) or str(exc)
-        raise InputError(f"{label} cannot be read", [Diagnostic.error(
-            "POLC400", f"`{label}` cannot be read: {reason}", hint="name an existing snapshot, bundle or project")]) \
-            from None
-    if not stat.S_ISREG(mode):
-        kind = file_kind(mode)
-        raise InputError(f"{label} is {kind}", [Diagnostic.error(
-            "POLC400", f"`{label}` is {kind}, not a file polc can compare",
-            hint="name a snapshot.json, a bundle directory, a head pointer (policy.json) or a project")])
+    kind, snapshot = artifacts.load_file(path)
+    return _artifact_side(label, kind, snapshot)
 
 
 def _artifact_side(label: str, kind: str, snapshot: dict) -> Side:
@@ -105,15 +78,15 @@ def compile_project(start: Path, info: SideInfo, cwd: Path, display_root: Path |
     A project that cannot be found is an InputError; one whose sources do not compile is
     a Side without snapshot, carrying the diagnostics (a NEW like that is a BLOCK finding).
     """
-    from ..pipeline import run_pipeline
+    from ..pipeline import compile_snapshot
 
-    result = run_pipeline(start, until="lower_snapshot")
+    result = compile_snapshot(start)
     if result.compilation is None:  # no policy.toml, or it is unreadable
         raise InputError(f"{info.label}: no policy project", result.diagnostics)
     c = result.compilation
     prefix = display_prefix(display_root or c.project.root, cwd)
     sources = {s.rel: s.text for s in c.get("sources", ())}
-    document = c.get("model_policy")
+    document = c.get("model_policy")  # the runner's own view: every unit
     side = Side(info, None, _rebase(result.diagnostics, prefix), MappingProxyType(sources),
                 MappingProxyType(dict(c.project.section("sources"))), MappingProxyType(dict(c.project.config)),
                 c.project.document.source.text, prefix, getattr(document, "index", None))

@@ -29,7 +29,7 @@ def drift_since_previous(out_dir: Path, snapshot: dict, settings: Mapping[str, A
     from . import artifacts
     from .review import review_snapshots
 
-    old = artifacts.load_bundle(Path(out_dir) / previous, f"{out_dir}/{previous[:12]}")
+    old = artifacts.load_bundle(Path(out_dir) / previous)
     report = review_snapshots(old, snapshot, settings=settings)
     findings = [{"rule_id": f.rule_id, "severity": f.severity.value, "fingerprint": f.fingerprint,
                  "accepted": f.accepted} for f in report.findings]

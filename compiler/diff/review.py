@@ -1,10 +1,11 @@
 """The drift review end to end: resolve OLD and NEW, diff, evaluate drift rules, apply [drift].
 
->>> import json, pathlib, tempfile
+>>> import pathlib, tempfile
+>>> from compiler.canonical import canonical_json
 >>> from compiler.passes.snapshot import assemble
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> for name, mode in (("a.json", "none"), ("b.json", "full_io")):
-...     _ = (d / name).write_text(json.dumps(assemble({"capture": {"mode": mode}}, [], "t")))
+...     _ = (d / name).write_bytes(canonical_json(assemble({"capture": {"mode": mode}}, [], "t")))
 >>> report = review_args("a.json", "b.json", cwd=d, rules=[])
 >>> [(c.dotted, c.old, c.new) for c in report.changes]
 [('capture.mode', 'none', 'full_io')]

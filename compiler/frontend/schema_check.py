@@ -243,3 +243,22 @@ def _hint_from_schema(schema: dict, key) -> str | None:
     if "examples" in schema and schema["examples"]:
         return f"for example `{key} = {spell(schema['examples'][0])}`"
     return None
+
+
+def invalid_paths(instance: Any, schema_name: str) -> list[tuple]:
+    """The paths of ``instance`` whose values the schema refuses, as places to cut away.
+
+    An unknown key is cut alone, an object missing a required key as a whole, an array with a
+    bad element as a whole (so the positions of the elements that stay do not move); an error
+    at the top level cuts everything (the empty path).
+    """
+    cuts = []
+    for error in _validator(schema_name).iter_errors(instance):
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            cuts.extend(path + (k,) for k in error.instance if k not in allowed)
+            continue
+        first_index = next((i for i, part in enumerate(path) if isinstance(part, int)), None)
+        cuts.append(path if first_index is None else path[:first_index])
+    return cuts

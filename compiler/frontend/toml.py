@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..diagnostics import Diagnostic, Span
+from ..canonical_reference import MAX_SAFE_INTEGER  # the one integer bound (I-JSON), re-exported
 from ..errors import InputError
 from ..sources import Source
 from .tomlspans import TomlIndex, index_toml
 
-#: The largest integer every JSON reader (and RFC 8785) represents exactly.
-MAX_SAFE_INTEGER = 2**53
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,7 @@ def walk(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
 
 
 def check_numbers(document: TomlDocument) -> list[Diagnostic]:
-    """NaN, infinities and integers beyond ±2^53 cannot be written as canonical JSON (RFC 8785)."""
+    """NaN, infinities and integers beyond ±(2^53 − 1) cannot be written as canonical JSON (RFC 8785)."""
     out = []
     for path, value in walk(document.data):
         if isinstance(value, bool):
@@ -142,9 +141,10 @@ def check_numbers(document: TomlDocument) -> list[Diagnostic]:
                 document.index.value(path), hint="use a finite number; NaN and infinities are not allowed"))
         elif isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
             out.append(Diagnostic.error(
-                "POLC150", f"`{_dotted(path)}` is {value}, beyond ±2^53 (9007199254740992)",
+                "POLC150", f"`{_dotted(path)}` is {value}, beyond ±{MAX_SAFE_INTEGER} (2^53 − 1)",
                 document.index.value(path),
-                hint="canonical JSON (RFC 8785) represents integers exactly only up to 2^53; use a smaller value"))
+                hint="canonical JSON (RFC 8785, I-JSON) represents integers exactly only up to 2^53 − 1; "
+                     "use a smaller value"))
     return out
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic
 from ..errors import PolcError
-from ..pipeline import Compilation, StageOutput
+from ..compilation import Compilation, StageOutput, stage
 from ..sources import read_source, resolve_in_project
 
 
+@stage(writes=("sources",))
 def parse_doc_sources(c: Compilation) -> StageOutput:
     """Read ``[sources].docs``: the rationale documents recorded as provenance in source_files."""
     project = c.project
@@ -25,9 +26,10 @@ def parse_doc_sources(c: Compilation) -> StageOutput:
             read.append(read_source(project.root, name, project.span("sources", "docs", i), allow_empty=True))
         except PolcError as exc:
             found.extend(exc.diagnostics)
-    return StageOutput({"sources": c.get("sources", ()) + tuple(read)}, tuple(found))
+    return StageOutput({"sources": tuple(read)}, tuple(found))
 
 
+@stage()
 def check_required_docs(c: Compilation) -> StageOutput:
     project = c.project
     found = []

@@ -1,7 +1,16 @@
 """Front end and checks of ``model_policy.toml`` (spec 001: routing, capture, budgets, gates).
 
 Stages: ``parse_model_policy`` (tomlkit, positions) → ``check_schema`` (JSON Schema in
-schemas/model_policy.schema.json) → ``check_semantics`` (the rules a schema cannot say).
+schemas/model_policy.schema.json) → ``check_values`` and ``check_semantics`` (the rules a
+schema cannot say).
+
+One run reports every independent problem: ``check_schema`` also hands on the values that
+passed it (``model_policy_values``: the document with the refused subtrees cut away), and
+``check_values`` checks each of those values on its own (budgets positive, model lists, the
+reflex URL, gate tables), so ``plan = "8000"`` does not hide ``hard_limit = -3``. The checks
+that relate values to each other (``check_semantics``: references between roles, stages and
+gates) need a document the schema fully accepted (``model_policy_typed``), so they never
+report a consequence of an error already reported.
 
 Example: ``budgets.cost`` with ``warn_threshold = 30.0`` and ``hard_limit = 25.0`` gives
 ``POLC121 budgets.cost.warn_threshold (30.0) is above hard_limit (25.0)`` at the warn line.
@@ -13,39 +22,72 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from ..diagnostics import Diagnostic, closest, did_you_mean
-from ..frontend.schema_check import validate
+from dataclasses import replace
+
+from ..compilation import Compilation, StageOutput, stage
+from ..frontend.schema_check import invalid_paths, validate
 from ..frontend.toml import TomlDocument, check_numbers, parse_toml
-from ..pipeline import Compilation, StageOutput
 from ..sources import read_source
 
 _SCHEMA_CODES = {"type": "POLC101", "unknown": "POLC102", "required": "POLC103", "enum": "POLC104",
                  "other": "POLC100"}
 
 
+@stage(writes=("model_policy", "sources"))
 def parse_model_policy(c: Compilation) -> StageOutput:
     project = c.project
     name = project.source_path("model_policy")
     source = read_source(project.root, name, project.span("sources", "model_policy"))
-    return StageOutput({"model_policy": parse_toml(source), "sources": c.get("sources", ()) + (source,)})
+    return StageOutput({"model_policy": parse_toml(source), "sources": (source,)})
 
 
+@stage(reads=("model_policy",), writes=("model_policy_typed", "model_policy_values"))
 def check_schema(c: Compilation) -> StageOutput:
     doc: TomlDocument = c["model_policy"]
 
     def locate(path: tuple, key: bool):
         return doc.index.key(path) if key else doc.index.value(path)
 
-    diagnostics = validate(doc.data, "model_policy.schema.json", locate, _SCHEMA_CODES)
-    return StageOutput({}, tuple(check_numbers(doc)) + tuple(diagnostics))
+    diagnostics = tuple(check_numbers(doc)) + tuple(validate(doc.data, "model_policy.schema.json", locate,
+                                                             _SCHEMA_CODES))
+    if not diagnostics:
+        return StageOutput({"model_policy_typed": doc, "model_policy_values": doc})
+    values = _without(doc.data, invalid_paths(doc.data, "model_policy.schema.json"))
+    return StageOutput({} if values is None else {"model_policy_values": replace(doc, data=values)}, diagnostics)
 
 
-def check_semantics(c: Compilation) -> StageOutput:
-    doc: TomlDocument = c["model_policy"]
+@stage(reads=("model_policy_values",))
+def check_values(c: Compilation) -> StageOutput:
+    doc: TomlDocument = c["model_policy_values"]
     found: list[Diagnostic] = []
-    for check in (_check_model_lists, _check_reflex, _check_references, _check_unused_roles, _check_budgets,
-                  _check_gates):
+    for check in (_check_model_lists, _check_reflex, _check_unused_roles, _check_budgets, _check_gates):
         found.extend(check(doc))
     return StageOutput({}, tuple(found))
+
+
+@stage(reads=("model_policy_typed",), writes=("model_policy_valid",))
+def check_semantics(c: Compilation) -> StageOutput:
+    doc: TomlDocument = c["model_policy_typed"]
+    found = tuple(_check_references(doc))
+    return StageOutput({} if found else {"model_policy_valid": doc}, found)
+
+
+def _without(data: dict, cuts: list[tuple]) -> dict | None:
+    """``data`` without the subtrees at ``cuts`` (None when a cut is the whole document)."""
+    import copy
+
+    if any(not cut for cut in cuts):
+        return None
+    out = copy.deepcopy(data)
+    for cut in sorted(set(cuts), key=len, reverse=True):
+        parent = out
+        for part in cut[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+            if parent is None:
+                break
+        if isinstance(parent, dict):
+            parent.pop(cut[-1], None)
+    return out
 
 
 # -- the checks ---------------------------------------------------------------------------------

@@ -18,12 +18,11 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..errors import PolcError
-from ..pipeline import Compilation, StageOutput
+from ..compilation import Compilation, StageOutput, stage
 from ..version import SNAPSHOT_SCHEMA_VERSION
 
-# The compiler and the runtime must hash identically, and the runtime may not import the
-# pipeline: both use the one light definition (UNHASHED_FIELDS, policy_id_for, snapshot_hash).
-from ..runtime.identity import POLICY_ID_NAMESPACE, UNHASHED_FIELDS, policy_id_for, snapshot_hash  # noqa: E402,F401
+# Identity (hash, policy_id) is the bundle package's: every consumer computes it the same way.
+from ..bundle import policy_id_for, seal_snapshot, snapshot_hash  # noqa: F401
 
 
 def build_time() -> str:
@@ -86,12 +85,12 @@ def assemble(blocks: dict[str, Any], source_files: list[str], created_at: str) -
         "prompts": {},
         **blocks,
     }
-    digest = snapshot_hash(content)
-    return {**content, "hash": digest, "policy_id": policy_id_for(digest), "created_at": created_at}
+    return seal_snapshot(content, created_at)
 
 
+@stage(reads=("model_policy_valid", "snapshot_blocks", "sources"), writes=("snapshot",))
 def lower_snapshot(c: Compilation) -> StageOutput:
-    blocks = normalize_model_policy(c["model_policy"].data)
+    blocks = normalize_model_policy(c["model_policy_valid"].data)
     blocks.update(c.get("snapshot_blocks", {}))  # contributed by earlier lower_* stages (rules, surface, ...)
     sources = c.get("sources", ())  # every parse_* stage adds the Source objects it read
     snapshot = assemble(blocks, [s.rel for s in sources], build_time())

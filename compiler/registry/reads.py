@@ -141,10 +141,10 @@ class RegistryReader:
         else:
             from pathlib import Path
 
-            from .bundles import read_bundle
+            from .bundles import open_bundle_ref
 
             if Path(ref).is_dir():
-                return self.bundle_id_of(read_bundle(Path(ref)).bundle_id)
+                return self.bundle_id_of(open_bundle_ref(ref, None).hash)
         raise RegistryError("UNKNOWN_BUNDLE", "POLC612", f"no registered bundle `{ref}`",
                             hint="`polc registry list` shows registered bundles; publish it first")
 

@@ -11,8 +11,8 @@ import uuid
 from typing import Any
 
 from .audit import seal
-from .bundles import locate_bundle, read_bundle
-from .canon import canonical_bytes, json_hash, utc_now
+from .bundles import open_bundle_ref
+from .canon import canonical_bytes, json_hash, sha256_hex, utc_now
 from .config import RegistryConfig
 from .contracts import require, respond
 from .errors import RegistryError
@@ -46,15 +46,15 @@ class Registry(RegistryReader):
                            "submitted_by": submitted_by, "submitted_at_utc": submitted_at or utc_now(),
                            "bundle_version": bundle_version, "policy_name": policy_name}, "PublishBundleRequest")
         self._authorize(submitted_by, "submitter", self.config.lifecycle.operation_roles["publish"], "publish")
-        info = read_bundle(locate_bundle(request["bundle_ref"], self.config.out_dir))
+        info = open_bundle_ref(request["bundle_ref"], self.config.out_dir)
         trusted = [load_public_key(p) for p in self.config.trusted_keys]
-        receipt_check = check_receipt(receipt, info.bundle_id, trusted)
-        version = bundle_version or info.version or info.bundle_id[:12]
-        ref = {"bundle_id": info.bundle_id, "bundle_version": version,
+        receipt_check = check_receipt(receipt, info.hash, trusted)
+        version = bundle_version or info.version or info.hash[:12]
+        ref = {"bundle_id": info.hash, "bundle_version": version,
                "policy_name": policy_name or self.config.default_policy,
-               "digest": {"sha256": info.bundle_id}, "snapshot_sha256": info.snapshot_sha256,
-               "manifest_sha256": (info.manifest or {}).get("sha256"), "uri": info.directory.as_uri(),
-               "compatibility": info.compatibility}
+               "digest": {"sha256": info.hash}, "snapshot_sha256": sha256_hex(info.snapshot_bytes),
+               "manifest_sha256": info.manifest_sha256, "uri": info.path.resolve().as_uri(),
+               "compatibility": dict(info.compatibility)}
         record = require({"ref": ref, "gate_receipt": receipt, "receipt_check": receipt_check,
                           "provenance": request["provenance"], "submitted_by": submitted_by,
                           "submitted_at_utc": request["submitted_at_utc"]}, "BundleRecord")

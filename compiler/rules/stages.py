@@ -11,7 +11,7 @@ Example: a project with ``rules = ["rules/*.rules"]`` whose gate reads ``params.
 
 from __future__ import annotations
 
-from ..pipeline import Compilation, StageOutput
+from ..compilation import Compilation, StageOutput, stage
 from .check import DEFAULT_COST_LIMIT
 
 
@@ -19,6 +19,7 @@ def _options(c: Compilation) -> dict:
     return c.project.section("rules")
 
 
+@stage(writes=("rules_set", "sources"))
 def parse_rules(c: Compilation) -> StageOutput:
     from .loader import load_rules
 
@@ -27,13 +28,16 @@ def parse_rules(c: Compilation) -> StageOutput:
     patterns = [p for p in patterns if isinstance(p, str)] if isinstance(patterns, list) else []
     spans = [project.span("sources", "rules", i) for i in range(len(patterns))]
     rules = load_rules(project.root, patterns, spans, stdlib=_options(c).get("stdlib", True) is not False)
-    return StageOutput({"rules_set": rules, "sources": c.get("sources", ()) + rules.sources}, rules.diagnostics)
+    if any(d.is_error for d in rules.diagnostics):  # a rule set with a broken file would be checked half
+        return StageOutput({"sources": rules.sources}, rules.diagnostics)
+    return StageOutput({"rules_set": rules, "sources": rules.sources}, rules.diagnostics)
 
 
+@stage(reads=("rules_set", "model_policy_valid"), writes=("rules_checked",))
 def check_rules(c: Compilation) -> StageOutput:
     from .check import check_rules as check
 
-    document = c.get("model_policy")
+    document = c.get("model_policy_valid")
     tables = document.data.get("gates", {}) if document is not None else {}
 
     def table_span(name: str):
@@ -44,8 +48,9 @@ def check_rules(c: Compilation) -> StageOutput:
     return StageOutput({"rules_checked": checked}, checked.diagnostics)
 
 
+@stage(reads=("rules_checked",), writes=("snapshot_blocks",))
 def lower_rules(c: Compilation) -> StageOutput:
     from .lower import lower_rules_block
 
     block = lower_rules_block(c["rules_checked"])
-    return StageOutput({"snapshot_blocks": {**c.get("snapshot_blocks", {}), "rules": block}})
+    return StageOutput({"snapshot_blocks": {"rules": block}})

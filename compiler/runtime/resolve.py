@@ -1,19 +1,14 @@
-"""Pins: resolve a ``policy_bundle_id`` (full hash, unique prefix or policy_id) to its bundle dir.
+"""Where pins are resolved: the out dir a ``policy_bundle_id`` is looked up in.
 
-Spec 002: "the runtime MUST allow selecting an explicit policy_bundle_id for a session";
-pinning only selects, it never writes. The id is looked up among the bundle directories of the
-out dir ``root`` (default: ``POLC_OUT_DIR``, else the ``[build].out_dir`` of the ``policy.toml``
-found by walking up from the current directory, else ``artifacts/policy``).
+A pin only selects a bundle (``load_snapshot("ab12")``); the lookup itself — full hash, unique
+prefix of 4+ characters, or policy_id — is the bundle package's ``find_bundle``. The out dir is
+``root`` (an out dir, or a project directory), else ``POLC_OUT_DIR``, else the ``[build].out_dir``
+of the ``policy.toml`` found by walking up from the current directory, else ``artifacts/policy``.
 
 >>> import tempfile, pathlib
 >>> out = pathlib.Path(tempfile.mkdtemp())
->>> for name in ("ab12" + "0" * 60, "ab13" + "0" * 60): (out / name).mkdir()
->>> resolve_pin("ab12", out).name[:6]
-'ab1200'
->>> resolve_pin("ab1", out)
-Traceback (most recent call last):
-  ...
-compiler.errors.UsageError: a policy_bundle_id prefix needs at least 4 hex digits, got `ab1`
+>>> out_dir_for(out) == out
+True
 """
 
 from __future__ import annotations
@@ -21,47 +16,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import InputError, UsageError
-from .errors import input_error
-from .identity import HEAD_FILE, is_full_hash, policy_id_for
+from ..bundle import HEAD_FILE
 
-MIN_PREFIX = 4
 DEFAULT_OUT_DIR = "artifacts/policy"
-
-
-def resolve_pin(bundle_id: str, root: str | os.PathLike | None = None) -> Path:
-    """The bundle directory that ``bundle_id`` names under ``root``; errors say what matched."""
-    out_dir = out_dir_for(root)
-    text = bundle_id.strip().lower()
-    bundles = list_bundles(out_dir)
-    if _is_uuid(text):
-        matches = [b for b in bundles if policy_id_for(b.name) == text]
-    else:
-        if len(text) < MIN_PREFIX:
-            raise input_error("POLC707", f"a policy_bundle_id prefix needs at least {MIN_PREFIX} hex digits, "
-                                         f"got `{bundle_id}`", "give more digits of the hash", UsageError)
-        matches = [b for b in bundles if b.name.startswith(text)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        known = ", ".join(b.name[:12] for b in bundles[:10]) or "(none)"
-        raise input_error("POLC707", f"no bundle `{bundle_id}` in `{out_dir}` (a dangling pin); "
-                                     f"bundles there: {known}",
-                          "build the policy, pull the bundle from the registry, or pin an existing id",
-                          InputError)
-    names = ", ".join(b.name[:16] for b in matches)
-    raise input_error("POLC708", f"policy_bundle_id prefix `{bundle_id}` is ambiguous: it matches {names}",
-                      "give more digits of the hash", UsageError)
-
-
-def list_bundles(out_dir: Path) -> list[Path]:
-    """The complete bundle directories of ``out_dir`` (named by a content hash), sorted by name."""
-    try:
-        entries = sorted(os.scandir(out_dir), key=lambda e: e.name)
-    except OSError as exc:
-        raise input_error("POLC707", f"the out dir `{out_dir}` cannot be read: {exc.strerror or exc}",
-                          "pass root= (the out dir or the project dir), or set POLC_OUT_DIR") from None
-    return [Path(e.path) for e in entries if is_full_hash(e.name) and e.is_dir()]
 
 
 def out_dir_for(root: str | os.PathLike | None) -> Path:
@@ -94,12 +51,3 @@ def _project_out_dir(policy_toml: Path) -> Path:
     except (OSError, tomllib.TOMLDecodeError, AttributeError):
         out = DEFAULT_OUT_DIR
     return policy_toml.parent / str(out)
-
-
-def _is_uuid(text: str) -> bool:
-    parts = text.split("-")
-    return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(is_hex(p) for p in parts)
-
-
-def is_hex(text: str) -> bool:
-    return bool(text) and all(ch in "0123456789abcdef" for ch in text)

@@ -36,7 +36,7 @@ from ..canonical import canonical_json
 from ..fsutil import atomic_write_bytes
 from .errors import input_error
 from .events import EventLog, utc_now
-from .identity import HEAD_FILE
+from ..bundle import HEAD_FILE
 from .store import Workspace
 
 RECEIPT_FILE, REPLAY_FILE, EVENTS_FILE = "RECEIPT.json", "REPLAY.jsonl", "events.jsonl"

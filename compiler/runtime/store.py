@@ -26,7 +26,7 @@ from ..errors import UsageError
 from ..fsutil import atomic_write_bytes
 from .errors import input_error, integrity_error
 from .frozen import thaw
-from .identity import snapshot_hash
+from ..bundle import snapshot_hash
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _URI = re.compile(r"mv2://(?P<workspace>[^/]+)/policy/(?P<policy_id>[0-9a-f-]{36})\Z")

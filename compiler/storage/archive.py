@@ -22,12 +22,12 @@ import hashlib
 import re
 from pathlib import Path
 
+from ..bundle import (Bundle, is_full_hash, open_bundle, open_ref, point_head, read_head, storage_lock,
+                      verify_bundle_files, write_bundle)
 from ..diagnostics import Diagnostic, Span
 from ..errors import InputError, IntegrityError, PolcError, UsageError
 from ..fsutil import atomic_write_bytes, publish_directory
-from . import jsonl, ledger
-from .bundles import Bundle, looks_like_hash, open_bundle, point_head
-from .deltas import LOCK_FILE
+from . import ledger
 
 DEFAULT_ARCHIVE_DIR = "archive/policy"
 EXCERPT, LOG, NOTICE = "ledger_excerpt.jsonl", "verification.log", "rollback_notice.md"
@@ -46,7 +46,7 @@ def verification_lines(bundle: Bundle) -> list[str]:
     """The checks an archive records; each line is ``<time> <check> <subject> <values> OK``."""
     when = _now()
     lines = [f"{when} sha256 {name} {hashlib.sha256(data).hexdigest()} {len(data)} OK"
-             for name, data in sorted(bundle.files.items())]
+             for name, data in sorted(bundle.content_files().items())]
     lines.append(f"{when} manifest_sha256 policy.manifest.json {bundle.manifest['sha256']} OK")
     lines.append(f"{when} snapshot_hash snapshot.json {bundle.hash} OK")
     if bundle.snapshot.get("policy_weights"):
@@ -59,7 +59,7 @@ def verification_lines(bundle: Bundle) -> list[str]:
 
 def archive_bundle(out_dir: Path, ref: str, archive_root: Path, *, day: str | None = None) -> Path:
     """Write ``archive_root/<day>_<hash>/``; PolcError if it exists. Returns its path."""
-    bundle = open_bundle(ref, out_dir)  # verifies every hash first: never archive a damaged bundle
+    bundle = open_ref(ref, out_dir)  # verifies every hash first: never archive a damaged bundle
     out_dir = bundle.path.parent
     day = day or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d")
     target = archive_root / archive_name(bundle.hash, day)
@@ -67,7 +67,7 @@ def archive_bundle(out_dir: Path, ref: str, archive_root: Path, *, day: str | No
         raise PolcError("archive exists", [Diagnostic.error(
             "POLC380", f"the archive `{target}` already exists", Span.whole_file(str(target)),
             hint="archives are append-only and never overwritten; the bundle is already archived")])
-    files = bundle.all_files()
+    files = dict(bundle.files)
     files[EXCERPT] = b"".join(line + b"\n" for line in ledger.rows_for(out_dir, bundle.hash))
     files[LOG] = ("\n".join(verification_lines(bundle)) + "\n").encode()
     archive_root.mkdir(parents=True, exist_ok=True)
@@ -83,25 +83,30 @@ def _write_new_dir(target: Path, files: dict[str, bytes]) -> None:
 def verify_archive(archive: Path) -> Bundle:
     """Re-run the archive's checks; IntegrityError (POLC381) naming the first that fails."""
     digest = archive.name.rpartition("_")[2]
-    if not looks_like_hash(digest) or not (archive / LOG).is_file():
+    if not is_full_hash(digest) or not (archive / LOG).is_file():
         raise InputError("not an archive", [Diagnostic.error(
             "POLC350", f"`{archive}` is not a polc archive (<date>_<hash>/ with {LOG})",
             hint="pass a directory written by `polc archive`")])
-    try:
-        bundle = open_bundle(archive, name=digest)
-    except PolcError as exc:
-        raise _failed(archive, exc.diagnostics[0].message if exc.diagnostics else exc.message) from None
+    files = {name: data for name, data in _archive_files(archive).items() if name not in (EXCERPT, LOG)}
+    bundle = verify_bundle_files(files, expected_hash=digest, where=str(archive), path=archive)
     recorded = {}
     for line in (archive / LOG).read_text(encoding="utf-8", errors="replace").splitlines():
         match = _LOGGED_SHA.match(line)
         if match:
             recorded[match.group(1)] = (match.group(2), int(match.group(3)))
-    actual = {n: (hashlib.sha256(d).hexdigest(), len(d)) for n, d in bundle.files.items()}
+    actual = {n: (hashlib.sha256(d).hexdigest(), len(d)) for n, d in bundle.content_files().items()}
     if recorded != actual:
         differing = sorted(set(recorded.items()) ^ set(actual.items()))
         raise _failed(archive, f"{LOG} records different file hashes ({differing[0][0]})")
     verification_lines(bundle)  # decodes the weights too
     return bundle
+
+
+def _archive_files(archive: Path) -> dict[str, bytes]:
+    """The archive's files; a damaged archive is refused like a damaged bundle (POLC70x, exit 4)."""
+    from ..bundle.disk import read_bundle_files
+
+    return read_bundle_files(archive, extra=(EXCERPT, LOG))
 
 
 def _failed(archive: Path, why: str) -> IntegrityError:
@@ -111,31 +116,26 @@ def _failed(archive: Path, why: str) -> IntegrityError:
 
 
 def restore(archive: Path, out_dir: Path, reason: str, operator: str | None = None) -> Bundle:
-    from ..passes.bundle import write_bundle
-
     if not reason or not reason.strip():
         raise UsageError("--reason required", [Diagnostic.error(
             "POLC381", "a restore needs a reason", hint="pass --reason \"why this policy is rolled back\"")])
     bundle = verify_archive(archive)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with jsonl.locked(out_dir / LOCK_FILE):
+    with storage_lock(out_dir):
         previous = _active(out_dir)
-        write_bundle(out_dir, bundle.hash, bundle.all_files())
-        open_bundle(out_dir / bundle.hash)  # what is now in the out dir verifies
-        point_head(out_dir, bundle.snapshot, bundle.manifest)
-        ledger.record(out_dir, "restore", bundle.snapshot, bundle.manifest, archive=archive.name, previous=previous,
-                      reason=reason)
+        stored = open_bundle(write_bundle(out_dir, bundle))  # what is now in the out dir verifies
+        point_head(out_dir, stored)
+        ledger.record(out_dir, "restore", stored, archive=archive.name, previous=previous, reason=reason)
         _append_notice(out_dir, bundle, archive, previous, reason, operator or _operator())
     return bundle
 
 
 def _active(out_dir: Path) -> str | None:
-    import json
-
     try:
-        return json.loads((out_dir / "policy.json").read_bytes()).get("active")
-    except (OSError, ValueError, AttributeError):
+        head = read_head(out_dir)
+    except PolcError:  # a damaged head is what a restore repairs
         return None
+    return head.active if head else None
 
 
 def _operator() -> str:

@@ -17,10 +17,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..bundle import HEAD_FILE, Bundle, bundle_dirs, head_bytes, is_full_hash, open_bundle, point_head, storage_lock
 from ..errors import PolcError
 from . import jsonl, ledger
-from .bundles import Bundle, head_for, looks_like_hash, open_bundle, point_head
-from .deltas import LOCK_FILE
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class Plan:
 def bundles_in(root: Path) -> list[Bundle]:
     """Every bundle under ``root`` that verifies, in name order."""
     found = []
-    for path in sorted(p for p in root.iterdir() if p.is_dir() and looks_like_hash(p.name)):
+    for path in bundle_dirs(root):
         try:
             found.append(open_bundle(path))
         except PolcError:
@@ -46,8 +45,8 @@ def bundles_in(root: Path) -> list[Bundle]:
 
 
 def plan(root: Path) -> Plan:
-    head_path = root / "policy.json"
-    try:
+    head_path = root / HEAD_FILE
+    try:  # backfill repairs heads, so it reads them as plain JSON: a stale or legacy one is expected
         head = json.loads(head_path.read_bytes())
     except FileNotFoundError:
         head = None
@@ -56,7 +55,7 @@ def plan(root: Path) -> Plan:
     target = _target(root, head)
     if target is None:
         return Plan(str(head_path), head, None, "no bundle matches the head pointer; nothing to do")
-    if head is not None and head_for(target.snapshot, target.manifest) == _canonical(head):
+    if head is not None and head_bytes(target) == _canonical(head):
         return Plan(str(head_path), head, target.hash, "up to date")
     reason = ("missing" if head is None else "legacy v1 head" if "policy_hash" in head
               else "stale identity (policy_id or manifest_sha256)")
@@ -70,7 +69,7 @@ def _canonical(value) -> bytes:
 
 
 def _target(root: Path, head: dict | None) -> Bundle | None:
-    if isinstance(head, dict) and isinstance(head.get("active"), str) and looks_like_hash(head["active"]):
+    if isinstance(head, dict) and isinstance(head.get("active"), str) and is_full_hash(head["active"]):
         try:
             return open_bundle(root / head["active"])
         except PolcError:
@@ -92,10 +91,10 @@ def _target(root: Path, head: dict | None) -> Bundle | None:
 
 
 def apply(root: Path) -> Plan:
-    with jsonl.locked(root / LOCK_FILE):
+    with storage_lock(root):
         result = plan(root)
         if result.target and result.reason != "up to date":
             bundle = open_bundle(root / result.target)
-            point_head(root, bundle.snapshot, bundle.manifest)
-            ledger.record(root, "backfill", bundle.snapshot, bundle.manifest, reason=result.reason)
+            point_head(root, bundle)
+            ledger.record(root, "backfill", bundle, reason=result.reason)
     return result

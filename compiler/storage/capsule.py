@@ -154,13 +154,11 @@ def default_capsule_path(start: Path | None = None) -> Path | str:
     return capsule_settings(load_project(start))[0]
 
 
-def store_bundle(project, bundle_dir: Path) -> str:
-    """Store the bundle's snapshot.json bytes in the project's capsule; returns the URI."""
-    import json
-
+def store_bundle(project, bundle) -> str:
+    """Store the (verified) bundle's snapshot.json bytes in the project's capsule; returns the URI."""
     path, workspace = capsule_settings(project)
-    data = (bundle_dir / "snapshot.json").read_bytes()
-    uri = policy_uri(workspace, json.loads(data)["policy_id"])
+    data = bundle.snapshot_bytes
+    uri = policy_uri(workspace, bundle.policy_id)
     store = open_capsule(path)
     try:
         store.put(uri, data)
@@ -171,9 +169,7 @@ def store_bundle(project, bundle_dir: Path) -> str:
 
 def read_snapshot_bytes(uri: str, capsule: Path | str | None = None) -> bytes:
     """The snapshot bytes at ``uri``, hash-verified; the runtime's ``load_snapshot`` delegates here."""
-    import json
-
-    from ..passes.snapshot import snapshot_hash
+    from ..bundle import verify_snapshot_bytes
 
     parse_uri(uri)
     store = open_capsule(capsule or default_capsule_path(), create=False)
@@ -184,9 +180,9 @@ def read_snapshot_bytes(uri: str, capsule: Path | str | None = None) -> bytes:
     if data is None:
         raise InputError(f"{uri} not found", [Diagnostic.error(
             "POLC362", f"`{uri}` is not in the capsule", hint="store it with `polc build --capsule`")])
-    snapshot = json.loads(data)
-    if snapshot_hash(snapshot) != snapshot.get("hash") or not uri.endswith("/" + snapshot.get("policy_id", "")):
+    snapshot = verify_snapshot_bytes(data, uri, in_bundle=True)  # same checks as a bundle's snapshot.json
+    if not uri.endswith("/" + snapshot["policy_id"]):
         raise IntegrityError(f"{uri} does not verify", [Diagnostic.error(
-            "POLC361", f"the snapshot at `{uri}` does not hash to its recorded hash or policy_id",
-            hint="the capsule object was altered; rebuild and store it again")])
+            "POLC361", f"the snapshot at `{uri}` has policy_id {snapshot['policy_id']}, not the one its URI names",
+            hint="the capsule object was altered or stored under another name; rebuild and store it again")])
     return data

@@ -26,14 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..bundle import (DELTA_LOG_FILE as DELTA_LOG, Bundle, derive_bundle, open_bundle, open_ref, point_head,
+                      read_head, seal_snapshot, storage_lock, write_bundle)
 from ..diagnostics import Diagnostic, Span
 from ..errors import IntegrityError, PolcError, UsageError
 from . import jsonl, ledger, weights as wfmt
-from .bundles import Bundle, derive_bundle, derive_snapshot, open_bundle, point_head
 from .oplus import apply_symbolic_delta
-
-DELTA_LOG = "delta_log.jsonl"
-LOCK_FILE = jsonl.LOCK_FILE
 
 
 @dataclass(frozen=True)
@@ -56,9 +54,9 @@ def bundle_weights(bundle: Bundle):
     if not meta:
         raise PolcError("no weights", [Diagnostic.error(
             "POLC347", f"bundle {bundle.hash[:16]}… has no weights (no policy_weights block)",
-            Span.whole_file(str(bundle.path / "snapshot.json")),
+            Span.whole_file(f"{bundle.path or bundle.hash}/snapshot.json"),
             hint="name a .npy file in policy.toml [sources].weights and rebuild")])
-    return wfmt.decode(bundle.files[wfmt.WEIGHTS_FILE], meta, str(bundle.path / wfmt.WEIGHTS_FILE))
+    return wfmt.decode(bundle.files[wfmt.WEIGHTS_FILE], meta, f"{bundle.path or bundle.hash}/{wfmt.WEIGHTS_FILE}")
 
 
 def load_delta(path: Path, like) -> Any:
@@ -93,19 +91,17 @@ def check_request(req: DeltaRequest) -> None:
 
 def apply_delta(bundle_ref: str | Path, delta, req: DeltaRequest, out_dir: Path | None = None) -> dict:
     """Apply ``delta`` (an array, or a path to a .npy) to a bundle; returns the log row."""
-    from .bundles import resolve_bundle
-
     check_request(req)
-    out_dir = resolve_bundle(bundle_ref, out_dir).parent
-    with jsonl.locked(out_dir / LOCK_FILE):
+    out_dir = open_ref(bundle_ref, out_dir).path.parent
+    with storage_lock(out_dir):
         recover_interrupted(out_dir)
-        base = open_bundle(bundle_ref, out_dir)  # after recovery: policy.json may have moved on
+        base = open_ref(bundle_ref, out_dir)  # after recovery: policy.json may have moved on
         current = bundle_weights(base)
         if isinstance(delta, (str, Path)):
             delta = load_delta(Path(delta), current)
         updated, info = apply_symbolic_delta(current, delta, req.learning_rate, **surface_controls(base.snapshot))
-        row, snapshot, files = _prepare(base, delta, updated, info, req, out_dir)
-        return _commit(base, out_dir, row, snapshot, files)
+        row, bundle = _prepare(base, delta, updated, info, req, out_dir)
+        return _commit(base, out_dir, row, bundle)
 
 
 def _prepare(base: Bundle, delta, updated, info: dict, req: DeltaRequest, out_dir: Path):
@@ -123,20 +119,18 @@ def _prepare(base: Bundle, delta, updated, info: dict, req: DeltaRequest, out_di
         "policy_update_applied": True, "clipped": info["clipped"], **surface_controls(base.snapshot),
         "weights_sha256_before": base.snapshot["policy_weights"]["sha256"], "weights_sha256_after": meta["sha256"],
     }
-    row["policy_hash_after"] = derive_snapshot(base.snapshot, {"policy_weights": meta}, timestamp)["hash"]
+    row["policy_hash_after"] = seal_snapshot({**base.snapshot, "policy_weights": meta}, timestamp)["hash"]
     row["ledger_prev_sha256"] = jsonl.last_line_sha(out_dir / ledger.LEDGER_FILE)
     row["prev_sha256"] = jsonl.last_line_sha(out_dir / DELTA_LOG)
     line = jsonl.encode_row(row)
-    snapshot, files = derive_bundle(base, {"policy_weights": meta}, {wfmt.WEIGHTS_FILE: data, DELTA_LOG: line + b"\n"},
-                                    timestamp, {"weights": meta})
-    return row, snapshot, files
+    bundle = derive_bundle(base, {"policy_weights": meta}, {wfmt.WEIGHTS_FILE: data, DELTA_LOG: line + b"\n"},
+                           timestamp, {"weights": meta})
+    return row, bundle
 
 
-def _commit(base: Bundle, out_dir: Path, row: dict, snapshot: dict, files: dict[str, bytes]) -> dict:
-    from ..passes.bundle import write_bundle
-
-    existed = (out_dir / snapshot["hash"]).exists()
-    path = write_bundle(out_dir, snapshot["hash"], files)
+def _commit(base: Bundle, out_dir: Path, row: dict, bundle: Bundle) -> dict:
+    existed = (out_dir / bundle.hash).exists()
+    path = write_bundle(out_dir, bundle)
     problem = _verify_written(path, row)
     if problem:
         if not existed:
@@ -149,16 +143,10 @@ def _commit(base: Bundle, out_dir: Path, row: dict, snapshot: dict, files: dict[
             hint="the storage under the out dir corrupted the write; check the disk and apply the delta again")])
     jsonl.append_row(out_dir / DELTA_LOG, {k: v for k, v in row.items() if k != "prev_sha256"},
                      prev=row["prev_sha256"])
-    point_head(out_dir, snapshot, files_manifest(files))
-    ledger.record(out_dir, "delta", snapshot, files_manifest(files), cycle=row["cycle"], slice=row["slice"],
-                  parent=base.hash)
+    stored = open_bundle(path)
+    point_head(out_dir, stored)
+    ledger.record(out_dir, "delta", stored, cycle=row["cycle"], slice=row["slice"], parent=base.hash)
     return row
-
-
-def files_manifest(files: dict[str, bytes]) -> dict:
-    import json
-
-    return json.loads(files["policy.manifest.json"])
 
 
 def _verify_written(path: Path, row: dict) -> str | None:
@@ -181,8 +169,6 @@ def recover_interrupted(out_dir: Path) -> str | None:
     re-point the head (if it still names the parent) and append the missing ledger row.
     Returns the hash rolled forward to, or None.
     """
-    import json
-
     row, _ = jsonl.last_row(out_dir / DELTA_LOG)
     if not row or not row.get("policy_update_applied") or (row.get("delta") or {}).get("type") != "symbolic_descent":
         return None
@@ -191,12 +177,12 @@ def recover_interrupted(out_dir: Path) -> str | None:
         return None  # the ledger moved on: the apply completed (or something newer happened)
     after = open_bundle(out_dir / str(row["policy_hash_after"]))
     try:
-        active = json.loads((out_dir / "policy.json").read_bytes()).get("active")
-    except (OSError, ValueError, AttributeError):
-        active = None
-    if active not in (row["policy_hash_before"], after.hash):
+        head = read_head(out_dir)
+    except PolcError:
+        head = None
+    if (head.active if head else None) not in (row["policy_hash_before"], after.hash):
         return None
-    point_head(out_dir, after.snapshot, after.manifest)
-    ledger.record(out_dir, "delta", after.snapshot, after.manifest, cycle=row["cycle"], slice=row["slice"],
+    point_head(out_dir, after)
+    ledger.record(out_dir, "delta", after, cycle=row["cycle"], slice=row["slice"],
                   parent=row["policy_hash_before"], recovered=True)
     return after.hash

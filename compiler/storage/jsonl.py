@@ -15,36 +15,21 @@ it never completed, so it was never acknowledged), then writes the new line with
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Iterator
 
 from ..diagnostics import Diagnostic, Span
 from ..errors import InputError
 
 GENESIS = "0" * 64
 _CHUNK = 1 << 16
-#: Held (flock) by everything that moves a head pointer: build, delta apply, restore, migrate, backfill.
-LOCK_FILE = ".polc-storage.lock"
 
 
 def line_sha(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock on ``path`` (created if missing) for the block's duration."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def encode_row(row: dict) -> bytes:

@@ -16,6 +16,7 @@ import datetime as _dt
 import os
 from pathlib import Path
 
+from ..bundle import Bundle, open_bundle
 from ..diagnostics import Diagnostic, Span
 from ..errors import PolcError
 from . import jsonl
@@ -33,9 +34,9 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def record(out_dir: Path, event: str, snapshot: dict, manifest: dict, **details) -> bytes:
-    row = {"event": event, "hash": snapshot["hash"], "policy_id": snapshot["policy_id"],
-           "manifest_sha256": manifest["sha256"], "time": now(), "details": details}
+def record(out_dir: Path, event: str, bundle: Bundle, **details) -> bytes:
+    row = {"event": event, "hash": bundle.hash, "policy_id": bundle.policy_id,
+           "manifest_sha256": bundle.manifest_sha256, "time": now(), "details": details}
     return jsonl.append_row(out_dir / LEDGER_FILE, row)
 
 
@@ -46,8 +47,6 @@ def rows_for(out_dir: Path, digest: str) -> list[bytes]:
 
 def verify_ledger(out_dir: Path) -> tuple[int, list[Diagnostic]]:
     """(rows checked, problems): the chain, then each row against its bundle on disk."""
-    from .bundles import open_bundle
-
     path = out_dir / LEDGER_FILE
     rows = jsonl.read_rows(path, "POLC370")
     problems: list[Diagnostic] = []

@@ -24,11 +24,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..bundle import Bundle, open_bundle, point_head, storage_lock, write_bundle
 from ..diagnostics import Diagnostic, Span
 from ..errors import InputError, IntegrityError, PolcError
-from . import jsonl, ledger
-from .bundles import open_bundle, point_head
-from .deltas import LOCK_FILE, bundle_weights
+from . import ledger
+from .deltas import bundle_weights
 from .migrations import STEPS
 from .migrations.v1_to_v2 import MigrationError
 
@@ -91,12 +91,12 @@ def migrate(source: Path, out_dir: Path, *, dry_run: bool = False, allow_pickle:
             draft, bin_path = step.up(manifest, frozen, allow_pickle=allow_pickle)
         except (MigrationError, ValueError, OSError) as exc:
             raise _refuse(f"`{weights}` cannot be migrated: {exc}", weights, "check the legacy weights file") from None
-        snapshot, files = _bundle_files(draft, bin_path)
+        new = _migrated_bundle(draft, bin_path)
         hash_before = manifest.get("policy_hash") or before[weights]
         if dry_run:
-            return MigrationResult(str(policy_json), hash_before, snapshot["hash"], None, True, warnings)
-        with jsonl.locked(out_dir / LOCK_FILE):
-            bundle = _promote(out_dir, snapshot, files, step, draft, bin_path, frozen, manifest, allow_pickle)
+            return MigrationResult(str(policy_json), hash_before, new.hash, None, True, warnings)
+        with storage_lock(out_dir):
+            bundle = _promote(out_dir, new, step, draft, bin_path, frozen, manifest, allow_pickle)
             _record(out_dir, step, hash_before, bundle, operator)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -121,21 +121,19 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _bundle_files(draft: dict, bin_path: Path) -> tuple[dict, dict[str, bytes]]:
-    from .seed import bundle_files
+def _migrated_bundle(draft: dict, bin_path: Path) -> Bundle:
+    from .seed import minimal_bundle
 
-    return bundle_files(bin_path.read_bytes(), draft["weights"], {"legacy": draft["legacy"]},
-                        version=draft["policy"]["version"], model_type=draft["policy"]["model_type"],
-                        created_at=draft["policy"].get("created_at"), manifest_extra={"legacy": draft["legacy"]})
+    return minimal_bundle(bin_path.read_bytes(), draft["weights"], {"legacy": draft["legacy"]},
+                          version=draft["policy"]["version"], model_type=draft["policy"]["model_type"],
+                          created_at=draft["policy"].get("created_at"), manifest_extra={"legacy": draft["legacy"]})
 
 
-def _promote(out_dir, snapshot, files, step, draft, bin_path, frozen, manifest, allow_pickle):
+def _promote(out_dir, new: Bundle, step, draft, bin_path, frozen, manifest, allow_pickle):
     import numpy as np
 
-    from ..passes.bundle import write_bundle
-
-    existed = (out_dir / snapshot["hash"]).exists()
-    path = write_bundle(out_dir, snapshot["hash"], files)
+    existed = (out_dir / new.hash).exists()
+    path = write_bundle(out_dir, new)
     try:
         bundle = open_bundle(path)
         legacy = step.read_legacy_weights(manifest, frozen, allow_pickle=allow_pickle)
@@ -150,7 +148,7 @@ def _promote(out_dir, snapshot, files, step, draft, bin_path, frozen, manifest, 
         raise IntegrityError("migration failed verification", [Diagnostic.error(
             "POLC392", f"the migrated bundle failed verification ({why}); rolled back, source untouched",
             hint="report this with the source policy; nothing was promoted")]) from None
-    point_head(out_dir, bundle.snapshot, bundle.manifest)
+    point_head(out_dir, bundle)
     return bundle
 
 
@@ -171,7 +169,7 @@ def _record(out_dir: Path, step, hash_before: str, bundle, operator: str | None)
     from .ledger import now
 
     who = operator or _user()
-    ledger.record(out_dir, "migration", bundle.snapshot, bundle.manifest, **{"from": step.FROM, "to": step.TO},
+    ledger.record(out_dir, "migration", bundle, **{"from": step.FROM, "to": step.TO},
                   hash_before=hash_before, operator=who)
     row = f"| {step.FROM} | {step.TO} | {hash_before} | {bundle.hash} | {who} | {now()} |\n"
     path = out_dir / MIGRATIONS_FILE

@@ -12,12 +12,12 @@ True
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..bundle import SNAPSHOT_FILE, bundle_dirs, open_bundle
 from ..diagnostics import Diagnostic, Span, has_errors
-from .bundles import looks_like_hash
+from ..errors import PolcError
 from .capsule import open_capsule, policy_uri
 
 
@@ -36,13 +36,13 @@ def check_parity(out_dir: Path, capsule_path: Path | str, workspace: str) -> Par
     try:
         report = ParityReport(0)
         on_disk: dict[str, tuple[Path, bytes]] = {}
-        for bundle in sorted(p for p in out_dir.iterdir() if p.is_dir() and looks_like_hash(p.name)):
+        for path in bundle_dirs(out_dir):
             try:
-                data = (bundle / "snapshot.json").read_bytes()
-                on_disk[policy_uri(workspace, json.loads(data)["policy_id"])] = (bundle, data)
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                report.problems.append(Diagnostic.error("POLC362", f"{bundle}/snapshot.json cannot be read: {exc}",
-                                                        Span.whole_file(str(bundle / "snapshot.json"))))
+                bundle = open_bundle(path)
+            except PolcError as exc:  # a damaged bundle is reported, never compared
+                report.problems.extend(exc.diagnostics)
+                continue
+            on_disk[policy_uri(workspace, bundle.policy_id)] = (path, bundle.snapshot_bytes)
         in_capsule = set(store.list(f"mv2://{workspace}/policy/"))
         for uri in sorted(set(on_disk) | in_capsule):
             report.checked += 1
@@ -60,32 +60,29 @@ def _compare(uri: str, disk: tuple[Path, bytes] | None, store, capsule_path: Pat
     bundle, data = disk
     if stored is None:
         return [Diagnostic.error("POLC362", f"bundle {bundle.name[:16]}… is not in the capsule as `{uri}`",
-                                 Span.whole_file(str(bundle / "snapshot.json")),
+                                 Span.whole_file(str(bundle / SNAPSHOT_FILE)),
                                  hint="store it with `polc build --capsule` (or `polc verify --parity --repair`)")]
     if stored != data:
         return [Diagnostic.error("POLC361", f"`{uri}` differs: filesystem sha256 {hashlib.sha256(data).hexdigest()[:16]}…, "
                                  f"capsule {hashlib.sha256(stored).hexdigest()[:16]}…",
-                                 Span.whole_file(str(bundle / "snapshot.json")),
+                                 Span.whole_file(str(bundle / SNAPSHOT_FILE)),
                                  hint="one copy was altered; `polc ledger verify` tells which matches the ledger")]
     return []
 
 
 def repair_missing(out_dir: Path, capsule_path: Path | str, workspace: str) -> list[str]:
     """Store every verifying bundle that the capsule lacks; returns the URIs added."""
-    from ..errors import PolcError
-    from .bundles import open_bundle
-
     store = open_capsule(capsule_path)
     added = []
     try:
-        for path in sorted(p for p in out_dir.iterdir() if p.is_dir() and looks_like_hash(p.name)):
+        for path in bundle_dirs(out_dir):
             try:
                 bundle = open_bundle(path)
             except PolcError:
                 continue  # never copy a damaged bundle into the second store
-            uri = policy_uri(workspace, bundle.snapshot["policy_id"])
+            uri = policy_uri(workspace, bundle.policy_id)
             if store.get(uri) is None:
-                store.put(uri, bundle.files["snapshot.json"])
+                store.put(uri, bundle.snapshot_bytes)
                 added.append(uri)
     finally:
         store.close()

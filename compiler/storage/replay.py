@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..bundle import Bundle, open_bundle, open_ref, seal_snapshot
 from ..diagnostics import Diagnostic, Span
 from ..errors import IntegrityError, PolcError
 from . import jsonl, weights as wfmt
-from .bundles import Bundle, derive_snapshot, open_bundle
 from .deltas import bundle_weights, surface_controls
 from .oplus import apply_symbolic_delta
 
@@ -41,7 +41,7 @@ def replay(base_ref: str | Path, log_path: Path, out_dir: Path | None = None):
     """Replay ``log_path`` from ``base_ref``; returns (ReplayResult, final weights array)."""
     import numpy as np
 
-    base = open_bundle(base_ref, out_dir)
+    base = open_ref(base_ref, out_dir)
     rows = jsonl.read_rows(log_path, "POLC345")
     broken = jsonl.verify_chain(rows)
     if broken:
@@ -93,7 +93,7 @@ def _step(state: _State, row: dict, number: int, log_path: Path, np) -> _State:
     _, meta = wfmt.encode(updated)
     if meta["sha256"] != row.get("weights_sha256_after"):
         raise _mismatch(log_path, number, "reproduces different weights than it recorded (weights_sha256_after)")
-    snapshot = derive_snapshot(state.snapshot, {"policy_weights": meta}, state.snapshot["created_at"])
+    snapshot = seal_snapshot({**state.snapshot, "policy_weights": meta}, state.snapshot["created_at"])
     if snapshot["hash"] != row.get("policy_hash_after"):
         raise _mismatch(log_path, number, f"reproduces policy {snapshot['hash'][:16]}…, the row says "
                                           f"{str(row.get('policy_hash_after'))[:16]}…")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .bundles import Bundle, open_bundle, point_head
+from ..bundle import Bundle, make_bundle, point_head, storage_lock, write_bundle
 from .weights import WEIGHTS_FILE, encode
 
 EMPTY_POLICY = {
@@ -28,35 +28,25 @@ EMPTY_POLICY = {
 }
 
 
-def bundle_files(weights_data: bytes, weights_meta: dict, blocks: dict[str, Any] | None = None, *,
-                 version: str = "0.0.0", model_type: str = "router", created_at: str | None = None,
-                 manifest_extra: dict | None = None) -> tuple[dict, dict[str, bytes]]:
-    """(snapshot, files) of a minimal bundle holding these weights."""
-    from ..canonical import canonical_json
-    from ..passes.bundle import MANIFEST_FILE, SNAPSHOT_FILE, build_manifest
+def minimal_bundle(weights_data: bytes, weights_meta: dict, blocks: dict[str, Any] | None = None, *,
+                   version: str = "0.0.0", model_type: str = "router", created_at: str | None = None,
+                   manifest_extra: dict | None = None) -> Bundle:
+    """A verified minimal bundle holding these weights (not yet written anywhere)."""
     from ..passes.snapshot import assemble, build_time
-    from ..surface.normalize import SURFACE_FILE, to_yaml
 
     all_blocks = {**EMPTY_POLICY, "policy_weights": weights_meta, **(blocks or {})}
     snapshot = assemble(all_blocks, [], created_at or build_time())
-    files = {SNAPSHOT_FILE: canonical_json(snapshot), WEIGHTS_FILE: weights_data}
-    if "surface" in all_blocks:
-        files[SURFACE_FILE] = to_yaml(all_blocks["surface"])
-    meta = {"version": version, "model_type": model_type,
-            "manifest_extra": {"weights": weights_meta, **(manifest_extra or {})}}
-    files[MANIFEST_FILE] = canonical_json(build_manifest(snapshot, files, [], meta))
-    return snapshot, files
+    return make_bundle(snapshot, {WEIGHTS_FILE: weights_data}, project={"version": version, "model_type": model_type},
+                       manifest_extra={"weights": weights_meta, **(manifest_extra or {})})
 
 
 def seed_bundle(out_dir: Path, weights, surface: dict | None = None, *, created_at: str | None = None,
                 point: bool = True) -> Bundle:
     """Write a minimal bundle for ``weights`` into ``out_dir`` (and point the head at it)."""
-    from ..passes.bundle import write_bundle
-
     data, meta = encode(weights)
-    snapshot, files = bundle_files(data, meta, {"surface": surface} if surface else None, created_at=created_at)
-    path = write_bundle(Path(out_dir), snapshot["hash"], files)
-    bundle = open_bundle(path)
-    if point:
-        point_head(Path(out_dir), bundle.snapshot, bundle.manifest)
-    return bundle
+    bundle = minimal_bundle(data, meta, {"surface": surface} if surface else None, created_at=created_at)
+    with storage_lock(out_dir):
+        path = write_bundle(Path(out_dir), bundle)
+        if point:
+            point_head(Path(out_dir), bundle)
+    return bundle.at(path)

@@ -13,15 +13,15 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
+from ..compilation import Compilation, StageOutput, stage
 from ..diagnostics import has_errors
-from ..pipeline import Compilation, StageOutput
 from ..sources import Source, relative_name, resolve_in_project
 from . import weights as wfmt
 
 
+@stage(writes=("weights_array", "sources"))
 def parse_weights(c: Compilation) -> StageOutput:
     name = c.project.source_path("weights")
     if name is None:
@@ -31,43 +31,42 @@ def parse_weights(c: Compilation) -> StageOutput:
     rel = relative_name(c.project.root, path)
     array, data = wfmt.read_npy(path, rel, span)
     source = Source(rel, path, "", hashlib.sha256(data).hexdigest(), len(data))
-    return StageOutput({"weights_array": array, "sources": c.get("sources", ()) + (source,)})
+    return StageOutput({"weights_array": array, "sources": (source,)})
 
 
+@stage(reads=("weights_array",), writes=("weights_checked",))
 def check_weights(c: Compilation) -> StageOutput:
     array = c.get("weights_array")
     if array is None:
         return StageOutput()
     found = wfmt.check_array(array, c.project.source_path("weights"), c.project.span("sources", "weights"))
-    return StageOutput({"weights_array": None} if has_errors(found) else {}, tuple(found))
+    return StageOutput({} if has_errors(found) else {"weights_checked": array}, tuple(found))
 
 
+@stage(reads=("weights_checked",), writes=("snapshot_blocks", "bundle_files", "manifest_extra"))
 def lower_weights(c: Compilation) -> StageOutput:
-    array = c.get("weights_array")
+    array = c.get("weights_checked")
     if array is None:
         return StageOutput()
     data, meta = wfmt.encode(array)
-    return StageOutput({
-        "snapshot_blocks": {**c.get("snapshot_blocks", {}), "policy_weights": meta},
-        "bundle_files": {**c.get("bundle_files", {}), wfmt.WEIGHTS_FILE: data},
-        "manifest_extra": {**c.get("manifest_extra", {}), "weights": meta},
-    })
+    return StageOutput({"snapshot_blocks": {"policy_weights": meta}, "bundle_files": {wfmt.WEIGHTS_FILE: data},
+                        "manifest_extra": {"weights": meta}})
 
 
+@stage(reads=("bundle", "bundle_dir", "previous_head"))
 def emit_records(c: Compilation) -> StageOutput:
     from . import ledger
     from .surface_log import log_surface_change
 
+    bundle = c["bundle"]  # what is on disk (an existing bundle keeps its own manifest)
     bundle_dir: Path = c["bundle_dir"]
     out_dir = bundle_dir.parent
-    snapshot = c["snapshot"]
-    manifest = json.loads((bundle_dir / "policy.manifest.json").read_bytes())  # what is on disk, not a rebuild's
     previous = c.get("previous_head")
-    if previous != snapshot["hash"]:
-        ledger.record(out_dir, "build", snapshot, manifest, previous=previous)
-        log_surface_change(out_dir, previous, snapshot)
+    if previous != bundle.hash:
+        ledger.record(out_dir, "build", bundle, previous=previous)
+        log_surface_change(out_dir, previous, bundle)
     if c.options.get("capsule"):
         from .capsule import store_bundle
 
-        store_bundle(c.project, bundle_dir)
+        store_bundle(c.project, bundle)
     return StageOutput()

@@ -11,29 +11,32 @@ changed (versions, and the sha256 of each side's normalized surface)::
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from ..bundle import DELTA_LOG_FILE, Bundle, open_bundle
+from ..errors import PolcError
 from . import jsonl
 
 
-def _surface_of(out_dir: Path, digest: str | None) -> dict | None:
+def _previous(out_dir: Path, digest: str | None) -> Bundle | None:
     if not digest:
         return None
     try:
-        return json.loads((out_dir / digest / "snapshot.json").read_bytes()).get("surface")
-    except (OSError, ValueError, AttributeError):
+        return open_bundle(out_dir / digest)
+    except PolcError:  # a damaged or missing previous bundle: `polc verify` reports it, not the build
         return None
 
 
-def log_surface_change(out_dir: Path, previous: str | None, snapshot: dict) -> None:
+def log_surface_change(out_dir: Path, previous: str | None, bundle: Bundle) -> None:
     from ..canonical import content_hash
     from ..passes.snapshot import build_time
 
-    before, after = _surface_of(out_dir, previous), snapshot.get("surface")
+    snapshot = bundle.snapshot
+    old = _previous(out_dir, previous)
+    before, after = (old.snapshot.get("surface") if old else None), snapshot.get("surface")
     if before is None or after is None or before == after:
         return
-    weights_before = json.loads((out_dir / previous / "snapshot.json").read_bytes()).get("policy_weights") or {}
+    weights_before = old.snapshot.get("policy_weights") or {}
     weights_after = snapshot.get("policy_weights") or {}
     row = {
         "cycle": None, "slice": None, "mode": "build",
@@ -47,4 +50,4 @@ def log_surface_change(out_dir: Path, previous: str | None, snapshot: dict) -> N
         "policy_update_applied": True,
         "weights_sha256_before": weights_before.get("sha256"), "weights_sha256_after": weights_after.get("sha256"),
     }
-    jsonl.append_row(out_dir / "delta_log.jsonl", row)
+    jsonl.append_row(out_dir / DELTA_LOG_FILE, row)

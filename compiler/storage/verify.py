@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic
 from ..errors import InputError, PolcError
-from .bundles import looks_like_hash, open_bundle
+from ..bundle import bundle_dirs, bundle_of, open_bundle, read_head
 
 
 def capsule_location(capsule: str | None, workspace: str | None, out_dir: Path, project) -> tuple[Path | str, str]:
@@ -25,16 +25,26 @@ def capsule_location(capsule: str | None, workspace: str | None, out_dir: Path, 
 
 
 def verify_bundles(out_dir: Path) -> tuple[int, list[Diagnostic]]:
+    """(bundles checked, problems): every bundle of the out dir, then the head pointer and the
+    bundle it names (which must be there, intact, and the one the pointer records)."""
     checked, problems = 0, []
     if not out_dir.is_dir():
         raise InputError("no out dir", [Diagnostic.error("POLC350", f"`{out_dir}` is not a directory",
                                                         hint="build first, or pass --out")])
-    for path in sorted(p for p in out_dir.iterdir() if p.is_dir() and looks_like_hash(p.name)):
+    damaged = set()
+    for path in bundle_dirs(out_dir):
         checked += 1
         try:
             open_bundle(path)
         except PolcError as exc:
             problems.extend(exc.diagnostics)
+            damaged.add(path.name)
+    try:
+        head = read_head(out_dir)
+        if head is not None and head.active not in damaged:  # a damaged bundle is reported once
+            bundle_of(head)
+    except PolcError as exc:
+        problems.extend(exc.diagnostics)
     return checked, problems
 
 

@@ -1,8 +1,9 @@
 """The ``surface_version`` rule: a surface whose meaning changed must bump its version.
 
-"Previous" is the surface of the bundle the out dir's head pointer names (the last build
-or the last restore): that is the policy a new build replaces. Without a head pointer, or
-when that bundle has no surface, there is nothing to compare and the rule is silent.
+"Previous" is the surface of the bundle a run is given as its previous build (``polc check``
+and ``polc build`` give the one the out dir's head pointer names: the last build or restore,
+the policy a new build replaces; ``--previous`` names another). Without one, or when it has
+no surface, there is nothing to compare and the rule is silent.
 
 >>> version_number("policy_surface@v12")
 12
@@ -10,50 +11,22 @@ when that bundle has no surface, there is nothing to compare and the rule is sil
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Callable
 
 from ..diagnostics import Diagnostic, Span
 from .normalize import meaning
 
 
-#: The largest head pointer or snapshot read back from the out dir.
-_MAX_READ = 256 * 1024 * 1024
-
-
 def version_number(version: str) -> int:
     return int(version.rsplit("@v", 1)[1])
 
 
-def previous_surface(out_dir: Path) -> tuple[dict | None, str | None]:
-    """(surface block of the head bundle or None, a problem description or None)."""
-    from ..fsutil import read_regular_file
-
-    head = out_dir / "policy.json"
-    if not os.path.lexists(head):
-        return None, None
-    try:
-        active = json.loads(read_regular_file(head, _MAX_READ))["active"]
-        snapshot = json.loads(read_regular_file(out_dir / str(active) / "snapshot.json", _MAX_READ))
-    except OSError as exc:
-        return None, str(exc.strerror or exc)
-    except (ValueError, KeyError, TypeError):
-        return None, "its head pointer or snapshot is not the JSON polc writes"
-    surface = snapshot.get("surface") if isinstance(snapshot, dict) else None
-    return (surface if isinstance(surface, dict) and "surface_version" in surface else None), None
-
-
-def check_version(current: dict, out_dir: Path, locate: Callable[[], Span]) -> list[Diagnostic]:
-    """Diagnostics of the version rule; ``locate()`` gives the span of surface_version (asked only
-    when there is something to report, so a clean surface is never indexed)."""
-    previous, problem = previous_surface(out_dir)
-    if problem:
-        return [Diagnostic.warning("POLC322", f"the previous build in `{out_dir}` could not be read ({problem}); "
-                                   "surface_version was not compared", locate(),
-                                   hint="run `polc ledger verify` or rebuild the out dir")]
-    if previous is None:
+def check_version(current: dict, previous_bundle, locate: Callable[[], Span]) -> list[Diagnostic]:
+    """The version rule against ``previous_bundle`` (a verified ``compiler.bundle.Bundle`` or None);
+    ``locate()`` gives the span of surface_version, asked only when there is something to report
+    (so a clean surface is never indexed: compiler/surface/yaml_front.py)."""
+    previous = previous_bundle.snapshot.get("surface") if previous_bundle is not None else None
+    if not isinstance(previous, dict) or "surface_version" not in previous:
         return []
     before, after = previous["surface_version"], current["surface_version"]
     try:

@@ -106,7 +106,7 @@ def test_integrity_failure_exits_4(projects):
     snap["budgets"]["tokens"]["plan"] = 1
     write_snapshot(projects / "bad.json", snap)
     done = run_polc("diff", "bad.json", "new", cwd=projects)
-    assert done.returncode == 4 and "POLC422" in done.stderr
+    assert done.returncode == 4 and "POLC702" in done.stderr
 
 
 @pytest.mark.parametrize("severities, status", [((), "OK"), (("INFO",), "OK"), (("INFO", "WARN"), "WARN"),

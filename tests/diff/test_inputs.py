@@ -162,7 +162,7 @@ def test_missing_and_unreadable_files(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(InputError) as exc:
         review_args("bad.json", "bad.json", cwd=tmp_path, rules=[])
-    assert codes(exc) == ["POLC420"]
+    assert codes(exc) == ["POLC701"]
     (tmp_path / "other.json").write_text('{"hello": 1}')
     with pytest.raises(InputError) as exc:
         review_args("other.json", "other.json", cwd=tmp_path, rules=[])
@@ -181,7 +181,7 @@ def test_tampered_snapshot_is_an_integrity_error(tmp_path, two_bundles):
     write_snapshot(tmp_path / "t.json", snap)
     with pytest.raises(IntegrityError) as exc:
         review_args("t.json", "t.json", cwd=tmp_path, rules=[])
-    assert codes(exc) == ["POLC422"] and exc.value.exit_code == 4
+    assert codes(exc) == ["POLC702"] and exc.value.exit_code == 4
     manifest = next((two_bundles / "a").glob("*/policy.manifest.json"))
     data = json.loads(manifest.read_text())
     data["policy"]["version"] = "9.9.9"
@@ -191,10 +191,19 @@ def test_tampered_snapshot_is_an_integrity_error(tmp_path, two_bundles):
 
 
 def test_head_pointer_to_a_missing_bundle(two_bundles):
-    (two_bundles / "a" / "policy.json").write_text(json.dumps({"schema_version": "polc_head@v1", "active": "f" * 64}))
-    with pytest.raises(InputError) as exc:
+    from compiler.bundle import policy_id_for
+    from compiler.canonical import canonical_json
+
+    (two_bundles / "a" / "policy.json").write_bytes(canonical_json({
+        "schema_version": "polc_head@v1", "active": "f" * 64, "policy_id": policy_id_for("f" * 64),
+        "manifest_sha256": "0" * 64}))
+    with pytest.raises(IntegrityError) as exc:
         review_args("a", "b", cwd=two_bundles, rules=[])
-    assert codes(exc) == ["POLC423"]
+    assert codes(exc) == ["POLC706"]
+    (two_bundles / "a" / "policy.json").write_text(json.dumps({"schema_version": "polc_head@v1", "active": "f" * 64}))
+    with pytest.raises(IntegrityError) as exc:  # an incomplete pointer is a damaged one
+        review_args("a", "b", cwd=two_bundles, rules=[])
+    assert codes(exc) == ["POLC710"]
 
 
 def test_new_that_does_not_compile_is_a_block_finding(tmp_path):
@@ -222,7 +231,7 @@ def test_old_that_does_not_compile_is_an_input_error(tmp_path):
 
 
 def test_older_schema_is_migrated_before_comparing(tmp_path):
-    from compiler.passes.snapshot import snapshot_hash
+    from compiler.bundle import policy_id_for, snapshot_hash
 
     new = snapshot_of(tmp_path)
     old = {"schema_version": "0.9", "source_files": new["source_files"], "routing": {
@@ -233,6 +242,7 @@ def test_older_schema_is_migrated_before_comparing(tmp_path):
         "gates": new["gates"]}
     old.update({k: v for k, v in new.items() if k not in old and k not in ("hash", "policy_id", "created_at")})
     old["hash"] = snapshot_hash(old)
+    old["policy_id"] = policy_id_for(old["hash"])
     write_snapshot(tmp_path / "old.json", old)
     write_snapshot(tmp_path / "new.json", new)
     report = review_args("old.json", "new.json", cwd=tmp_path, rules=[])
@@ -241,11 +251,12 @@ def test_older_schema_is_migrated_before_comparing(tmp_path):
 
 
 def test_newer_major_schema_is_refused(tmp_path):
-    from compiler.passes.snapshot import snapshot_hash
+    from compiler.bundle import policy_id_for, snapshot_hash
 
     snap = snapshot_of(tmp_path)
     snap["schema_version"] = "2.0"
     snap["hash"] = snapshot_hash(snap)
+    snap["policy_id"] = policy_id_for(snap["hash"])
     write_snapshot(tmp_path / "s.json", snap)
     with pytest.raises(InputError):
         review_args("s.json", "s.json", cwd=tmp_path, rules=[])

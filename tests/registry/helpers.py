@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from compiler.registry import RegistryConfig, Scope, open_registry
-from compiler.registry.canon import canonical_bytes, sha256_hex, snapshot_content_hash, utc_now
+from compiler.bundle import make_bundle, write_bundle as store_bundle
+from compiler.registry.canon import utc_now
 from compiler.registry.receipts import sign, statement
 
 PROD = Scope("prod", "router")
 
 
 def write_bundle(out_dir: Path, content: dict, *, version: str = "1.0.0", compatibility: dict | None = None) -> str:
-    """A bundle directory ``out_dir/<hash>/`` written by hand, as polc build lays it out."""
-    snapshot = {"schema_version": "1.0", "policy_id": str(uuid.uuid4()), "created_at": "2026-01-01T00:00:00Z",
-                "model_config": content}
-    digest = snapshot_content_hash(snapshot)
-    snapshot["hash"] = digest
-    raw = canonical_bytes(snapshot)
-    manifest = {"schema_version": "policy_manifest@v2",
-                "policy": {"hash": digest, "version": version},
-                "files": {"snapshot.json": {"sha256": sha256_hex(raw), "byte_size": len(raw)}},
-                "compatibility": compatibility or {"required_features": []}}
-    manifest["sha256"] = sha256_hex(canonical_bytes(manifest))
-    directory = out_dir / digest
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "snapshot.json").write_bytes(raw)
-    (directory / "policy.manifest.json").write_bytes(canonical_bytes(manifest))
-    return digest
+    """A bundle directory ``out_dir/<hash>/`` made by the bundle package, as ``polc build`` makes one."""
+    bundle = make_bundle({"schema_version": "1.0", "model_config": content}, created_at="2026-01-01T00:00:00Z",
+                         project={"version": version, **(compatibility or {})})
+    return store_bundle(out_dir, bundle).name
 
 
 def receipt(bundle_id: str, verdict: str = "PASS", key=None, gate: str = "reflex_promotion") -> dict:

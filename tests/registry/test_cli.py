@@ -106,7 +106,7 @@ def test_cli_refusals_and_exit_codes(project, capsys):
     assert polc(capsys, "registry", "publish", a, "--receipt", "missing.json")[0] == 3
     Path("garbage.json").write_text("{not json")
     assert polc(capsys, "registry", "publish", a, "--receipt", "garbage.json")[0] == 3
-    assert polc(capsys, "registry", "publish", "f" * 64, "--receipt", "fail.json")[0] == 3
+    assert polc(capsys, "registry", "publish", "f" * 64, "--receipt", "fail.json")[0] == 2  # unknown id: usage
     assert polc(capsys, "registry", "transition", a, "--to", "live", "--env", "prod")[0] == 2
     assert polc(capsys, "registry", "resolve")[0] == 2  # --env is required
     unknown = polc_json(capsys, "ErrorResponse", "registry", "promote", "abcdef12", "--env", "prod", expect=1)
@@ -124,7 +124,7 @@ def test_cli_edited_bundle_exits_4(project, capsys):
     manifest = project / "artifacts/policy" / a / "policy.manifest.json"
     manifest.write_text(manifest.read_text().replace('"version":', '"version":"x","old_version":', 1))
     code, _, err = polc(capsys, "registry", "publish", a, "--receipt", "a.json")
-    assert code == 4 and "POLC611" in err
+    assert code == 4 and "POLC703" in err
 
 
 def test_cli_verify_exits_4_on_tampering(project, capsys):

@@ -6,7 +6,7 @@ import pytest
 
 from compiler.canonical import canonical_json
 from compiler.runtime import SnapshotVersionError, load_snapshot
-from compiler.runtime.identity import policy_id_for, snapshot_hash
+from compiler.bundle import policy_id_for, snapshot_hash
 from compiler.runtime.migrations import MIGRATIONS, migrate
 
 SNAPSHOT_0_9 = {

@@ -102,7 +102,7 @@ def test_a_bad_new_policy_is_refused_and_the_old_one_stays(out_dir, tmp_path):
     transition = run.stage_transition("plan")
     assert transition["policy_hash"] == old.hash and run.snapshot is old
     refused = [e for e in events(run) if e["type"] == "PolicyRefused"]
-    assert len(refused) == 1 and "sha256" in refused[0]["error"]
+    assert len(refused) == 1 and "hash mismatch" in refused[0]["error"]
 
 
 def test_pinned_run_does_not_follow_the_head(out_dir, tmp_path):

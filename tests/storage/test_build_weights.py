@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from compiler.pipeline import build, check
-from compiler.storage.bundles import open_bundle
+from compiler.bundle import open_bundle
 from compiler.storage.deltas import bundle_weights
 
 from ..conftest import make_project, run_polc
@@ -93,7 +93,7 @@ def test_a_truncated_weights_file_in_a_bundle_is_an_integrity_failure(tmp_path):
     save(tmp_path / "d.npy", np.ones(8))
     applied = run_polc("delta", "apply", str(out / "policy.json"), str(tmp_path / "d.npy"), "--lr", "0.1",
                        "--cycle", "0", "--slice", "s", cwd=root)
-    assert applied.returncode == 4 and "POLC351" in applied.stderr
+    assert applied.returncode == 4 and "POLC704" in applied.stderr
     verified = run_polc("verify", cwd=root)
     assert verified.returncode == 4 and "policy.weights.bin" in verified.stderr
     assert json.loads((out / "policy.json").read_text())["active"] == digest

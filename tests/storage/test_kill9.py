@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from compiler.storage.archive import verify_archive
-from compiler.storage.bundles import looks_like_hash, open_bundle
+from compiler.bundle import is_full_hash as looks_like_hash, open_bundle
 from compiler.storage.deltas import recover_interrupted
 from compiler.storage.jsonl import read_rows, verify_chain
 from compiler.storage.ledger import verify_ledger

@@ -11,7 +11,7 @@ import pytest
 
 from compiler.errors import IntegrityError, PolcError
 from compiler.storage import backfill
-from compiler.storage.bundles import open_bundle
+from compiler.bundle import open_bundle
 from compiler.storage.deltas import bundle_weights
 from compiler.storage.migrate import migrate
 from compiler.storage.migrations import v1_to_v2
@@ -119,7 +119,7 @@ def test_a_source_that_is_not_v1_is_refused(tmp_path, content):
 
 
 def test_failed_verification_runs_down_and_leaves_everything_untouched(tmp_path, monkeypatch):
-    import compiler.passes.bundle as bundle_mod
+    import compiler.storage.migrate as bundle_mod
 
     src = legacy(tmp_path)
     before = snapshot_of(src)
@@ -127,8 +127,8 @@ def test_failed_verification_runs_down_and_leaves_everything_untouched(tmp_path,
     real, downs = bundle_mod.write_bundle, []
     real_down = v1_to_v2.down
 
-    def corrupting(out_dir, digest, files):
-        path = real(out_dir, digest, files)
+    def corrupting(out_dir, bundle):
+        path = real(out_dir, bundle)
         (path / "policy.weights.bin").write_bytes(b"\0" * 48)
         return path
 

@@ -11,7 +11,7 @@ import pytest
 
 from compiler.errors import IntegrityError, PolcError, UsageError
 from compiler.storage import weights as wfmt
-from compiler.storage.bundles import open_bundle
+from compiler.bundle import open_bundle
 from compiler.storage.deltas import DELTA_LOG, DeltaRequest, apply_delta
 from compiler.storage.oplus import apply_symbolic_delta, l2_norm
 from compiler.storage.replay import replay
@@ -115,38 +115,29 @@ def test_pickled_or_garbage_delta_files_are_input_errors(tmp_path):
 
 
 def test_a_bundle_without_weights_cannot_take_a_delta(tmp_path):
-    from compiler.storage.seed import bundle_files
-    from compiler.passes.bundle import write_bundle
+    # A compiled bundle without [sources].weights has no policy_weights block.
+    from compiler.bundle import make_bundle, write_bundle
+    from compiler.passes.snapshot import assemble
+    from compiler.storage.seed import EMPTY_POLICY
 
     out = tmp_path / "out"
     out.mkdir()
-    snapshot, files = bundle_files(b"", {})
-    snapshot2 = json.loads(files["snapshot.json"])
-    snapshot2.pop("policy_weights")
-    # A compiled bundle without [sources].weights has no policy_weights block.
-    from compiler.storage.seed import EMPTY_POLICY
-    from compiler.passes.snapshot import assemble
-    from compiler.passes.bundle import build_manifest
-    from compiler.canonical import canonical_json
-
     snap = assemble(dict(EMPTY_POLICY), [], "2026-01-01T00:00:00Z")
-    files = {"snapshot.json": canonical_json(snap)}
-    files["policy.manifest.json"] = canonical_json(build_manifest(snap, files, [], {}))
-    path = write_bundle(out, snap["hash"], files)
+    path = write_bundle(out, make_bundle(snap))
     with pytest.raises(PolcError) as info:
         apply_delta(path, np.ones(1), DeltaRequest(0.1, 1, "goal"))
     assert info.value.diagnostics[0].code == "POLC347"
 
 
 def test_a_write_that_does_not_match_is_reverted_and_logged_as_not_applied(tmp_path, monkeypatch):
-    import compiler.passes.bundle as bundle_mod
+    import compiler.storage.deltas as bundle_mod
 
     out = tmp_path / "out"
     base = seeded(out)
     real = bundle_mod.write_bundle
 
-    def corrupting(out_dir, digest, files):  # the disk returns other bytes than were written
-        path = real(out_dir, digest, files)
+    def corrupting(out_dir, bundle):  # the disk returns other bytes than were written
+        path = real(out_dir, bundle)
         weights = path / "policy.weights.bin"
         weights.write_bytes(b"\0" * len(weights.read_bytes()))
         return path

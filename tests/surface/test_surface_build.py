@@ -59,7 +59,8 @@ def test_changing_the_surface_without_a_bump_is_a_check_error(tmp_path):
     assert build(root).ok
     surface = root / "policy.surface.yaml"
     surface.write_text(EXAMPLE.replace("bounds: [1, 8]", "bounds: [1, 16]"), encoding="utf-8")
-    found = check(root)
+    assert codes(check(root)) == []  # the API compares only with a previous build it is given
+    found = check(root, previous_bundle="head")
     assert codes(found) == ["POLC320"]
     assert str(found[0].span).endswith("policy.surface.yaml:3:18")
     assert "policy_surface@v2" in found[0].hint
@@ -68,7 +69,7 @@ def test_changing_the_surface_without_a_bump_is_a_check_error(tmp_path):
     assert exit_code_for(found) == 1
     # Cosmetic edits need no bump.
     surface.write_text(EXAMPLE.replace("Disable stochastic tie-breakers.", "No randomness."), encoding="utf-8")
-    assert codes(check(root)) == []
+    assert codes(check(root, previous_bundle="head")) == []
 
 
 def test_a_bumped_surface_builds_and_logs_a_surface_change_delta(tmp_path):
@@ -89,7 +90,7 @@ def test_a_bumped_surface_builds_and_logs_a_surface_change_delta(tmp_path):
     assert [r["event"] for r in ledger] == ["build", "build"]
     # Going back to v1 is refused: versions only go up.
     (root / "policy.surface.yaml").write_text(EXAMPLE, encoding="utf-8")
-    assert codes(check(root)) == ["POLC321"]
+    assert codes(check(root, previous_bundle="head")) == ["POLC321"]
 
 
 def test_rebuilding_unchanged_sources_adds_no_ledger_row(tmp_path):
@@ -104,7 +105,23 @@ def test_damaged_previous_head_warns_and_skips_the_version_rule(tmp_path):
     root = surface_project(tmp_path / "p")
     build(root)
     (root / "artifacts" / "policy" / "policy.json").write_text("{not json", encoding="utf-8")
-    assert codes(check(root)) == ["POLC322"]
+    assert codes(check(root, previous_bundle="head")) == ["POLC322"]
+
+
+def test_polc_check_names_the_build_it_compares_with(tmp_path):
+    """`polc check` compares with the out dir's head by default, with --previous BUNDLE when named,
+    and not at all with --previous none; it never reads the out dir otherwise."""
+    from tests.conftest import run_polc
+
+    root = surface_project(tmp_path / "p")
+    first = build(root)
+    (root / "policy.surface.yaml").write_text(EXAMPLE.replace("bounds: [1, 8]", "bounds: [1, 16]"),
+                                             encoding="utf-8")
+    assert "POLC320" in run_polc("check", cwd=root).stdout
+    assert run_polc("check", "--previous", "none", cwd=root).returncode == 0
+    assert "POLC320" in run_polc("check", "--previous", first.hash[:8], cwd=root).stdout
+    named = run_polc("check", "--previous", "ffffffff", cwd=root)
+    assert named.returncode == 2 and "POLC707" in named.stdout
 
 
 @pytest.mark.parametrize("content, code, where", [

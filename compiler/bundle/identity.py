@@ -1,8 +1,7 @@
 """Content identity of snapshots and manifests, with nothing heavier than the standard library.
 
-The compiler (``compiler.passes``) and the runtime must agree byte for byte on how a snapshot
-is hashed, so both use these functions. This module imports only ``compiler.canonical``
-(stdlib only), never the pipeline, so ``import compiler.runtime`` stays cheap.
+Everything that names a bundle (the compiler, the runtime, the registry, OCI) must agree byte
+for byte on how a snapshot is hashed, so all use these functions (docs/canonical-json.md).
 
 >>> snap = {"schema_version": "1.0", "routing": {}, "hash": "x", "policy_id": "y", "created_at": "z"}
 >>> snapshot_hash(snap) == snapshot_hash({"schema_version": "1.0", "routing": {}})
@@ -19,15 +18,10 @@ from typing import Any, Mapping
 
 from ..canonical import canonical_json
 
-#: Fields of the snapshot that are not content and so are not hashed (DESIGN.md §2).
+#: Fields of the snapshot that are not content and so are not hashed (docs/canonical-json.md).
 UNHASHED_FIELDS = ("hash", "policy_id", "created_at")
 #: policy_id = uuid5(POLICY_ID_NAMESPACE, hash): the same content always has the same id.
 POLICY_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://polc.dev/policy-id")
-
-SNAPSHOT_FILE = "snapshot.json"
-MANIFEST_FILE = "policy.manifest.json"
-HEAD_FILE = "policy.json"
-HEAD_SCHEMA_VERSION = "polc_head@v1"
 
 
 def sha256_hex(data: bytes) -> str:
