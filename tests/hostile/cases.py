@@ -103,10 +103,10 @@ CASES: list[Case] = [
          exit=3, codes=("POLC002",), fragment="FIFO"),
     Case("fifo-policy-toml", files={"policy.toml": FIFO, "../policy.toml": '[sources]\nmodel_policy = "x.toml"\n'},
          exit=3, codes=("POLC002",), fragment="FIFO (named pipe), not a project file"),
-    Case("fifo-diff-input", files={"old.json": FIFO}, command=("diff", "old.json", "."), exit=3, codes=("POLC400",),
+    Case("fifo-diff-input", files={"old.json": FIFO}, command=("diff", "old.json", "."), exit=3, codes=("POLC700",),
          fragment="FIFO"),
     Case("fifo-head-pointer-in-out-dir", files={"artifacts/policy/policy.json": FIFO}, exit=0,
-         codes=("POLC322",), fragment="FIFO (named pipe), not a regular file"),
+         codes=("POLC322",), fragment="is not a regular file (a FIFO)"),
     Case("fifo-required-doc", files={"docs/REQUIRED.md": FIFO},
          edits=(("policy.toml", 'required_docs = ["docs/POLICY.md"]', 'required_docs = ["docs/REQUIRED.md"]'),),
          exit=1, codes=("POLC012",), fragment="is a FIFO (named pipe), not a file"),
@@ -245,8 +245,7 @@ CASES: list[Case] = [
          codes=("POLC721",)),
     Case("unknown-bundle-gate-run", build_first=True, files={"m.json": "{}"},
          command=("gate", "run", "reflex_promotion", "--bundle", UNKNOWN_ID, "--metrics", "m.json", "--unsigned"),
-         exit=2, codes=("POLC707",), xfail="compiler/registry/gate_receipt.py reports an unknown --bundle id as "
-                                          "exit 3 (registry area)"),
+         exit=2, codes=("POLC707",)),
     Case("unknown-bundle-registry-show", command=("registry", "show", UNKNOWN_ID, "--registry", "reg.db"), exit=2,
          codes=("POLC612",), xfail="compiler/registry/errors.py maps UNKNOWN_BUNDLE to exit 1 (registry area)"),
 
