@@ -182,6 +182,17 @@ CODES: dict[str, Code] = _table(
     Code("POLC445", "drift rules could not be loaded; only the structural diff was computed"),
     Code("POLC446", "polc diff was given the wrong arguments"),
     Code("POLC447", "a snapshot was migrated to the current schema before comparing"),
+    # POLC450-469: replaying recorded decisions in review (compiler/impact/replay*.py, polc diff --replay)
+    Code("POLC450", "a --replay path does not exist or cannot be read", input=True),
+    Code("POLC451", "replay: the last record of a run log is torn (a write was cut off); it was not replayed"),
+    Code("POLC452", "replay: a record is damaged (not a JSON object, or missing what it decides on); skipped"),
+    Code("POLC453", "replay: decisions recorded under another policy than OLD were skipped (counted)"),
+    Code("POLC454", "replay: recorded decisions that OLD does not answer the same way (not counted as changes)"),
+    Code("POLC455", "a --replay path holds no run log (a capsule holds snapshots, not decisions)", input=True),
+    Code("POLC456", "a --replay glob matches nothing", input=True),
+    Code("POLC457", "replay: gate evaluations recorded without their metrics cannot be replayed"),
+    Code("POLC458", "replay: no decision was replayed (none under OLD, or NEW does not compile)"),
+    Code("POLC459", "decision impact: what a change does to spending and to recorded decisions (a note)"),
     # --- POLC5xx: model_config, routing weights, prompts, optimizer metadata -----------------
     # POLC500-509: prompt templates (compiler/passes/prompts.py)
     Code("POLC500", "prompt template syntax error (Jinja2)", input=True),
@@ -215,6 +226,11 @@ CODES: dict[str, Code] = _table(
     # POLC540-549: runtime lookups of these blocks (compiler/runtime/models.py, prompts.py)
     Code("POLC540", "runtime: the policy configures no such model and has no default"),
     Code("POLC541", "runtime: the policy has no prompt for this signature"),
+    # POLC560-579: the budget prover (compiler/impact/prover.py, compiler/passes/budget_proof.py)
+    Code("POLC560", "a stage's token budget is larger than the context window of a model routed to it"),
+    Code("POLC561", "a run can spend more than hard_limit: one call costs more than the gap from warn_threshold"),
+    Code("POLC562", "a routed model has no price while the policy has cost limits"),
+    Code("POLC563", "polc explain budget: unknown stage", usage=True),
     # --- POLC6xx: registry ------------------------------------------------------------------
     Code("POLC600", "registry: a request does not match the public contracts schema"),
     Code("POLC601", "registry: the registry URL or its configuration is unusable"),
@@ -273,6 +289,9 @@ CODES: dict[str, Code] = _table(
     Code("POLC753", "runtime: a run's policy reference is missing or malformed", input=True),
     Code("POLC754", "runtime: a captured snapshot does not match its reference (integrity)", integrity=True),
     Code("POLC760", "runtime: hot reload refused a new snapshot; the old one stays live"),
+    # POLC765-769: shadow evaluation (compiler/runtime/shadow.py)
+    Code("POLC765", "runtime: with_shadow needs a loaded candidate snapshot"),
+    Code("POLC766", "runtime: the shadow window is not a positive number of decisions"),
     # --- POLC9xx: OCI distribution ------------------------------------------------------------
     Code("POLC900", "oci: a reference is not oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST", usage=True),
     Code("POLC901", "oci: the registry cannot be reached (connection, TLS or time-out)", input=True),

@@ -43,7 +43,7 @@ class Stage:
 
 def stages() -> tuple[Stage, ...]:
     # Imported here so that `import compiler` stays cheap; the list below is the compiler.
-    from .passes import bundle, catalog, docs, model_policy, snapshot
+    from .passes import budget_proof, bundle, catalog, docs, model_policy, snapshot
     from .rules import stages as rules
     from .storage import stages as storage
     from .surface import stages as surface
@@ -55,6 +55,7 @@ def stages() -> tuple[Stage, ...]:
         Stage("check_model_policy", model_policy.check_semantics),      # after schema: references between values
         Stage("parse_catalog_files", catalog.parse_catalog_files),      # after check_model_policy: file names are strings
         Stage("check_catalog", catalog.check_catalog),                  # after parse_catalog_files: templates parsed
+        Stage("check_budgets", budget_proof.check_budgets),             # after check_catalog: its findings come first
         Stage("parse_doc_sources", docs.parse_doc_sources),              # independent; provenance files
         Stage("check_docs", docs.check_required_docs),                  # independent; the doc contract
         Stage("parse_rules", rules.parse_rules),                        # independent; [sources].rules + stdlib

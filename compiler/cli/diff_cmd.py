@@ -24,7 +24,10 @@ FORMATS = ("text", "json", "markdown", "sarif", "github")
               help="Color in text output; auto means a terminal and NO_COLOR unset.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file (atomically) instead of standard output.")
-def diff_cmd(old, new, against, fmt, fail_on, color, output):
+@click.option("--replay", "replay", multiple=True, metavar="PATH",
+              help="Re-evaluate the decisions recorded here under NEW and report what would have changed "
+                   "(repeatable): a run directory, a workspace, a REPLAY.jsonl or events.jsonl file, or a glob.")
+def diff_cmd(old, new, against, fmt, fail_on, color, output, replay):
     """Show what changed between two policies, and which changes must not merge unapproved.
 
     OLD and NEW may each be a snapshot.json, a bundle directory, a head pointer
@@ -38,6 +41,7 @@ def diff_cmd(old, new, against, fmt, fail_on, color, output):
       polc diff --against main            main vs the working tree
       polc diff a/snapshot.json b/        a snapshot vs a bundle directory
       polc diff git:main main             `git:` forces a revision when a file has that name
+      polc diff main HEAD --replay .polc  what HEAD would have done to the runs in .polc
 
     Exit 0 for OK and WARN, 1 for BLOCK (see --fail-on), 2 for usage errors, 3 when an
     input cannot be read, 4 when a snapshot or bundle fails its integrity check.
@@ -45,7 +49,7 @@ def diff_cmd(old, new, against, fmt, fail_on, color, output):
     from ..diff.review import review_args
     from ..diff.verdict import exit_code
 
-    report = review_args(old, new, against=against)
+    report = review_args(old, new, against=against, replay=replay)
     fail_on = fail_on or _configured_fail_on(report.settings)
     stream = sys.stdout
     text = _render(report, fmt, fail_on, _color(color, output, stream))

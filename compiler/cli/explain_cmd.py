@@ -195,3 +195,64 @@ def explain_drift(rule_id, path, fmt):
     click.echo(f"  when {entry['when']['expr']}")
     if entry["message"]:
         click.echo(f"  message \"{entry['message']['template']}\"")
+
+
+@explain_cmd.command("budget")
+@click.argument("path", required=False, type=click.Path(path_type=str))
+@click.option("--bundle", metavar="HASH|DIR",
+              help="Prove a compiled bundle (dir, head pointer, snapshot.json or policy_bundle_id) instead of "
+                   "the sources of the project at PATH.")
+@click.option("--stage", "stages", multiple=True, metavar="STAGE", help="Only this stage (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def explain_budget(path, bundle, stages, fmt):
+    """Prove the budgets of the project at PATH (default: found from the current directory):
+    per stage and model, the worst-case and expected cost, the binding constraint, and the
+    whole-run totals, in exact arithmetic (docs/impact.md). Exit 1 when a finding is an error
+    (a run can overshoot hard_limit)."""
+    from ..diagnostics import Diagnostic
+    from ..errors import UsageError
+    from ..impact.budget_report import render_text, to_json
+    from ..impact.prover import prove
+    from ..render import render
+
+    if bundle is not None:
+        snap = _snapshot(bundle, path)
+        proof, found, title = prove(snap.data), [], f"bundle {snap.hash[:12]}"
+    else:
+        proof, found, title = _prove_sources(path)
+    known = [s.stage for s in proof.stages]
+    for name in stages:
+        if name not in known:
+            from ..diagnostics import did_you_mean
+            message = f"unknown stage `{name}`"
+            raise UsageError(message, [Diagnostic.error(
+                "POLC563", message, hint=did_you_mean(name, known) or "the policy budgets no stages")])
+    if stages:
+        from dataclasses import replace
+        proof = replace(proof, stages=tuple(s for s in proof.stages if s.stage in stages))
+    if fmt == "json":
+        click.echo(json.dumps({**to_json(proof), "diagnostics": [d.to_json() for d in found]}, indent=2,
+                              ensure_ascii=False))
+    else:
+        click.echo(render_text(proof, title), nl=False)
+        if found:
+            click.echo("\n" + render(found, "text"), nl=False)
+    sys.exit(1 if any(d.is_error for d in found) else 0)
+
+
+def _prove_sources(path):
+    """The proof of the project's sources (compiled up to check_catalog) and check_budgets' findings."""
+    from ..impact.prover import prove
+    from ..passes.budget_proof import budget_findings, policy_blocks
+    from ..pipeline import run_pipeline
+
+    result = run_pipeline(path, until="check_catalog")
+    if exit_code_for(result.diagnostics) or result.compilation is None or \
+            result.compilation.get("model_policy_valid") is None:
+        from ..render import render
+        click.echo(render(result.diagnostics, "text"), err=True)
+        sys.exit(exit_code_for(result.diagnostics) or 1)
+    c = result.compilation
+    doc = c["model_policy_valid"]
+    return prove(policy_blocks(doc.data)), list(budget_findings(doc)), \
+        c.project.section("project").get("name") or c.project.root.name

@@ -42,14 +42,16 @@ class DriftRule:
     span: Span | None = None
     title: str = ""
     reads: frozenset[tuple] = frozenset()   # snapshot paths the rule reads, for locating its findings
+    reads_impact: bool = False              # check(old, new, impact): the rule may read `impact`
 
 
-def evaluate_drift(old: dict, new: dict, rules: Sequence[DriftRule]) -> list[Finding]:
-    """Every finding of ``rules`` over the two snapshots, in rule order."""
+def evaluate_drift(old: dict, new: dict, rules: Sequence[DriftRule], impact: dict | None = None) -> list[Finding]:
+    """Every finding of ``rules`` over the two snapshots (and ``impact``: budget figures, replay
+    summary; compiler/diff/impact_review.py), in rule order."""
     findings: list[Finding] = []
     for rule in rules:
         try:
-            hits = list(rule.check(old, new))
+            hits = list(rule.check(old, new, impact) if rule.reads_impact else rule.check(old, new))
         except Exception as exc:  # any failure of a rule is a finding, never a crash or a pass
             findings.append(_rule_failed(rule, exc))
             continue

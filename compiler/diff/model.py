@@ -126,6 +126,7 @@ class DiffReport:
     findings: tuple[Finding, ...]
     notes: tuple[Diagnostic, ...] = field(default=())   # configuration warnings, migrations applied
     settings: Mapping[str, Any] = field(default_factory=dict)   # the [drift] section that applied
+    impact: Any = None             # compiler.diff.impact_review.Impact: budget figures, replay
 
     @property
     def status(self) -> str:

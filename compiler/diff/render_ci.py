@@ -20,6 +20,8 @@ from ..version import __version__
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"BLOCK": "error", "WARN": "warning", "INFO": "note"}
 _GITHUB = {"BLOCK": "error", "WARN": "warning", "INFO": "notice"}
+#: The SARIF rule of the impact notes (budget figures, replayed decisions): notes, never failures.
+IMPACT_RULE = "POLC459"
 
 
 def render_sarif(report: dict[str, Any]) -> str:
@@ -31,14 +33,40 @@ def render_sarif(report: dict[str, Any]) -> str:
             "defaultConfiguration": {"level": _LEVELS[f["severity"]]},
             "helpUri": "https://polc.dev/docs/diff#drift-rules",
         })
+    results = [_result(f, list(rules).index(f["rule_id"])) for f in report["findings"]]
+    impact_notes = _impact_notes(report)
+    if impact_notes:
+        rules.setdefault(IMPACT_RULE, {"id": IMPACT_RULE, "name": "decision-impact",
+                                       "shortDescription": {"text": "what the change does to spending and to "
+                                                                    "recorded decisions"},
+                                       "defaultConfiguration": {"level": "note"},
+                                       "helpUri": "https://polc.dev/docs/impact"})
+        results += [{"ruleId": IMPACT_RULE, "ruleIndex": list(rules).index(IMPACT_RULE), "level": "note",
+                     "message": {"text": note}} for note in impact_notes]
+    properties = {"status": report["status"], "old": report["old"], "new": report["new"], "summary": report["summary"]}
+    if report.get("impact") is not None:
+        properties["impact"] = _impact_properties(report["impact"])
     run = {
         "tool": {"driver": {"name": "polc", "version": __version__, "semanticVersion": __version__,
                             "informationUri": "https://polc.dev/docs/diff", "rules": list(rules.values())}},
-        "results": [_result(f, list(rules).index(f["rule_id"])) for f in report["findings"]],
-        "properties": {"status": report["status"], "old": report["old"], "new": report["new"],
-                       "summary": report["summary"]},
+        "results": results,
+        "properties": properties,
     }
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False)
+
+
+def _impact_notes(report: dict[str, Any]) -> list[str]:
+    from .render_impact import notes
+
+    return notes(report)
+
+
+def _impact_properties(impact: dict[str, Any]) -> dict[str, Any]:
+    """The impact without the list of changed decisions (the JSON report has them)."""
+    replay = impact["replay"]
+    if replay is None:
+        return impact
+    return {**impact, "replay": {k: v for k, v in replay.items() if k != "changed_decisions"}}
 
 
 def _rule_title(finding: dict) -> str:
@@ -85,6 +113,8 @@ def render_github(report: dict[str, Any]) -> str:
         prop_text = ",".join(f"{k}={github_escape_property(str(v))}" for k, v in props.items())
         message = f"{f['message']} (fingerprint {f['fingerprint']})"
         lines.append(f"::{_GITHUB[f['severity']]} {prop_text}::{github_escape_data(message)}")
+    lines += [f"::notice title={github_escape_property('polc impact')}::{github_escape_data(note)}"
+              for note in _impact_notes(report)]
     counts = report["summary"]["findings"]
     lines.append(f"polc diff: {report['status']} ({counts['BLOCK']} BLOCK, {counts['WARN']} WARN, "
                  f"{counts['INFO']} INFO, {counts['accepted']} accepted; {report['summary']['changes']} changes)")

@@ -26,9 +26,10 @@ def render_markdown(report_json: dict[str, Any]) -> str:
     env = _environment()
     groups = _groups(report_json["changes"])
     from .prompt_review import render_markdown as prompt_sections  # template diffs, weight shifts
+    from .render_impact import markdown as impact_section  # budget figures, replayed decisions
 
-    return env.get_template("diff.md.j2").render(r=report_json, groups=groups,
-                                                 details=prompt_sections(report_json)).strip() + "\n"
+    return env.get_template("diff.md.j2").render(r=report_json, groups=groups, details=prompt_sections(report_json),
+                                                 impact=impact_section(report_json)).strip() + "\n"
 
 
 def _environment():

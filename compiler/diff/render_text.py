@@ -43,6 +43,7 @@ def render_text(report: DiffReport, *, color: bool = False, fail_on: str = "bloc
     lines = [_header(report, paint), ""]
     if report.findings:
         lines += [paint("bold", "Findings")] + [ln for f in report.findings for ln in _finding(f, paint)] + [""]
+    lines += _impact(report, fail_on, paint)
     lines += _changes(report.changes, paint) if report.new.hash or report.changes else \
         ["No structural diff: NEW did not compile (see the findings above)."]
     lines += _prompt_and_weight_details(report, fail_on)
@@ -125,6 +126,17 @@ def _change(c: Change, paint) -> list[str]:
     else:
         body = f"{_s(c.dotted)}: {value_text(c.old)} → {value_text(c.new)}"
     return [f"    {paint(sign, sign)} {body}{where}"]
+
+
+def _impact(report: DiffReport, fail_on: str, paint) -> list[str]:
+    """Budget figures and the replay (compiler/diff/render_impact.py), when there is something to say."""
+    if report.impact is None:
+        return []
+    from .render_impact import text_lines
+    from .report_json import to_json
+
+    lines = text_lines(to_json(report, fail_on))
+    return [paint("bold", lines[0])] + [_s(line) for line in lines[1:]] + [""] if lines else []
 
 
 def _prompt_and_weight_details(report: DiffReport, fail_on: str) -> list[str]:

@@ -34,6 +34,7 @@ def to_json(report: DiffReport, fail_on: str = "block") -> dict[str, Any]:
         "findings": [_finding(f) for f in report.findings],
         "changes": [_change(c) for c in report.changes],
         "notes": [d.to_json() for d in report.notes],
+        "impact": report.impact.to_json() if report.impact is not None else None,
     }
 
 

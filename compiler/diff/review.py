@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 
 from ..diagnostics import Diagnostic
 from ..errors import InputError, UsageError
-from . import approvals, drift, inputs, rule_source
+from . import approvals, drift, impact_review, inputs, rule_source
 from .model import DiffReport, Finding, SideInfo
 from .spans import SourceMap
 from .structural import diff_snapshots
@@ -48,10 +48,10 @@ def resolve_pair(old_arg: str | None, new_arg: str | None, against: str | None, 
 
 def review_args(old_arg: str | None, new_arg: str | None = None, *, against: str | None = None,
                 cwd: Path | None = None, rules: Sequence[drift.DriftRule] | None = None,
-                today: _dt.date | None = None) -> DiffReport:
+                today: _dt.date | None = None, replay: Sequence[str] = ()) -> DiffReport:
     cwd = Path(cwd or Path.cwd())
     old, new = resolve_pair(old_arg, new_arg, against, cwd)
-    return review(old, new, cwd=cwd, rules=rules, today=today)
+    return review(old, new, cwd=cwd, rules=rules, today=today, replay=replay)
 
 
 def review_snapshots(old: dict, new: dict, *, settings: Mapping[str, Any] | None = None,
@@ -69,11 +69,13 @@ def _snapshot_side(label: str, snapshot: dict) -> inputs.Side:
 
 
 def review(old: inputs.Side, new: inputs.Side, *, cwd: Path, rules: Sequence[drift.DriftRule] | None = None,
-           today: _dt.date | None = None, settings: Mapping[str, Any] | None = None) -> DiffReport:
+           today: _dt.date | None = None, settings: Mapping[str, Any] | None = None,
+           replay: Sequence[str] = ()) -> DiffReport:
     """The report for two resolved sides; ``rules=None`` loads the ones NEW carries.
 
     ``settings`` is the ``[drift]`` section to apply (default: NEW's policy.toml, else the
-    current directory's).
+    current directory's). ``replay``: run logs whose decisions are re-evaluated under NEW
+    (compiler/diff/impact_review.py).
     """
     if not old.compiled:
         raise InputError(f"OLD ({old.info.label}) does not compile", [Diagnostic.error(
@@ -84,8 +86,12 @@ def review(old: inputs.Side, new: inputs.Side, *, cwd: Path, rules: Sequence[dri
     config, locate_config = (settings, lambda path: None) if settings is not None else _drift_settings(new, cwd)
     if not new.compiled:
         finding = drift.compile_failed(new.info.label, new.diagnostics)
+        if replay:
+            notes.append(Diagnostic.info("POLC458", "the recorded decisions were not replayed: NEW does not compile"))
         return DiffReport(old.info, new.info, (), (finding,), tuple(notes), config)
     new_snap = _migrated(new, "NEW", notes)
+    impact, impact_notes = impact_review.assess(old_snap, new_snap, replay, cwd)
+    notes.extend(impact_notes)
     smap = SourceMap.build(new.sources, new.roles, new.prefix, new.toml_index)
     changes = tuple(replace(c, span=smap.locate(c.path)) for c in diff_snapshots(old_snap, new_snap))
     if rules is None:
@@ -93,13 +99,14 @@ def review(old: inputs.Side, new: inputs.Side, *, cwd: Path, rules: Sequence[dri
         notes.extend(rule_notes)
     known = [r.rule_id for r in rules]
     disabled = approvals.disabled_rules(config)
-    found = drift.evaluate_drift(old_snap, new_snap, [r for r in rules if r.rule_id not in disabled])
+    found = drift.evaluate_drift(old_snap, new_snap, [r for r in rules if r.rule_id not in disabled],
+                                 impact.drift_inputs())
     subjects = SubjectIndex(changes)
     found = [_located(f, smap, subjects) for f in found]
     findings, config_notes = approvals.apply_config(found, config, today=today or _utc_today(),
                                                     span_of=locate_config, known_rules=known)
     notes.extend(config_notes)
-    return DiffReport(old.info, new.info, changes, tuple(_ordered(findings)), tuple(notes), config)
+    return DiffReport(old.info, new.info, changes, tuple(_ordered(findings)), tuple(notes), config, impact)
 
 
 def _located(finding: Finding, smap: SourceMap, subjects: "SubjectIndex") -> Finding:

@@ -67,7 +67,7 @@ def adapt(compiled) -> DriftRule:
     if compiled.message:
         texts.append(compiled.message.get("template", ""))
     return DriftRule(compiled.rule_id, Severity(compiled.severity.value), compiled.check, compiled.span,
-                     compiled.title, referenced_paths(*texts))
+                     compiled.title, referenced_paths(*texts), reads_impact=True)
 
 
 def _removed_rules(old: Mapping, kept: set[str], ratios, rules_drift) -> list[DriftRule]:

@@ -28,13 +28,13 @@ from . import ast
 from .loader import STDLIB_PREFIX, RuleSet
 from .rewrite import substitute, uses
 from .typecheck import RULES_FUNCTIONS, check_condition, infer
-from .types import T, TypeSyntaxError, from_ref, params_type, snapshot_type
+from .types import T, TypeSyntaxError, drift_inputs, from_ref, params_type
 
 #: Default static cost limit of one expression. The CEL engine assumes 100 elements for a list
 #: of unknown size, so a drift rule comparing every role's models (roles x models x models)
 #: estimates at about 10^6; 10^7 leaves room for that and still refuses runaway nesting.
 DEFAULT_COST_LIMIT = 10_000_000
-RESERVED_NAMES = ("params", "old", "new")
+RESERVED_NAMES = ("params", "old", "new", "impact")
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,7 @@ def _check_drift(ctx: _Context, cd: CheckedDrift) -> None:
             "POLC258", f"unknown severity `{drift.severity}`", drift.severity_span,
             hint=did_you_mean(drift.severity.upper(), ast.SEVERITIES)))
     env, nodes = _const_env(cd.consts)
-    snapshot = snapshot_type()
-    env.update(old=snapshot, new=snapshot)
+    env.update(drift_inputs())
     names: dict[str, Span] = {}
     for let in drift.lets:
         if _declare(ctx, let.name, let.span, names):

@@ -28,7 +28,7 @@ from ..diagnostics import Diagnostic, Span
 from .runtime import Expr, RulesRuntimeError, _Compiled, _error_text, block_span, rules_block
 from .binding import bind
 from .severity import Severity
-from .types import snapshot_type
+from .types import drift_inputs, snapshot_type
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class DriftFinding:
 
 
 _bound = threading.local()
+#: ``impact`` when the caller has none: rules test ``impact.budget != null`` first.
+NO_IMPACT = {"budget": None, "replay": None}
 
 
 def _bind_pair(old: Mapping, new: Mapping) -> tuple[dict, dict]:
@@ -72,8 +74,7 @@ class CompiledDrift(_Compiled):
     def __init__(self, rule_id: str, entry: Mapping, ratios: Mapping[str, float] | None = None):
         from .celbridge import DRIFT_RUNTIME_BUDGET
 
-        snapshot = snapshot_type()
-        super().__init__(rule_id, entry["file"], list(entry.get("lets", [])), {"old": snapshot, "new": snapshot})
+        super().__init__(rule_id, entry["file"], list(entry.get("lets", [])), drift_inputs())
         self.budget = DRIFT_RUNTIME_BUDGET
         self.rule_id = rule_id
         self.severity = Severity(entry["severity"])
@@ -88,13 +89,17 @@ class CompiledDrift(_Compiled):
         from .rewrite import lower_ratios
         return lower_ratios(node, self.ratios)
 
-    def check(self, old: Mapping, new: Mapping) -> list[DriftHit]:
-        """The hits of this rule (zero or one); raises when it cannot be evaluated."""
+    def check(self, old: Mapping, new: Mapping, impact: Mapping | None = None) -> list[DriftHit]:
+        """The hits of this rule (zero or one); raises when it cannot be evaluated.
+
+        ``impact`` is what the caller knows beyond the two snapshots (compiler/diff/review.py
+        passes the budget figures and the replay summary); None binds both as null."""
         from ..cel import CelError
         from .binding import BindError
 
         try:
             bindings = dict(zip(("old", "new"), _bind_pair(old, new)))
+            bindings["impact"] = bind(impact or NO_IMPACT, self.env["impact"], "impact")
             value = self.program(self.when).evaluate(bindings)
         except BindError as err:
             raise RulesRuntimeError(f"snapshot {err.path} {err.detail}", [Diagnostic.error(
@@ -109,10 +114,11 @@ class CompiledDrift(_Compiled):
             raise RulesRuntimeError(f"`when` gave {value!r}, not a bool")
         return [DriftHit(self.render(self.message, bindings, f"{self.rule_id}: `{self.when.text}` holds"))]
 
-    def evaluate(self, old: Mapping, new: Mapping) -> list[DriftFinding]:
+    def evaluate(self, old: Mapping, new: Mapping, impact: Mapping | None = None) -> list[DriftFinding]:
         """Findings of this rule; a failure to evaluate is itself a finding (never a pass)."""
         try:
-            return [DriftFinding(self.rule_id, self.severity, hit.message, self.span) for hit in self.check(old, new)]
+            return [DriftFinding(self.rule_id, self.severity, hit.message, self.span)
+                    for hit in self.check(old, new, impact)]
         except RulesRuntimeError as err:
             severity = self.severity if self.severity.rank >= Severity.WARN.rank else Severity.WARN
             return [DriftFinding(self.rule_id, severity, f"drift rule `{self.rule_id}` could not be evaluated: "
@@ -160,11 +166,11 @@ def _has_error(rule: CompiledDrift, diagnostics: Sequence[Diagnostic]) -> bool:
 
 
 def evaluate_drift(old: Mapping, new: Mapping, rules: Sequence[CompiledDrift] | None = None, *,
-                   ratios: Mapping[str, float] | None = None) -> list[DriftFinding]:
+                   ratios: Mapping[str, float] | None = None, impact: Mapping | None = None) -> list[DriftFinding]:
     """Every finding of ``rules`` (default: the stdlib's) over two snapshot dicts, in rule order."""
     if rules is None:
         rules, _ = load_drift_rules({}, {"drift": {"ratios": dict(ratios or {})}})
     findings: list[DriftFinding] = []
     for rule in rules:
-        findings.extend(rule.evaluate(old, new))
+        findings.extend(rule.evaluate(old, new, impact))
     return findings

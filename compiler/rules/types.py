@@ -211,3 +211,17 @@ def _object_from_schema(node: dict, defs: dict, nullable: bool) -> T:
         return T("object", (), tuple(sorted(fields.items())), nullable, open=extra is not False)
     value = from_schema(extra, defs) if isinstance(extra, dict) else DYN
     return T("map", (STRING, value), nullable=nullable)
+
+
+def drift_inputs() -> dict[str, T]:
+    """What a drift rule reads, by name: the snapshots ``old`` and ``new``, and ``impact`` (the
+    budget prover's figures and the replay summary of ``polc diff --replay``), typed by
+    schemas/drift_impact.schema.json. The one place that declares them (checker and runtime)."""
+    return dict(_drift_inputs())
+
+
+@lru_cache(maxsize=None)
+def _drift_inputs() -> tuple[tuple[str, T], ...]:
+    snapshot = snapshot_type()
+    impact = load_schema("drift_impact.schema.json")
+    return (("old", snapshot), ("new", snapshot), ("impact", from_schema(impact, impact.get("$defs", {}))))

@@ -30,6 +30,10 @@ from typing import Any, Callable, Mapping, NamedTuple
 from .errors import BudgetExceeded, BudgetUsageError, input_error, unknown_name
 
 Sink = Callable[[dict], None]
+#: Told of every charge attempt in order, under the tracker's lock: (kind, stage, tokens, amount,
+#: accepted), kind "charge" (reservations included) or "settle" (the difference a settlement
+#: applies). A run records them in REPLAY.jsonl so that `polc diff --replay` can re-run them.
+Observer = Callable[[str, "str | None", int, Decimal, bool], None]
 
 
 class Charge(NamedTuple):
@@ -46,13 +50,14 @@ class BudgetTracker:
     """Thread-safe budget accounting for one run (see the module docstring)."""
 
     def __init__(self, *, tokens: Mapping[str, int], cost: Mapping[str, Any] | None, stages=(),
-                 run_id: str | None = None, policy_hash: str | None = None, sink: Sink | None = None):
+                 run_id: str | None = None, policy_hash: str | None = None, sink: Sink | None = None,
+                 observer: Observer | None = None):
         self._limits = dict(tokens)
         self._known_stages = frozenset(self._limits) | frozenset(stages)
         self._warn = _decimal(cost.get("warn_threshold")) if cost else None
         self._hard = _decimal(cost.get("hard_limit")) if cost else None
         self.currency = (cost or {}).get("currency", "USD")
-        self.run_id, self.policy_hash, self._sink = run_id, policy_hash, sink
+        self.run_id, self.policy_hash, self._sink, self._observer = run_id, policy_hash, sink, observer
         self._lock = threading.Lock()
         self._used: dict[str | None, int] = {}
         self._spent = Decimal(0)
@@ -60,11 +65,12 @@ class BudgetTracker:
         self._events: list[dict] = []
 
     @classmethod
-    def for_snapshot(cls, snap, *, run_id: str | None = None, sink: Sink | None = None) -> "BudgetTracker":
+    def for_snapshot(cls, snap, *, run_id: str | None = None, sink: Sink | None = None,
+                     observer: Observer | None = None) -> "BudgetTracker":
         budgets = snap.data["budgets"]
         return cls(tokens=budgets.get("tokens") or {}, cost=budgets.get("cost"),
                    stages=(snap.data["routing"].get("stages") or {}), run_id=run_id,
-                   policy_hash=snap.hash, sink=sink)
+                   policy_hash=snap.hash, sink=sink, observer=observer)
 
     # -- questions --------------------------------------------------------------------------------
 
@@ -76,6 +82,11 @@ class BudgetTracker:
     @property
     def cost_spent(self) -> float:
         return float(self._spent)
+
+    @property
+    def spent(self) -> Decimal:
+        """What the run has been charged, exactly."""
+        return self._spent
 
     def tokens_used(self, stage: str | None = None) -> int:
         return self._used.get(stage, 0)
@@ -100,8 +111,28 @@ class BudgetTracker:
         """Record ``tokens`` (against ``stage``) and ``cost``, or refuse both with ``BudgetExceeded``."""
         tokens, amount = self._validated(stage, tokens, cost)
         with self._lock:
-            self._refuse_if_over(stage, tokens, amount)
-            return self._record(stage, tokens, amount)
+            if self._observer is None:
+                self._refuse_if_over(stage, tokens, amount)
+                return self._record(stage, tokens, amount)
+            try:
+                self._refuse_if_over(stage, tokens, amount)
+            except BudgetExceeded:
+                self._observer("charge", stage, tokens, amount, False)
+                raise
+            done = self._record(stage, tokens, amount)
+            self._observer("charge", stage, tokens, amount, True)
+            return done
+
+    def refusal(self, stage: str | None = None, *, tokens: int = 0, cost: Any = 0) -> str | None:
+        """Why ``charge`` would refuse this now (``"tokens"`` or ``"cost"``), or None; records nothing."""
+        tokens, amount = self._validated(stage, tokens, cost)
+        with self._lock:
+            limit = self._limits.get(stage)
+            if limit is not None and self._used.get(stage, 0) + tokens > limit:
+                return "tokens"
+            if self._hard is not None and self._spent + amount > self._hard:
+                return "cost"
+            return None
 
     def reserve(self, stage: str | None = None, *, tokens: int = 0, cost: float = 0) -> "Reservation":
         """Charge an estimate now; ``settle(tokens=, cost=)`` with the actual use afterwards."""
@@ -152,6 +183,8 @@ class BudgetTracker:
         with self._lock:
             self._used[stage] = self._used.get(stage, 0) + tokens
             self._spent += amount
+            if self._observer is not None:
+                self._observer("settle", stage, tokens, amount, True)
             limit = self._limits.get(stage)
             if (limit is not None and self._used[stage] > limit) or (self._hard is not None and
                                                                    self._spent > self._hard):

@@ -29,14 +29,16 @@ from __future__ import annotations
 
 import os
 import threading
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..canonical import canonical_json
 from ..fsutil import atomic_write_bytes
-from .errors import input_error
+from .errors import BudgetUsageError, input_error
 from .events import EventLog, utc_now
 from ..bundle import HEAD_FILE
+from .records import jsonable, route_record
 from .store import Workspace
 
 RECEIPT_FILE, REPLAY_FILE, EVENTS_FILE = "RECEIPT.json", "REPLAY.jsonl", "events.jsonl"
@@ -58,7 +60,12 @@ class Run:
         self.started_at = utc_now()
         self.stages: list[str] = []
         self.policies: list[dict] = []
-        self.budget = snap.budget_tracker(run_id, sink=self._budget_event)
+        self._call = threading.local()   # what run.charge_call is charging, for the BudgetCharge record
+        self._picks: dict[str, int] = {}  # model -> seq of the latest RouteDecision that picked it
+        bind = getattr(snap, "bind_shadow_sink", None)  # a ShadowRouter (compiler/runtime/shadow.py)
+        if bind is not None:
+            self._snap = bind(self._shadow_record)
+        self.budget = self._snap.budget_tracker(run_id, sink=self._budget_event, observer=self._budget_charge)
 
     @classmethod
     def start(cls, snap, run_id: str, workspace, *, follow: str | os.PathLike | None = "auto",
@@ -79,6 +86,11 @@ class Run:
         run.replay = EventLog(run.dir / REPLAY_FILE, start_seq=0)
         run._emit({"type": "RunStart", "policy": ref}, durable=True)
         run._emit({"type": "PolicySnapshotRef", **ref}, durable=True)
+        candidate = getattr(run._snap, "candidate", None)
+        if candidate is not None:  # shadowed: keep the candidate too, so its answers can be traced
+            run._emit({"type": "ShadowCandidateRef", "candidate_policy_id": candidate.policy_id,
+                       "candidate_policy_hash": candidate.hash, "candidate_policy_uri": ws.capture(candidate)},
+                      durable=True)
         run._write_receipt()
         return run
 
@@ -89,13 +101,35 @@ class Run:
         """The snapshot governing the run now."""
         return self._snap
 
-    def route(self, role: str, context: dict | None = None):
-        """``snapshot.route`` plus a ``RouteDecision`` replay record."""
+    def route(self, role: str, context: dict | None = None, *, key: str | bytes | int | None = None):
+        """``snapshot.route`` plus a ``RouteDecision`` replay record with its inputs (role, key,
+        gates recorded as passed) and its answer (compiler/runtime/records.py)."""
         snap = self._snap
-        candidates = snap.route(role, context)
-        self.replay.append({"type": "RouteDecision", "role": role, "policy_hash": snap.hash,
-                            "candidates": [c.model for c in candidates]})
+        candidates = snap.route(role, context, key=key)
+        seq = self.replay.append(route_record(snap, role, context, key, candidates))["seq"]
+        if candidates:
+            self._picks[candidates[0].model] = seq
         return candidates
+
+    def charge_call(self, stage: str | None, model: str, *, input_tokens: int, output_tokens: int):
+        """Charge a call on ``model`` at the policy's prices (exactly), recording the model and
+        token split so a replay can reprice it under another policy; see ``budget.charge``."""
+        config = self._snap.model(model)
+        if config.input_price_per_mtok is None or config.output_price_per_mtok is None:
+            raise input_error("POLC731", f"model `{model}` has no price in [model_config]",
+                              "add its prices, or charge the cost yourself with run.budget.charge", BudgetUsageError)
+        for name, value in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
+            if type(value) is not int or value < 0:
+                raise input_error("POLC731", f"{name} must be a non-negative integer, got {value!r}",
+                                  "pass the number of tokens the call used (0 or more)", BudgetUsageError)
+        cost = (input_tokens * Decimal(repr(config.input_price_per_mtok)) +
+                output_tokens * Decimal(repr(config.output_price_per_mtok))) / 1_000_000
+        self._call.info = {"model": model, "input_tokens": input_tokens, "output_tokens": output_tokens,
+                           "route_seq": self._picks.get(model)}
+        try:
+            return self.budget.charge(stage, tokens=input_tokens + output_tokens, cost=cost)
+        finally:
+            self._call.info = None
 
     def stage_transition(self, to_stage: str) -> dict:
         with self._lock:
@@ -109,12 +143,18 @@ class Run:
             self._check_policy_changed()
             return self._emit({"type": "Checkpoint", "name": name, "data": data}, durable=True)
 
-    def gate(self, name: str, metrics: Any):
-        """Evaluate gate ``name`` under the governing policy and record a ``GateEvaluated`` event."""
-        result = self._snap.gate(name).evaluate(metrics)
-        self._emit({"type": "GateEvaluated", "gate": name, "passed": result.passed,
-                    "failures": [{"message": f.message, "span": str(f.span)} for f in result.failures]},
-                   durable=True)
+    def gate(self, name: str, metrics: Any = None, /, **inputs: Any):
+        """Evaluate gate ``name`` under the governing policy and record a ``GateEvaluated`` event
+        with its inputs (``metrics``, keyword ``inputs``), so that it can be replayed."""
+        result = self._snap.gate(name).evaluate(metrics, **inputs)
+        event = {"type": "GateEvaluated", "gate": name, "passed": result.passed,
+                 "failures": [{"condition": f.condition, "message": f.message, "span": str(f.span)}
+                              for f in result.failures], "metrics": jsonable(metrics)}
+        if inputs:
+            event["inputs"] = jsonable(inputs)
+        if (metrics is not None and event["metrics"] is None) or (inputs and event["inputs"] is None):
+            event["unrecorded"] = True  # not JSON (NaN, objects): the evaluation cannot be replayed
+        self._emit(event, durable=True)
         return result
 
     def record(self, kind: str, **payload: Any) -> dict:
@@ -126,6 +166,9 @@ class Run:
             if self.status != "running":
                 return
             self.status = status
+            summary = getattr(self._snap, "shadow_summary", None)
+            if summary is not None:
+                self.replay.append({"type": "ShadowSummary", **summary()})
             self._emit({"type": "RunEnd", "status": status}, durable=True)
             self._write_receipt(finished_at=utc_now())
 
@@ -144,6 +187,17 @@ class Run:
 
     def _budget_event(self, event: dict) -> None:
         self._emit({k: v for k, v in event.items() if k not in ("run_id", "policy_hash")}, durable=True)
+
+    def _budget_charge(self, kind: str, stage, tokens: int, amount, accepted: bool) -> None:
+        record = {"type": "BudgetCharge", "kind": kind, "stage": stage, "tokens": tokens, "cost": str(amount),
+                  "accepted": accepted, "policy_hash": self.budget.policy_hash}
+        info = getattr(self._call, "info", None)
+        if info and kind == "charge":
+            record.update(info)
+        self.replay.append(record)
+
+    def _shadow_record(self, record: dict) -> None:
+        self.replay.append(record)
 
     def _capture(self, snap, reason: str) -> dict:
         uri = self.workspace.capture(snap)

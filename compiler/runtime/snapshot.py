@@ -275,11 +275,20 @@ class Snapshot:
 
         return self.derived(f"gate:{name}", lambda: gate_for(self, name))
 
-    def budget_tracker(self, run_id: str | None = None, *, sink: Callable[[dict], None] | None = None):
+    def budget_tracker(self, run_id: str | None = None, *, sink: Callable[[dict], None] | None = None,
+                       observer: Callable | None = None):
         """A new ``BudgetTracker`` for one run, with this policy's token and cost budgets."""
         from .budgets import BudgetTracker
 
-        return BudgetTracker.for_snapshot(self, run_id=run_id, sink=sink)
+        return BudgetTracker.for_snapshot(self, run_id=run_id, sink=sink, observer=observer)
+
+    def with_shadow(self, candidate: "Snapshot", *, sink: Callable[[dict], None] | None = None,
+                    window: int = 10_000):
+        """A ``ShadowRouter``: this snapshot answers; ``candidate`` is asked the same questions and
+        its disagreements are recorded (compiler/runtime/shadow.py), never returned."""
+        from .shadow import ShadowRouter
+
+        return ShadowRouter(self, candidate, sink=sink, window=window)
 
     def start_run(self, run_id: str, workspace, **options):
         """Open a run attributed to this policy (spec 001 event binding, spec 002 attribution)."""

@@ -30,6 +30,8 @@ from ..bundle import snapshot_hash
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _URI = re.compile(r"mv2://(?P<workspace>[^/]+)/policy/(?P<policy_id>[0-9a-f-]{36})\Z")
+#: Captured snapshot files verified in this process: path -> ((inode, size, mtime), hash).
+_VERIFIED: dict[str, tuple] = {}
 
 
 def check_run_id(run_id: str) -> str:
@@ -70,12 +72,12 @@ class Workspace:
     def capture(self, snap) -> str:
         """Store the snapshot's bytes (once per policy_id) and return its policy_uri."""
         path = self.snapshot_path(snap.policy_id)
-        data = canonical_json(thaw(snap.stored))
-        path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             self._check_existing(path, snap.hash)
-            data = path.read_bytes()  # first capture wins: the capsule gets the same bytes
+            data = path.read_bytes() if self.capsule is not None else None  # first capture wins
         else:
+            data = canonical_json(thaw(snap.stored))
+            path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(path, data)
         uri = self.policy_uri(snap.policy_id)
         if self.capsule is not None:
@@ -85,9 +87,15 @@ class Workspace:
     @staticmethod
     def _check_existing(path: Path, expected_hash: str) -> None:
         # Same policy_id means same content; only created_at may differ. First capture wins.
+        # A file already verified and unchanged since (same inode, size and mtime) is not re-read:
+        # a router starting many runs under one policy pays for the check once.
         import json
 
         try:
+            st = os.stat(path)
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+            if _VERIFIED.get(str(path)) == (stamp, expected_hash):
+                return
             stored = json.loads(path.read_bytes())
             ok = stored.get("hash") == expected_hash == snapshot_hash(stored)
         except (OSError, ValueError, AttributeError):
@@ -95,3 +103,4 @@ class Workspace:
         if not ok:
             raise integrity_error("POLC754", f"captured snapshot `{path}` does not hash to {expected_hash}",
                                   "the workspace copy was edited or damaged; move it aside and rerun")
+        _VERIFIED[str(path)] = (stamp, expected_hash)
