@@ -5,7 +5,10 @@ Run: .venv/bin/python benchmarks/bench_hostile.py [--rounds N] [--sizes 10000,10
 For 10k, 100k and 500k entries of ``[budgets.tokens]`` (model_policy.toml) and of surface
 features (the surface YAML), it prints the median in-process ``check`` and ``build`` time (fresh
 output dir each round) and the ratio of each to the 10k figure next to the size ratio: linear
-growth means the two ratios are about equal. The inputs come from tests/hostile/generators.py.
+growth means the two ratios are about equal; then the three slowest stages of one check of the
+largest size. The inputs come from tests/hostile/generators.py. A surface of 500k features is
+32 MB, above the 16 MiB limit of a policy source: it is refused before it is read (POLC004), so
+the surface series stops at the largest size under the limit (250k) and times that refusal.
 
 Baseline, side by side in the same run: the front end this replaced parsed TOML with tomlkit
 (``tomlkit.parse(text).unwrap()``), which grows faster than the text; its time is printed next
@@ -28,6 +31,10 @@ from compiler.pipeline import build, check  # noqa: E402
 from tests.hostile import generators as gen  # noqa: E402
 
 
+#: Features of the generated surface (about 64 bytes each) that fit under the 16 MiB source limit.
+MAX_SURFACE_FEATURES = 250_000
+
+
 def project(root: Path, kind: str, size: int) -> Path:
     root.mkdir(parents=True)
     if kind == "budgets":
@@ -38,6 +45,22 @@ def project(root: Path, kind: str, size: int) -> Path:
         (root / "surface.yaml").write_text(gen.surface_features(size), encoding="utf-8")
         (root / "policy.toml").write_text(gen.project_toml(surface=True), encoding="utf-8")
     return root
+
+
+def slowest_stages(root: Path, count: int = 3) -> str:
+    from compiler.pipeline import last_check_stage, run_pipeline
+
+    timings = sorted(run_pipeline(root, until=last_check_stage()).timings, key=lambda t: -t[1])[:count]
+    return ", ".join(f"{name} {seconds:.2f}s" for name, seconds in timings)
+
+
+def refusal_time(work: Path, size: int) -> float:
+    root = project(work / f"surface-{size}-refused", "surface", size)
+
+    def run_check():
+        assert any(d.code == "POLC004" for d in check(root))
+
+    return median_time(run_check, rounds=3)
 
 
 def timed(root: Path, rounds: int) -> tuple[float, float]:
@@ -85,14 +108,19 @@ def main() -> None:
             print(f"\n{label}: median of {args.rounds} rounds, in-process")
             print(f"{'size':>9} {'MB':>6} {'check':>9} {'build':>9} {'check ratio':>12} {'build ratio':>12} "
                   f"{'size ratio':>11}")
-            base = None
-            for size in sizes:
+            base, root = None, None
+            kind_sizes = sizes if kind == "budgets" else sorted({min(s, MAX_SURFACE_FEATURES) for s in sizes})
+            for size in kind_sizes:
                 root = project(work / f"{kind}-{size}", kind, size)
                 megabytes = sum(p.stat().st_size for p in root.iterdir()) / 1e6
                 check_s, build_s = timed(root, args.rounds)
                 base = base or (check_s, build_s, size)
                 print(f"{size:>9,} {megabytes:>6.1f} {check_s:>8.2f}s {build_s:>8.2f}s {check_s / base[0]:>11.1f}x "
                       f"{build_s / base[1]:>11.1f}x {size / base[2]:>10.0f}x", flush=True)
+            print(f"  slowest stages of one check at {kind_sizes[-1]:,}: {slowest_stages(root)}")
+            if kind == "surface" and max(sizes) > MAX_SURFACE_FEATURES:
+                print(f"  {max(sizes):,} features ({max(sizes) * 64 / 1e6:.0f} MB) are refused by the 16 MiB source "
+                      f"limit in {refusal_time(work, max(sizes)) * 1000:.0f} ms (POLC004)")
         toml_baseline(sizes, args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
