@@ -39,7 +39,7 @@ def seeded(url: str, out_dir: Path, bundles: int):
     ids = []
     for n in range(bundles):
         bundle_id = write_bundle(out_dir, {"n": n, "pad": "x" * 2000}, version=f"1.0.{n}")
-        reg.publish(bundle_id, receipt(bundle_id), submitted_by="bench")
+        reg.publish(bundle_id, receipt(bundle_id), submitted_by="bench", provenance={"evaluation_report_ref": "bench"})
         for state in ("staged", "shadow"):
             reg.transition(bundle_id, SCOPE, state, actor="bench", role="approver")
         ids.append(bundle_id)

@@ -54,6 +54,31 @@ def atomic_write_bytes(path: Path | str, data: bytes, mode: int = 0o666) -> None
     fsync_dir(path.parent)
 
 
+def atomic_create_bytes(path: Path | str, data: bytes, mode: int = 0o666) -> bool:
+    """Create ``path`` holding ``data`` unless it exists; never overwrites (even a file that
+    appears meanwhile). The bytes are written and fsynced under a temp name, then hard-linked
+    into place, so the file is whole or absent. Returns whether it was created."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode & ~current_umask())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # fails if the name exists: a link never replaces
+        except FileExistsError:
+            return False
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    fsync_dir(path.parent)
+    return True
+
+
 def atomic_write_text(path: Path | str, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 

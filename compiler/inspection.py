@@ -50,15 +50,27 @@ def active_hash(out_dir: Path) -> tuple[str | None, str | None]:
 
     A pointer naming a bundle that is not in the out dir is a problem too.
     """
+    active, error = read_active(out_dir)
+    return active, _problem(error) if error else None
+
+
+def read_active(out_dir: Path) -> tuple[str | None, PolcError | None]:
+    """(the head pointer's ``active`` hash, or None; the error the pointer raises, or None).
+
+    A legacy v1 ``policy.json`` is an InputError (POLC711) whose hint says how to migrate it;
+    a damaged or dangling pointer is an IntegrityError.
+    """
     try:
         head = read_head(out_dir)
     except PolcError as exc:
-        return None, _problem(exc)
+        return None, exc
     if head is None:
         return None, None
     if not (Path(out_dir) / head.active).is_dir():
-        return head.active, (f"`{head.path}` names bundle {head.active[:16]}…, which is not in `{out_dir}` "
-                             "(deleted or never copied): restore it, or `polc build` to make a new head")
+        message = (f"`{head.path}` names bundle {head.active[:16]}…, which is not in `{out_dir}` "
+                   "(deleted or never copied)")
+        return head.active, IntegrityError(message, [Diagnostic.error(
+            "POLC706", message, hint="restore it, or `polc build` to make a new head")])
     return head.active, None
 
 
@@ -98,7 +110,7 @@ def load_bundle(path: Path, *, active: bool = False) -> BundleReport:
 
     report = BundleReport(path, active=active)
     try:
-        report.snapshot = load_snapshot(path)
+        report.snapshot = load_snapshot(path, check_compatibility=False)  # inspect any bundle
     except PolcError as exc:
         report.error = exc
         return report
@@ -120,9 +132,11 @@ def _problem(error: PolcError) -> str:
     return error.diagnostics[0].message if error.diagnostics else error.message
 
 
-def exit_code_of(reports: list[BundleReport], head_problem: str | None) -> int:
+def exit_code_of(reports: list[BundleReport], head_error: PolcError | None) -> int:
     """4 if anything failed verification (or the head pointer is damaged or dangling), 3 if a
-    bundle is unreadable, else 0."""
-    if head_problem or any(r.status == "integrity" for r in reports):
+    bundle or the head pointer is unreadable (a legacy v1 head included), else 0."""
+    if isinstance(head_error, IntegrityError) or any(r.status == "integrity" for r in reports):
         return 4
-    return 3 if any(r.status == "unreadable" for r in reports) else 0
+    if head_error is not None or any(r.status == "unreadable" for r in reports):
+        return 3
+    return 0

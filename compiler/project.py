@@ -1,5 +1,11 @@
 """The project file, ``policy.toml``: found by walking up from a directory, as git does.
 
+Zero-config: given a lone policy file (``polc check model_policy.toml``, no ``policy.toml`` in
+its directory or above), polc compiles it as a project of default settings rooted at the
+file's directory (``ZERO_CONFIG_FILE``: sources = that file, out dir
+``<its directory>/artifacts/policy``). Inside a project, the project's rules apply: the file
+must be the project's ``[sources].model_policy`` (POLC030 otherwise).
+
 >>> import tempfile, pathlib
 >>> root = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (root / "policy.toml").write_text('[sources]\\nmodel_policy = "model_policy.toml"\\n')
@@ -15,7 +21,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .diagnostics import Diagnostic, Span
 from .errors import InputError
@@ -25,6 +31,8 @@ from .sources import read_source, resolve_in_project
 
 PROJECT_FILE = "policy.toml"
 DEFAULT_OUT_DIR = "artifacts/policy"
+#: The name diagnostics give the settings of a zero-config project (there is no file).
+ZERO_CONFIG_FILE = "<zero-config policy.toml>"
 
 _CODES = {"type": "POLC011", "unknown": "POLC010", "required": "POLC011", "enum": "POLC011", "other": "POLC011"}
 
@@ -34,6 +42,7 @@ class Project:
     root: Path
     document: TomlDocument
     diagnostics: tuple[Diagnostic, ...] = ()
+    zero_config: bool = False  # a lone policy file compiled with default settings (no policy.toml)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -99,7 +108,8 @@ def find_project_file(start: Path | str | None = None) -> Path:
         raise _not_a_project_file(candidate, mode)
     raise InputError("no policy.toml found", [Diagnostic.error(
         "POLC001", f"no {PROJECT_FILE} found in `{here}` or any parent directory",
-        hint="run polc inside a policy project, pass its directory, or create policy.toml (see docs/getting-started.md)")])
+        hint="run polc inside a policy project or pass its directory; pass a lone policy file to compile it with "
+             "default settings (`polc check model_policy.toml`); or create a project with `polc init`")])
 
 
 def _not_a_project_file(path: Path, mode: int) -> InputError:
@@ -117,7 +127,12 @@ def _os_reason(exc: BaseException) -> str:
 
 
 def load_project(start: Path | str | None = None) -> Project:
-    """Read and validate policy.toml; raises InputError when it cannot be read or parsed."""
+    """Read and validate policy.toml; raises InputError when it cannot be read or parsed.
+
+    ``start`` may also be a lone policy file (zero-config; see the module docstring).
+    """
+    if start is not None and _is_policy_file(Path(start)):
+        return _project_of_policy_file(Path(start))
     path = find_project_file(start)
     root = path.parent
     document = parse_toml(read_source(root, path.name))
@@ -127,4 +142,71 @@ def load_project(start: Path | str | None = None) -> Project:
         return document.index.key(p) if key else document.index.value(p)
 
     diagnostics = validate(document.data, "policy_project.schema.json", locate, _CODES)
+    if not diagnostics:
+        diagnostics = list(_check_runner_bounds(document))
     return Project(root, document, tuple(diagnostics))
+
+
+def _is_policy_file(path: Path) -> bool:
+    """A file given on the command line that is not a project file: a policy to compile alone."""
+    if path.name == PROJECT_FILE or not path.is_file():
+        return False
+    import tomllib
+
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError, ValueError):
+        return True  # the model_policy stage reports its syntax errors with positions
+    return not isinstance(data.get("sources"), dict)  # a project file under another name stays one
+
+
+def _project_of_policy_file(path: Path) -> Project:
+    """The project a lone policy file belongs to, or a zero-config one for it."""
+    path = path.resolve()
+    try:
+        project_file = find_project_file(path.parent)
+    except InputError:  # no policy.toml above: zero-config
+        return zero_config_project(path)
+    project = load_project(project_file)
+    named = project.source_path("model_policy")
+    if named is not None and (project.root / named).resolve() == path:
+        return project
+    message = (f"`{path}` is inside the project of `{project_file}`, whose model_policy is "
+               f"`{named or '(none)'}`, so polc does not compile it alone")
+    return Project(project.root, project.document, (Diagnostic.error(
+        "POLC030", message, Span.whole_file(str(path)),
+        hint=f"run polc on the project (`polc check {project_file.parent}`), name this file in its "
+             "[sources].model_policy, or move it out of the project to check it with default settings"),))
+
+
+def zero_config_project(policy_file: Path) -> Project:
+    """A project of default settings for a lone policy file: root its directory, sources that
+    file, out dir ``artifacts/policy`` under the root; nothing is written to describe it."""
+    import json
+
+    from .sources import Source
+
+    policy_file = policy_file.resolve()
+    # JSON string escapes are valid TOML basic-string escapes for any file name.
+    text = f"[sources]\nmodel_policy = {json.dumps(policy_file.name)}\n"
+    document = parse_toml(Source(ZERO_CONFIG_FILE, None, text, "", len(text.encode())))
+    return Project(policy_file.parent, document, (), zero_config=True)
+
+
+def _check_runner_bounds(document: TomlDocument) -> Iterator[Diagnostic]:
+    """``[build]`` runner versions must be comparable versions, with min <= max."""
+    from .bundle.compat import is_version, version_key
+
+    build = document.data.get("build") or {}
+    for key in ("min_runner_version", "max_runner_version"):
+        if key in build and not is_version(build[key]):
+            yield Diagnostic.error("POLC031", f"[build].{key} `{build[key]}` is not a version (expected dotted "
+                                              "numbers such as 0.1.0 or 2025.11.20)",
+                                   document.index.value(("build", key)), hint="write it as dotted numbers")
+            return
+    low, high = build.get("min_runner_version"), build.get("max_runner_version")
+    if low and high and version_key(low) > version_key(high):
+        yield Diagnostic.error("POLC031", f"[build].min_runner_version {low} is above max_runner_version {high}",
+                               document.index.value(("build", "max_runner_version")),
+                               hint="no runner could load the bundle; swap or widen the bounds")

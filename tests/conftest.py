@@ -28,6 +28,24 @@ def make_project(root: Path, model_policy: str | bytes = EXAMPLE_POLICY, *, proj
     return root
 
 
+def example_project(root: Path, *, extra: str = "", weights=None) -> Path:
+    """A copy of the repository's example project (policy.toml + examples/: the spec examples),
+    with ``extra`` appended to policy.toml and, given an array, ``[sources].weights``."""
+    import shutil
+
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "examples", root / "examples")
+    text = (REPO / "policy.toml").read_text(encoding="utf-8")
+    if weights is not None:
+        import numpy as np
+
+        with open(root / "examples" / "weights.npy", "wb") as fh:
+            np.save(fh, np.asarray(weights), allow_pickle=False)
+        text = text.replace("[sources]\n", '[sources]\nweights = "examples/weights.npy"\n')
+    (root / "policy.toml").write_text(text + extra, encoding="utf-8")
+    return root
+
+
 def run_polc(*args: str, cwd: Path | str | None = None, env: dict | None = None,
              input: str | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m compiler ARGS`` in a fresh process, as a user would run polc."""

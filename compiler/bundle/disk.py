@@ -174,10 +174,11 @@ _held = threading.local()
 
 
 @contextlib.contextmanager
-def storage_lock(out_dir: str | os.PathLike) -> Iterator[None]:
+def storage_lock(out_dir: str | os.PathLike, *, wait: bool = True) -> Iterator[None]:
     """The out dir's storage lock (an exclusive ``flock``), held by everything that writes a
     bundle or moves the head. Re-entrant within a thread, so a writer holding it can call
-    ``write_bundle``; other threads and processes wait."""
+    ``write_bundle``; other threads and processes wait — or, with ``wait=False``, get
+    ``BlockingIOError`` at once (``polc gc`` removes nothing while a writer is busy)."""
     key = os.path.realpath(out_dir)
     held: dict = getattr(_held, "paths", None) or {}
     _held.paths = held
@@ -191,7 +192,7 @@ def storage_lock(out_dir: str | os.PathLike) -> Iterator[None]:
     ensure_writable(Path(out_dir))
     fd = os.open(os.path.join(key, LOCK_FILE), os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         held[key] = 1
         try:
             yield

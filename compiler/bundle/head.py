@@ -73,10 +73,18 @@ def read_head(target: str | os.PathLike) -> Head | None:
 
 
 def _refuse_legacy(value: dict, path: Path) -> None:
-    if "policy_hash" in value or value.get("schema_version") == LEGACY_MANIFEST_SCHEMA_VERSION:
+    # The oldest v1 files have no schema_version, some no policy_hash; all name their weights.
+    if ("policy_hash" in value or "weights_file" in value
+            or value.get("schema_version") == LEGACY_MANIFEST_SCHEMA_VERSION):
         raise unreadable("POLC711", f"`{path}` is a legacy v1 policy.json (policy_manifest@v1), not a polc head "
-                                    "pointer", f"migrate it into a bundle: `polc migrate --source {path.parent}`; "
-                                               "then `polc backfill --apply` re-points the head", str(path))
+                                    "pointer", legacy_hint(path.parent), str(path))
+
+
+def legacy_hint(out_dir: Path) -> str:
+    """How to turn a legacy v1 head into a polc bundle (docs/storage.md, "Migrations")."""
+    return (f"migrate it: build the current policy into another out dir (`polc build --out DIR`), then "
+            f"`polc migrate --source {out_dir} --policy DIR` writes a bundle of that policy holding the legacy "
+            f"weights, and `polc backfill --policy-root {out_dir} --apply` points the head at it")
 
 
 def open_head(target: str | os.PathLike) -> Bundle:

@@ -34,8 +34,12 @@ LAZY_COMMANDS: dict[str, str] = {
     "diff": "compiler.cli.diff_cmd:diff_cmd",
     "registry": "compiler.cli.registry_cmd:registry",
     "gate": "compiler.cli.registry_cmd:gate",
+    "serve": "compiler.cli.serve_cmd:serve_cmd",
     "route": "compiler.cli.runtime_cmd:route_cmd",
     "trace": "compiler.cli.runtime_cmd:trace_cmd",
+    "init": "compiler.cli.project_cmd:init_cmd",
+    "validate": "compiler.cli.project_cmd:validate_cmd",
+    "gc": "compiler.cli.storage_cmd:gc_cmd",
     "push": "compiler.cli.oci_cmd:push_cmd",
     "pull": "compiler.cli.oci_cmd:pull_cmd",
 }

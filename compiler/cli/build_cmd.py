@@ -50,7 +50,9 @@ def build_cmd(path, out_dir, capsule, previous, fmt):
     """Compile the policy and write its bundle; print the bundle hash.
 
     PATH is policy.toml or a directory inside the project (default: the current
-    directory; policy.toml is found by walking up).
+    directory; policy.toml is found by walking up), or a lone model_policy.toml
+    outside any project: it is compiled with default settings (zero-config) and
+    its bundle goes to artifacts/policy beside it.
     """
     from ..pipeline import build
 
@@ -76,7 +78,9 @@ def build_cmd(path, out_dir, capsule, previous, fmt):
 def check_cmd(path, previous, fmt):
     """Report every diagnostic of the policy; write nothing.
 
-    Exit 0 without errors, 1 with error-level findings, 3 when a source cannot be read or parsed.
+    PATH is as for `polc build`: a project (policy.toml or a directory in it) or a lone
+    model_policy.toml, checked with default settings. Exit 0 without errors, 1 with
+    error-level findings, 3 when a source cannot be read or parsed.
     """
     from ..pipeline import last_check_stage, run_pipeline
 

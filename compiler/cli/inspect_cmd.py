@@ -64,7 +64,8 @@ def list_cmd(out, project, as_json):
     from .. import inspection
 
     out_dir = out_dir_for(out, project)
-    active, head_problem = inspection.active_hash(out_dir)
+    active, head_error = inspection.read_active(out_dir)
+    head_problem = head_error.diagnostics[0].message if head_error and head_error.diagnostics else None
     reports = [inspection.load_bundle(p, active=p.name == active) for p in inspection.bundle_dirs(out_dir)]
     reports.sort(key=lambda r: (r.facts.get("created_at") or "", r.hash), reverse=True)
     if as_json:
@@ -76,10 +77,8 @@ def list_cmd(out, project, as_json):
         from ..snippet import safe_text
 
         click.echo(safe_text(_list_table(reports)))
-    if head_problem:
-        click.echo(f"polc: head pointer: {head_problem}", err=True)
-    _print_problems([r.error for r in reports if r.error is not None])
-    sys.exit(inspection.exit_code_of(reports, head_problem))
+    _print_problems([e for e in [head_error, *(r.error for r in reports)] if e is not None])
+    sys.exit(inspection.exit_code_of(reports, head_error))
 
 
 _STATUS_TEXT = {"ok": "ok", "integrity": "INTEGRITY FAILURE (below)", "unreadable": "UNREADABLE (below)"}
@@ -152,7 +151,7 @@ def _show(target: Path, out_dir: Path, as_json: bool) -> None:
     from ..snippet import safe_text
     from .show_text import describe
 
-    snapshot = load_snapshot(target)  # verifies; IntegrityError exits 4
+    snapshot = load_snapshot(target, check_compatibility=False)  # verifies; IntegrityError exits 4
     active, _ = inspection.active_hash(out_dir)
     facts = {**inspection.facts(snapshot), "active": snapshot.hash == active,
              "path": str(snapshot.bundle_dir or snapshot.source)}

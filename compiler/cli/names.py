@@ -34,6 +34,7 @@ UNKNOWN_NAME_CODES = frozenset({
     "POLC720",  # unknown role
     "POLC721",  # unknown gate
     "POLC732",  # unknown stage
+    "POLC744",  # unknown run
     "POLC751",  # unknown run
 })
 

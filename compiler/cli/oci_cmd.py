@@ -99,6 +99,9 @@ def pull_cmd(source, set_head, gates, keys, max_layer_bytes, plain_http, out_dir
         path = write_bundle(out, pulled.bundle)
         if set_head:
             point_head(out, pulled.bundle)
+    from .storage_cmd import _mirror
+
+    _mirror(out, pulled.bundle.hash)  # dual storage: a configured capsule gets every bundle (docs/storage.md)
     if fmt == "json":
         click.echo(json.dumps({"ok": True, **pulled.to_json(), "receipts": receipts, "path": str(path),
                                "head_moved": set_head}, indent=2))

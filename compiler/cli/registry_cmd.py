@@ -1,7 +1,8 @@
 """``polc registry ...``: the registry from the command line (docs/registry.md).
 
 Every subcommand takes ``--json`` (the contracts schema's response, or an ErrorResponse with the
-same exit code), ``--registry URL`` (else POLC_REGISTRY_URL, [registry] url, .polc/registry.db)
+same exit code), ``--registry URL`` (else POLC_REGISTRY_URL or POLC_REGISTRY, [registry] url,
+.polc/registry.db; an ``https://`` URL is a ``polc serve`` server, with the token in POLC_TOKEN)
 and ``--project DIR`` (else policy.toml is found by walking up from the current directory).
 """
 
@@ -24,7 +25,8 @@ ROLES = ("submitter", "approver", "operator")
 
 
 def _common(fn):
-    @click.option("--registry", "registry_url", metavar="URL", help="postgresql://..., sqlite:///path or a file path.")
+    @click.option("--registry", "registry_url", metavar="URL", help="https://... (a polc serve server; token in "
+                  "$POLC_TOKEN), postgresql://..., sqlite:///path or a file path.")
     @click.option("--project", "project_dir", metavar="DIR", type=click.Path(file_okay=True), help="Where policy.toml is.")
     @click.option("--json", "as_json", is_flag=True, help="Print the JSON response of the contracts schema.")
     @functools.wraps(fn)
@@ -44,10 +46,12 @@ def _scoped(required: bool = True):
 
 def _acting(fn):
     fn = click.option("--reason", default="", help="Why (kept in the audit log).")(fn)
-    fn = click.option("--role", type=click.Choice(ROLES), default=lambda: os.environ.get("POLC_ROLE", "operator"),
-                      show_default="$POLC_ROLE or operator", help="The role you act in.")(fn)
+    fn = click.option("--role", type=click.Choice(ROLES), default=lambda: os.environ.get("POLC_ROLE") or None,
+                      show_default="$POLC_ROLE, else the first role the operation allows that you hold",
+                      help="The role you act in.")(fn)
     return click.option("--actor", default=lambda: os.environ.get("POLC_ACTOR") or getpass.getuser(),
-                        show_default="$POLC_ACTOR or your user name", help="Who you are (kept in the audit log).")(fn)
+                        show_default="$POLC_ACTOR or your user name",
+                        help="Who you are (local registries; a server records the authenticated principal).")(fn)
 
 
 @click.group("registry")
@@ -64,8 +68,8 @@ def _config(project_dir: str | None, registry_url: str | None):
     try:
         project = load_project(project_dir)
     except PolcError as exc:
-        if project_dir is None and (registry_url or os.environ.get("POLC_REGISTRY_URL")) and \
-                any(d.code == "POLC001" for d in exc.diagnostics):
+        named = registry_url or os.environ.get("POLC_REGISTRY_URL") or os.environ.get("POLC_REGISTRY")
+        if project_dir is None and named and any(d.code == "POLC001" for d in exc.diagnostics):
             return RegistryConfig()  # no project: fine when the registry is named explicitly
         raise
     errors = [d for d in project.diagnostics if d.is_error]
@@ -88,13 +92,15 @@ def _scope(config, environment, tenant, policy_name):
     return Scope(environment, policy_name or config.default_policy, tenant or None)
 
 
-def _run(as_json: bool, project_dir, registry_url, operation, text, exit_of=lambda response: 0):
-    """Open the registry, run ``operation(registry, config)``, print the response; the exit code."""
+def _run(as_json: bool, project_dir, registry_url, operation, text, exit_of=lambda response: 0, *,
+         create: bool = True):
+    """Open the registry, run ``operation(registry, config)``, print the response; the exit code.
+    ``create=False``: a command that only reads refuses a registry that does not exist yet."""
     from ..registry import RegistryError, open_registry
 
     try:
         config = _config(project_dir, registry_url)
-        with open_registry(registry_url, config=config) as reg:
+        with open_registry(registry_url, config=config, create=create) as reg:
             response = operation(reg, config)
     except PolcError as exc:
         if not as_json:
@@ -127,23 +133,35 @@ def _exit(code: int) -> None:
 
 @registry.command("publish")
 @click.argument("bundle")
-@click.option("--receipt", "receipt_path", required=True, metavar="FILE", help="The gate receipt (polc gate run).")
+@click.option("--receipt", "receipt_paths", required=True, multiple=True, metavar="FILE",
+              help="A PASS gate receipt (polc gate run); repeat it for every gate the policy requires.")
 @click.option("--bundle-version", metavar="V", help="Display version (default: the manifest's policy.version).")
 @click.option("--policy", "policy_name", metavar="NAME", help="The policy this bundle is for.")
 @click.option("--training-run", metavar="ID", help="Provenance: the training run.")
-@click.option("--evaluation-report", metavar="REF", help="Provenance: the evaluation report.")
+@click.option("--evaluation-report", metavar="REF", help="Provenance (required): the evaluation report the "
+              "receipts were computed from.")
 @click.option("--dataset-manifest", multiple=True, metavar="REF", help="Provenance: a dataset manifest (repeatable).")
-@click.option("--submitter", default=lambda: os.environ.get("POLC_ACTOR") or getpass.getuser(), help="Who submits.")
+@click.option("--submitter", default=lambda: os.environ.get("POLC_ACTOR") or getpass.getuser(),
+              help="Who submits (local registries; a server records the authenticated principal).")
+@click.option("--role", type=click.Choice(ROLES), default=lambda: os.environ.get("POLC_ROLE") or None,
+              help="The role you publish in (default: the first allowed role you hold).")
 @_common
-def publish_cmd(bundle, receipt_path, bundle_version, policy_name, training_run, evaluation_report, dataset_manifest,
-                submitter, registry_url, project_dir, as_json):
-    """Register BUNDLE (a bundle directory or a hash in the out dir) with its PASS gate receipt."""
-    provenance = {"training_run_id": training_run, "evaluation_report_ref": evaluation_report,
-                  "dataset_manifest_refs": list(dataset_manifest)}
+def publish_cmd(bundle, receipt_paths, bundle_version, policy_name, training_run, evaluation_report, dataset_manifest,
+                submitter, role, registry_url, project_dir, as_json):
+    """Register BUNDLE (a bundle directory or a hash in the out dir) with its PASS gate receipts;
+    against a server, the bundle's files are uploaded and the server verifies them."""
+    if not evaluation_report:
+        raise click.UsageError("publish needs --evaluation-report REF: the report the gate receipts were computed "
+                               "from (the registry keeps it as the bundle's provenance)")
+    provenance = {"evaluation_report_ref": evaluation_report, "dataset_manifest_refs": list(dataset_manifest)}
+    if training_run:
+        provenance["training_run_id"] = training_run
 
     def op(reg, config):
-        return reg.publish(bundle, read_receipt(receipt_path), provenance=provenance, submitted_by=submitter,
-                           bundle_version=bundle_version, policy_name=policy_name)
+        receipts = [read_receipt(path) for path in receipt_paths]
+        return reg.publish(bundle, receipts[0], provenance=provenance, submitted_by=submitter,
+                           bundle_version=bundle_version, policy_name=policy_name, more_receipts=receipts[1:],
+                           role=role)
     _exit(_run(as_json, project_dir, registry_url, op, render.publish))
 
 
@@ -183,16 +201,22 @@ def promote_cmd(bundle, expect_active, environment, tenant, policy_name, actor, 
 
 
 @registry.command("rollback")
+@click.option("--expect-active", metavar="HASH", help="Refuse unless this is the scope's promoted bundle now "
+              "(so a retried rollback never goes back a second step).")
 @_scoped()
 @_acting
 @_common
-def rollback_cmd(environment, tenant, policy_name, actor, role, reason, registry_url, project_dir, as_json):
-    """Mark the scope's promoted bundle rolled_back and re-promote the previous one (event-log order)."""
+def rollback_cmd(expect_active, environment, tenant, policy_name, actor, role, reason, registry_url, project_dir,
+                 as_json):
+    """Mark the scope's promoted bundle rolled_back and re-promote the previous one (event-log order);
+    a bundle that was itself rolled back is never restored."""
     if not reason:
         raise click.UsageError("rollback needs --reason (it is kept in the audit log)")
 
     def op(reg, config):
-        return reg.rollback(_scope(config, environment, tenant, policy_name), actor=actor, role=role, reason=reason)
+        expected = reg.bundle_id_of(expect_active) if expect_active else None
+        return reg.rollback(_scope(config, environment, tenant, policy_name), actor=actor, role=role, reason=reason,
+                            expect_active=expected)
 
     _exit(_run(as_json, project_dir, registry_url, op, render.rollback))
 
@@ -206,7 +230,7 @@ def resolve_cmd(pin, environment, tenant, policy_name, registry_url, project_dir
     def op(reg, config):
         scope = _scope(config, environment, tenant, policy_name)
         return reg.pin(pin, scope) if pin else reg.resolve(scope)
-    _exit(_run(as_json, project_dir, registry_url, op, render.resolve))
+    _exit(_run(as_json, project_dir, registry_url, op, render.resolve, create=False))
 
 
 @registry.command("pin")
@@ -223,7 +247,7 @@ def pin_cmd(bundle, out_file, environment, tenant, policy_name, registry_url, pr
 
             atomic_write_text(out_file, json.dumps(response, indent=2) + "\n")
         return response
-    _exit(_run(as_json, project_dir, registry_url, op, render.resolve))
+    _exit(_run(as_json, project_dir, registry_url, op, render.resolve, create=False))
 
 
 @registry.command("history")
@@ -235,25 +259,67 @@ def history_cmd(bundle, environment, tenant, policy_name, registry_url, project_
     def op(reg, config):
         scope = _scope(config, environment, tenant, policy_name) if environment else None
         return reg.history(scope, bundle_id=reg.bundle_id_of(bundle) if bundle else None)
-    _exit(_run(as_json, project_dir, registry_url, op, render.events))
+    _exit(_run(as_json, project_dir, registry_url, op, render.events, create=False))
 
 
 @registry.command("verify")
+@click.option("--checkpoint", "checkpoint_file", metavar="FILE", help="A checkpoint saved earlier "
+              "(polc registry checkpoint --out FILE): refuse a log re-chained, truncated or rewound since.")
+@click.option("--checkpoint-key", metavar="PUB", help="The server's checkpoint public key (PEM): check the "
+              "checkpoint's signature too.")
 @_common
-def verify_cmd(registry_url, project_dir, as_json):
-    """Recompute the audit chain; exit 4 on any edited, deleted or inserted row."""
+def verify_cmd(checkpoint_file, checkpoint_key, registry_url, project_dir, as_json):
+    """Recompute the audit chain; exit 4 on any edited, deleted or inserted row, or a log that does
+    not extend the checkpoint given."""
+    from ..registry.checkpoints import checkpoint_problems, checkpoint_signature_problems, read_checkpoint_file
+
+    checkpoint = read_checkpoint_file(checkpoint_file) if checkpoint_file else None
+
     def op(reg, config):
-        return reg.verify()
+        response = reg.verify()
+        if checkpoint is None:
+            return response
+        from ..registry.audit import verify_chain
+
+        events = reg.history()["events"]
+        head = (response["head_seq"], response["head_hash"])
+        # A server's word is not taken: its history is re-hashed here, then held against the checkpoint.
+        problems = [*verify_chain(events, head), *checkpoint_signature_problems(checkpoint, checkpoint_key),
+                    *checkpoint_problems(checkpoint, events, head)]
+        seen = {(p["code"], p["message"]) for p in response["problems"]}
+        response["problems"] += [p for p in problems if (p["code"], p["message"]) not in seen]
+        response["ok"] = not response["problems"]
+        return response
 
     _exit(_run(as_json, project_dir, registry_url, op, render.verify,
-               exit_of=lambda r: 0 if r["ok"] else int(ExitCode.INTEGRITY)))
+               exit_of=lambda r: 0 if r["ok"] else int(ExitCode.INTEGRITY), create=False))
+
+
+@registry.command("checkpoint")
+@click.option("--out", "out_file", metavar="FILE", type=click.Path(dir_okay=False), help="Also save it to FILE.")
+@_common
+def checkpoint_cmd(out_file, registry_url, project_dir, as_json):
+    """Fetch the server's newest signed checkpoint of the audit log (keep it: `verify --checkpoint`)."""
+    def op(reg, config):
+        if not hasattr(reg, "checkpoint"):
+            from ..registry.errors import invalid
+
+            raise invalid("POLC601", "checkpoints are signed by a registry server",
+                          hint="pass --registry https://... (a polc serve server)")
+        response = reg.checkpoint()
+        if out_file:
+            from ..fsutil import atomic_write_text
+
+            atomic_write_text(out_file, json.dumps(response, indent=2) + "\n")
+        return response
+    _exit(_run(as_json, project_dir, registry_url, op, render.checkpoint, create=False))
 
 
 @registry.command("list")
 @_common
 def list_cmd(registry_url, project_dir, as_json):
     """List registered bundles and their state in every scope."""
-    _exit(_run(as_json, project_dir, registry_url, lambda reg, config: reg.list(), render.listing))
+    _exit(_run(as_json, project_dir, registry_url, lambda reg, config: reg.list(), render.listing, create=False))
 
 
 @registry.command("show")
@@ -261,7 +327,7 @@ def list_cmd(registry_url, project_dir, as_json):
 @_common
 def show_cmd(bundle, registry_url, project_dir, as_json):
     """Show a bundle's record: digest, receipt check, provenance and states."""
-    _exit(_run(as_json, project_dir, registry_url, lambda reg, config: reg.show(bundle), render.show))
+    _exit(_run(as_json, project_dir, registry_url, lambda reg, config: reg.show(bundle), render.show, create=False))
 
 
 @registry.command("keygen")
@@ -281,6 +347,93 @@ def keygen_cmd(prefix):
             click.echo(note, err=True)
     private, public = generate_keypair(Path(prefix))
     click.echo(f"wrote {private} (keep secret) and {public} (keyid {keyid(load_public_key(public))[:16]})")
+
+
+# --- polc registry token: the server's principals (administration, local database access) -------
+
+@registry.group("token")
+def token_group():
+    """Create, list and revoke the bearer tokens of a registry server's principals."""
+
+
+def _token_options(fn):
+    fn = click.option("--project", "project_dir", metavar="DIR", help="Where policy.toml is.")(fn)
+    fn = click.option("--registry", "registry_url", metavar="URL", help="The registry database (default: the "
+                      "server configuration's store, else the project's registry).")(fn)
+    return click.option("--config", "config_file", metavar="FILE", help="The server's [server] TOML file, "
+                        "whose store holds the tokens.")(fn)
+
+
+def _token_store(config_file, registry_url, project_dir, *, create: bool = True):
+    """The registry database itself: tokens are made with local access, never over HTTP."""
+    from ..registry import is_server_url, open_store
+
+    if registry_url is None and config_file is not None:
+        from ..server.config import load_server_config
+
+        registry_url = load_server_config(config_file, project_dir=project_dir).store
+    config = _config(project_dir, registry_url)
+    url = config.registry_url(registry_url)
+    if url is None or is_server_url(url):
+        raise click.UsageError("token commands need the registry's database (--config FILE of the server, or "
+                               "--registry postgresql://... / a SQLite path), not a server URL")
+    return open_store(url, create=create)
+
+
+@token_group.command("create")
+@click.option("--principal", required=True, metavar="NAME", help="Who the token authenticates (named in grants).")
+@click.option("--expires", metavar="DURATION", default="90d", show_default=True,
+              help="Lifetime: 12h, 30d, 2w, or never.")
+@click.option("--note", default="", metavar="TEXT", help="What the token is for (listed, never secret).")
+@_token_options
+def token_create_cmd(principal, expires, note, config_file, registry_url, project_dir):
+    """Make a token for PRINCIPAL; it is printed once and only its sha256 is kept."""
+    from ..server.auth import create_token
+
+    store = _token_store(config_file, registry_url, project_dir)
+    try:
+        token, record = create_token(store, principal, expires=expires, note=note)
+    finally:
+        store.close()
+    click.echo(token)
+    until = record["expires_at"] or "never"
+    click.echo(f"token {record['token_id']} for {principal}, expires {until}: shown once, store it now "
+               "(POLC_TOKEN for the polc CLI)", err=True)
+
+
+@token_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_token_options
+def token_list_cmd(as_json, config_file, registry_url, project_dir):
+    """List tokens (never their secrets): id, principal, created, expires, status."""
+    from ..server.auth import list_tokens
+
+    store = _token_store(config_file, registry_url, project_dir, create=False)
+    try:
+        tokens = list_tokens(store)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps({"tokens": tokens}, indent=2))
+        return
+    for t in tokens:
+        click.echo(f"{t['token_id']}  {t['principal']:<24} {t['status']:<8} created {t['created_at'][:19]}Z  "
+                   f"expires {(t['expires_at'] or 'never')[:19]}  {t['note']}".rstrip())
+
+
+@token_group.command("revoke")
+@click.argument("token_id")
+@_token_options
+def token_revoke_cmd(token_id, config_file, registry_url, project_dir):
+    """Revoke TOKEN_ID at once (the server refuses it from its next request)."""
+    from ..server.auth import revoke_token
+
+    store = _token_store(config_file, registry_url, project_dir, create=False)
+    try:
+        revoke_token(store, token_id)
+    finally:
+        store.close()
+    click.echo(f"revoked {token_id}")
 
 
 # --- polc gate run: the receipt side of promotion gates -----------------------------------------

@@ -62,24 +62,33 @@ def echo_route(snap, role: str, passed, fmt: str) -> None:
 @click.option("--workspace", type=click.Path(file_okay=False, path_type=str),
               default=lambda: os.environ.get("POLC_WORKSPACE", ".polc"), show_default="$POLC_WORKSPACE or .polc",
               help="The run workspace given to start_run().")
+@click.option("--from-capsule", is_flag=True,
+              help="Answer from the capsule alone (its event log and snapshot objects), not the workspace.")
+@click.option("--capsule", "capsule_location",
+              help="With --from-capsule: the capsule file or postgresql:// URL (default: POLC_CAPSULE, else the "
+                   "project's [storage].capsule).")
+@click.option("--workspace-name", help="With --from-capsule: the capsule workspace, when the run id is in several.")
 @click.option("--verify/--no-verify", default=True, show_default=True,
-              help="Load and verify the governing snapshot from the workspace.")
+              help="Load and verify the governing snapshot(s).")
 @_FORMAT
-def trace_cmd(run_id, workspace, verify, fmt):
+def trace_cmd(run_id, workspace, from_capsule, capsule_location, workspace_name, verify, fmt):
     """Which snapshot governed RUN_ID, and its stage transitions (spec 001 977-A4)."""
-    from ..runtime.trace import governing_snapshot, trace_run
+    if from_capsule or capsule_location:
+        payload = _trace_capsule(run_id, capsule_location, workspace_name, verify)
+    else:
+        from ..runtime.trace import governing_snapshot, trace_run
 
-    with typed_name():
         trace = trace_run(workspace, run_id)
-    payload = trace.to_json()
-    if verify:
-        for ref in trace.policy_refs:  # every referenced snapshot must load and match its reference
-            governing_snapshot(workspace, run_id, seq=ref["seq"])
-        payload["verified"] = True
+        payload = trace.to_json()
+        if verify:
+            for ref in trace.policy_refs:  # every referenced snapshot must load and match its reference
+                governing_snapshot(workspace, run_id, seq=ref["seq"])
+            payload["verified"] = True
     if fmt == "json":
         click.echo(json.dumps(payload, indent=2))
         return
-    click.echo(f"run {run_id}: {payload['status']}, policy_bundle_id {payload['policy_bundle_id']}")
+    source = f" (from the capsule stream {payload['stream']})" if payload.get("stream") else ""
+    click.echo(f"run {run_id}: {payload['status']}, policy_bundle_id {payload['policy_bundle_id']}{source}")
     for ref in payload["policies"]:
         click.echo(f"  #{ref['seq']:<4} policy {ref['policy_hash'][:12]} ({ref['reason']}) {ref['policy_uri']}")
     for t in payload["transitions"]:
@@ -90,3 +99,20 @@ def trace_cmd(run_id, workspace, verify, fmt):
         click.echo("  verified: every referenced snapshot loads and matches its hash")
     sys.exit(0)
 
+
+def _trace_capsule(run_id: str, location: str | None, workspace_name: str | None, verify: bool) -> dict:
+    from ..runtime.trace import governing_from_capsule, trace_from_capsule
+    from ..capsule import open_capsule
+    from ..runtime.resolve import default_capsule_path
+
+    store = open_capsule(location or default_capsule_path(), create=False)
+    try:
+        trace = trace_from_capsule(store, run_id, workspace=workspace_name)
+        payload = {**trace.to_json(), "stream": trace.receipt["stream"]}
+        if verify:
+            for ref in trace.policy_refs:
+                governing_from_capsule(store, trace, seq=ref["seq"])
+            payload["verified"] = True
+    finally:
+        store.close()
+    return payload

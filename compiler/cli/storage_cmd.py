@@ -39,6 +39,18 @@ def _out(out_dir: Path | None) -> Path:
     return project.out_dir if project else Path("artifacts/policy").resolve()
 
 
+def _mirror(out: Path, digest: str | None) -> str | None:
+    """Dual storage: with ``[storage].capsule`` configured, the bundle that became (or may become)
+    the head is stored in the capsule too, so ``polc verify --parity`` holds (docs/storage.md)."""
+    project = _project()
+    if digest is None or project is None:
+        return None
+    from ..bundle import open_bundle
+    from ..storage.capsule import mirror_bundle
+
+    return mirror_bundle(project, open_bundle(out / digest))
+
+
 def reporting(fn):
     """Run a command body that returns (text, json dict); render PolcError as diagnostics."""
 
@@ -78,7 +90,8 @@ def delta_cmd():
 @click.option("--cycle", type=int, required=True, help="Training cycle number (>= 0).")
 @click.option("--slice", "slice_", required=True, help="The slice the delta was computed on.")
 @click.option("--mode", default="rfl", show_default=True, help="Update mode recorded in the log.")
-@click.option("--attestation-root", help="The attested H_t root this delta derives from.")
+@click.option("--attestation-root", help="The attested H_t root this delta derives from (required when the "
+                                         "surface sets symbolic_descent.require_attestation).")
 @_out_option
 @_format_option
 @reporting
@@ -87,7 +100,11 @@ def delta_apply_cmd(bundle, delta, learning_rate, cycle, slice_, mode, attestati
     from ..storage.deltas import DeltaRequest, apply_delta
 
     req = DeltaRequest(learning_rate, cycle, slice_, mode, attestation_root)
-    row = apply_delta(bundle, delta, req, _out(out_dir))
+    from ..bundle import open_ref
+
+    out = open_ref(bundle, _out(out_dir)).path.parent  # where apply_delta writes: beside BUNDLE
+    row = apply_delta(bundle, delta, req, out)
+    _mirror(out, row["policy_hash_after"])
     summary = {k: v for k, v in row.items() if k != "delta"}
     summary["delta"] = {k: v for k, v in row["delta"].items() if k != "payload"}
     return (f"{row['policy_hash_before']} ⊕ delta(cycle {cycle}, |step| {row['delta']['l2_norm']:.6g}"
@@ -155,7 +172,9 @@ def restore_cmd(archive, reason, operator, out_dir):
     """Verify ARCHIVE, put its bundle back, re-point the head and write rollback_notice.md."""
     from ..storage.archive import restore
 
-    bundle = restore(archive.resolve(), _out(out_dir), reason, operator)
+    out = _out(out_dir)
+    bundle = restore(archive.resolve(), out, reason, operator)
+    _mirror(out, bundle.hash)
     return (f"restored {bundle.hash} (head re-pointed; see rollback_notice.md)",
             {"ok": True, "hash": bundle.hash, "policy_id": bundle.snapshot["policy_id"]}, ExitCode.OK)
 
@@ -164,22 +183,36 @@ def restore_cmd(archive, reason, operator, out_dir):
 
 @click.command("migrate")
 @click.option("--source", required=True, type=click.Path(path_type=Path), help="Legacy v1 policy.json or its directory.")
+@click.option("--policy", "policy",
+              help="The current policy's bundle the legacy weights go into: a bundle dir, an out dir, a head "
+                   "pointer or a hash prefix (default: the out dir's head bundle).")
 @click.option("--dry-run", is_flag=True, help="Migrate a frozen copy and report; write nothing.")
 @click.option("--allow-pickle", is_flag=True, help="Convert pickled legacy weights (unpickling runs code!).")
 @click.option("--operator", help="Recorded in MIGRATIONS.md (default: the current user).")
 @_out_option
 @_format_option
 @reporting
-def migrate_cmd(source, dry_run, allow_pickle, operator, out_dir):
-    """Migrate a policy_manifest@v1 policy to a verified polc bundle (spec 000 §2)."""
+def migrate_cmd(source, policy, dry_run, allow_pickle, operator, out_dir):
+    """Migrate a policy_manifest@v1 policy's weights into a bundle of the current policy (spec 000 §2).
+
+    The legacy policy_hash must be the sha256 of the legacy weights (exit 4 otherwise). The new
+    bundle is the current policy (the out dir's head bundle, or --policy) holding the legacy
+    weights; without a current policy nothing is written (exit 2).
+    """
     from ..storage.migrate import migrate
 
-    result = migrate(source.resolve(), _out(out_dir), dry_run=dry_run, allow_pickle=allow_pickle, operator=operator,
-                     warn=_warn)
+    out = _out(out_dir)
+    result = migrate(source.resolve(), out, policy=policy, dry_run=dry_run, allow_pickle=allow_pickle,
+                     operator=operator, warn=_warn)
+    stored = None if dry_run else _mirror(out, result.hash_after)
     verb = "would migrate" if dry_run else "migrated"
-    return (f"{verb} {result.source}: {result.hash_before} → {result.hash_after}",
-            {"ok": True, "dry_run": dry_run, "source": result.source, "hash_before": result.hash_before,
-             "hash_after": result.hash_after, "bundle": result.bundle}, ExitCode.OK)
+    text = f"{verb} {result.source}: {result.hash_before} → {result.hash_after} (policy {result.base[:12]})"
+    if not dry_run and not result.head_moved:
+        text += (f"\nthe head `{out / 'policy.json'}` is the legacy file: point it at the new bundle with "
+                 f"`polc backfill --policy-root {out} --apply`")
+    return (text, {"ok": True, "dry_run": dry_run, "source": result.source, "hash_before": result.hash_before,
+                   "hash_after": result.hash_after, "bundle": result.bundle, "policy": result.base,
+                   "head_moved": result.head_moved, "capsule_uri": stored}, ExitCode.OK)
 
 
 @click.command("backfill")
@@ -195,6 +228,8 @@ def backfill_cmd(policy_root, mode):
     if mode is None:
         raise click.UsageError("choose --dry-run or --apply")
     plan = (backfill.apply if mode == "apply" else backfill.plan)(policy_root.resolve())
+    if mode == "apply":
+        _mirror(policy_root.resolve(), plan.target)
     action = "re-pointed" if mode == "apply" and plan.target and plan.reason != "up to date" else "plan"
     return f"{action}: {plan.head} → {plan.target} ({plan.reason})", {"ok": True, "mode": mode, **plan.to_json()}, ExitCode.OK
 
@@ -264,7 +299,7 @@ def ledger_snapshot_cmd(notes, bundle_ref, out_dir):
     bundle = open_ref(bundle_ref or out, out)  # verified: hashes, manifest and the head pointer
     project = _project()
     settings = project.section("drift") if project else {}
-    details = drift_since_previous(out, bundle.snapshot, settings)
+    details = drift_since_previous(out, bundle, settings)
     line = ledger.record(out, "snapshot", bundle, notes=notes, **details)
     row = json.loads(line)
     status = details["drift_status"]
@@ -273,3 +308,54 @@ def ledger_snapshot_cmd(notes, bundle_ref, out_dir):
             f"{len(details['drift_findings'])} finding(s)")
     return text, row, ExitCode.FINDINGS if status == "BLOCK" else ExitCode.OK
 
+
+
+# -- gc --------------------------------------------------------------------------------------------
+
+@click.command("gc")
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; remove nothing.")
+@click.option("--keep", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Keep the bundles named by the ledger's last N rows.")
+@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
+              help="The run workspace whose receipts pin bundles (default: $POLC_WORKSPACE, else .polc in the "
+                   "project).")
+@click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Archive root: archived bundles are kept (default: [storage].archive_dir, else archive/policy).")
+@_out_option
+@_format_option
+@reporting
+def gc_cmd(dry_run, keep, workspace, archive_dir, out_dir):
+    """Remove the bundles nothing needs: not the head, not in the ledger's last N rows, not archived,
+    not pinned by a run receipt, not registered (docs/storage.md, "Retention").
+
+    Nothing is removed while another writer holds the out dir's storage lock.
+    """
+    import os
+
+    from ..storage.gc import Retention, collect
+
+    project = _project()
+    root = project.root if project else Path.cwd()
+    env_workspace = os.environ.get("POLC_WORKSPACE")
+    retention = Retention(
+        archive_dir=_archive_root(archive_dir),
+        workspace=(workspace or (Path(env_workspace) if env_workspace else root / ".polc")).resolve(),
+        registry_url=_registry_url(project))
+    result = collect(_out(out_dir), retention, keep, dry_run=dry_run)
+    _warn(result.warnings)
+    verb = "would remove" if dry_run else "removed"
+    lines = [f"{verb} {digest}" for digest in result.remove]
+    lines += [f"kept    {digest[:16]}…  ({', '.join(why)})" for digest, why in sorted(result.kept.items())]
+    lines.append(f"gc: {verb} {len(result.remove)} bundle(s), kept {len(result.kept)} in {result.out_dir}")
+    return "\n".join(lines), result.to_json(), ExitCode.OK
+
+
+def _registry_url(project) -> str | None:
+    """The registry database gc reads (never writes): --registry's sources, as the registry finds them."""
+    import os
+
+    if project is None:
+        return os.environ.get("POLC_REGISTRY_URL")
+    from ..registry.config import RegistryConfig
+
+    return RegistryConfig.from_project(project).registry_url()

@@ -1,37 +1,29 @@
 """Compatibility: does a scope provide what a bundle's manifest says it needs?
 
-A bundle declares ``required_features`` (names) and ``feature_groups`` (name -> version,
-exact or ``>=V``); a scope declares the feature versions it provides in ``[[registry.scopes]]``.
+A bundle declares ``required_features`` (names), ``feature_groups`` (name -> version, exact or
+``>=V``) and runner version bounds; a scope declares the feature versions it provides and the
+version of its runner in ``[[registry.scopes]]``. The comparison is the bundle package's
+(``compiler.bundle.compat``), the same the runtime applies when it loads a bundle.
 
 >>> unmet_requirements({"required_features": ["atoms"], "feature_groups": {"depth": ">=2"}}, {"atoms": "1", "depth": "3"})
 []
 >>> unmet_requirements({"feature_groups": {"depth": ">=2.1"}}, {"depth": "2.0"})
-['feature group `depth` >=2.1 (scope has 2.0)']
+['feature group `depth` >=2.1 (provided: 2.0)']
+>>> unmet_requirements({"min_runner_version": "0.2"}, {}, runner_version="0.1.5")
+['needs runner version >= 0.2, not 0.1.5']
 """
 
 from __future__ import annotations
 
-import re
 from typing import Mapping
 
+from ..bundle.compat import runner_problems, unmet_features
 
-def unmet_requirements(compatibility: Mapping, provided: Mapping[str, str]) -> list[str]:
-    unmet = [f"feature `{name}`" for name in compatibility.get("required_features") or [] if name not in provided]
-    for name, wanted in sorted((compatibility.get("feature_groups") or {}).items()):
-        have = provided.get(name)
-        if have is None:
-            unmet.append(f"feature group `{name}` {wanted} (scope has none)")
-        elif not _satisfies(str(have), str(wanted)):
-            unmet.append(f"feature group `{name}` {wanted} (scope has {have})")
+
+def unmet_requirements(compatibility: Mapping, provided: Mapping[str, str], *,
+                       runner_version: str | None = None) -> list[str]:
+    """What the scope lacks; the runner bounds are checked when the scope declares its runner."""
+    unmet = unmet_features(compatibility, provided)
+    if runner_version is not None:
+        unmet += runner_problems(compatibility, runner_version)
     return unmet
-
-
-def _satisfies(have: str, wanted: str) -> bool:
-    if wanted.startswith(">="):
-        return _version(have) >= _version(wanted[2:].strip())
-    return have == wanted
-
-
-def _version(text: str) -> tuple:
-    """Dotted numbers compare numerically; anything else compares as text after them."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-+]", text))

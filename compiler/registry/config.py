@@ -13,6 +13,7 @@
     [[registry.scopes]]                       # feature versions a scope provides, for compatibility
     environment = "prod"
     features = {atoms = "2", depth = "1"}
+    runner_version = "0.1.0"                  # the runner deployed there (checked against the bundle's bounds)
     compatibility = "fail_closed"             # or "warn_only"
 """
 
@@ -35,6 +36,7 @@ class ScopeFeatures:
     policy_name: str | None
     features: Mapping[str, str]
     warn_only: bool
+    runner_version: str | None = None
 
     def matches(self, scope) -> int:
         """How specifically this entry names ``scope`` (-1: not at all)."""
@@ -48,6 +50,40 @@ class ScopeFeatures:
 
 
 @dataclass(frozen=True)
+class Grant:
+    """Roles a principal holds, for one policy and scope (None: any). The server's configuration
+    (compiler/server/config.py) lists these; the local mode uses ``[registry.actors]`` instead."""
+
+    principal: str
+    roles: tuple[str, ...]
+    policy: str | None = None
+    environment: str | None = None
+    tenant: str | None = None
+
+    def covers(self, principal: str, role: str, policy: str | None, scope) -> bool:
+        if principal != self.principal or role not in self.roles:
+            return False
+        if self.policy is not None and policy != self.policy:
+            return False
+        if scope is None:  # publish: a policy-wide operation; a scope-limited grant still allows it
+            return True
+        return ((self.environment is None or self.environment == scope.environment)
+                and (self.tenant is None or self.tenant == (scope.tenant or "-")))
+
+
+@dataclass(frozen=True)
+class RequiredGates:
+    """Gates a policy's bundles must pass (a PASS receipt each) before publish and before promotion."""
+
+    publish: tuple[str, ...] = ()
+    promote: tuple[str, ...] = ()
+
+    @property
+    def any(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.publish, *self.promote)))
+
+
+@dataclass(frozen=True)
 class RegistryConfig:
     root: Path | None = None
     url: str | None = None
@@ -57,6 +93,15 @@ class RegistryConfig:
     lifecycle: Lifecycle = field(default_factory=Lifecycle.default)
     scopes: tuple[ScopeFeatures, ...] = ()
     out_dir: Path | None = None
+    #: Server only: per-policy, per-scope roles of authenticated principals (replaces ``actors``).
+    grants: tuple[Grant, ...] | None = None
+    #: policy name (or "*") -> the gates it must pass; empty: any PASS receipt admits a bundle.
+    required_gates: Mapping[str, RequiredGates] = field(default_factory=dict)
+    #: Server only: refuse receipts that no trusted key signed, even with no keys configured.
+    require_signed_receipts: bool = False
+
+    def gates_for(self, policy: str) -> RequiredGates:
+        return self.required_gates.get(policy) or self.required_gates.get("*") or RequiredGates()
 
     @classmethod
     def from_project(cls, project) -> "RegistryConfig":
@@ -65,7 +110,7 @@ class RegistryConfig:
         keys = tuple(_in_project(project.root, k) for k in section.get("trusted_keys", []))
         scopes = tuple(ScopeFeatures(s["environment"], s.get("tenant"), s.get("policy"),
                                      {k: str(v) for k, v in s.get("features", {}).items()},
-                                     s.get("compatibility", "fail_closed") == "warn_only")
+                                     s.get("compatibility", "fail_closed") == "warn_only", s.get("runner_version"))
                        for s in section.get("scopes", []))
         lifecycle = Lifecycle.from_config(section.get("transitions"), section.get("operations"))
         try:
@@ -76,8 +121,8 @@ class RegistryConfig:
                    keys, {k: tuple(v) for k, v in section.get("actors", {}).items()}, lifecycle, scopes, out_dir)
 
     def registry_url(self, override: str | None = None) -> str | None:
-        """--registry, then POLC_REGISTRY_URL, then [registry] url, then .polc/registry.db."""
-        url = override or os.environ.get("POLC_REGISTRY_URL")
+        """--registry, then POLC_REGISTRY_URL (or POLC_REGISTRY), then [registry] url, then .polc/registry.db."""
+        url = override or os.environ.get("POLC_REGISTRY_URL") or os.environ.get("POLC_REGISTRY")
         if url:
             return url
         if self.url and self.root and "://" not in self.url:

@@ -12,12 +12,15 @@ from typing import Any
 from ..diagnostics import Diagnostic
 from ..errors import ExitCode, PolcError
 
-#: category -> exit code. Conflicts, refusals and missing bundles are findings (1): the request was
-#: well formed but the registry said no. Payload errors are usage (2) unless a file could not be read
-#: or parsed (3); a digest, signature or audit-chain mismatch is integrity (4). INTERNAL means the
-#: database could not be reached or used: the store is an input that could not be read (3).
+#: category -> exit code. Conflicts and refusals (authentication and authorization included) are
+#: findings (1): the request was well formed but the registry said no. An unknown bundle or scope
+#: named on the command line is a usage error (2), set where the name is looked up. Payload errors
+#: are usage (2) unless a file could not be read or parsed (3); a digest, signature or audit-chain
+#: mismatch is integrity (4). INTERNAL means the database could not be reached or used: the store is
+#: an input that could not be read (3).
 EXIT_CODES: dict[str, int] = {
     "INVALID_PAYLOAD": ExitCode.USAGE,
+    "UNAUTHENTICATED": ExitCode.FINDINGS,
     "GATE_NOT_PASS": ExitCode.FINDINGS,
     "CONFLICT": ExitCode.FINDINGS,
     "UNKNOWN_BUNDLE": ExitCode.FINDINGS,

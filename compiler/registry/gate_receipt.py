@@ -31,7 +31,7 @@ def run_gate(bundle: str, gate: str, metrics_path: str, key, out_dir: Path | Non
     from ..version import __version__
 
     raw, metrics = read_metrics(metrics_path)
-    snap = load_snapshot(bundle, root=out_dir)
+    snap = load_snapshot(bundle, root=out_dir, check_compatibility=False)  # the registry is not a runner
     result = snap.gate(gate).evaluate(metrics)
     st = statement(gate, "PASS" if result.passed else "FAIL", snap.policy_bundle_id, evaluated_at=utc_now(),
                    metrics_sha256=sha256_hex(raw), failing=[f.message for f in result.failures],

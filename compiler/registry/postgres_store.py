@@ -27,6 +27,57 @@ APPEND_ONLY = (
     "FOR EACH STATEMENT EXECUTE FUNCTION polc_events_append_only()",
 )
 
+#: The state tables change only together with the event that records the change (the same rules
+#: as sqlite_store.GUARD_TRIGGERS); anything else, TRUNCATE included, is refused.
+GUARDS = (
+    """CREATE OR REPLACE FUNCTION polc_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION '% is changed only by the registry''s own transitions: % refused', TG_TABLE_NAME, TG_OP; END $$""",
+    """CREATE OR REPLACE FUNCTION polc_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.id = 1 AND NEW.seq = OLD.seq + 1 AND EXISTS (SELECT 1 FROM polc_events
+              WHERE seq = NEW.seq AND hash = NEW.hash AND prev_hash = OLD.hash) THEN
+           RETURN NEW;
+         END IF;
+         RAISE EXCEPTION 'polc_head moves only to the event just appended';
+       END $$""",
+    """CREATE OR REPLACE FUNCTION polc_rollout_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF TG_OP = 'UPDATE' THEN
+           IF (NEW.environment, NEW.tenant, NEW.policy_name, NEW.bundle_id)
+              IS DISTINCT FROM (OLD.environment, OLD.tenant, OLD.policy_name, OLD.bundle_id) THEN
+             RAISE EXCEPTION 'polc_rollout changes only with the event that records the change';
+           END IF;
+         END IF;
+         IF NEW.seq = (SELECT seq FROM polc_head WHERE id = 1) AND EXISTS (SELECT 1 FROM polc_events e
+              WHERE e.seq = NEW.seq AND e.bundle_id = NEW.bundle_id AND e.environment = NEW.environment
+                AND e.tenant = NEW.tenant AND e.policy_name = NEW.policy_name
+                AND e.to_state IS NOT DISTINCT FROM NEW.state) THEN
+           RETURN NEW;
+         END IF;
+         RAISE EXCEPTION 'polc_rollout changes only with the event that records the change';
+       END $$""",
+    """CREATE OR REPLACE FUNCTION polc_bundles_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.registered_seq = (SELECT seq FROM polc_head WHERE id = 1) AND EXISTS (SELECT 1 FROM polc_events e
+              WHERE e.seq = NEW.registered_seq AND e.bundle_id = NEW.bundle_id
+                AND e.event_type = 'bundle_registered') THEN
+           RETURN NEW;
+         END IF;
+         RAISE EXCEPTION 'polc_bundles rows are inserted only with their registration event';
+       END $$""",
+    "CREATE OR REPLACE TRIGGER polc_head_guard BEFORE UPDATE ON polc_head FOR EACH ROW EXECUTE FUNCTION polc_head_guard()",
+    "CREATE OR REPLACE TRIGGER polc_head_refuse BEFORE DELETE ON polc_head FOR EACH ROW EXECUTE FUNCTION polc_refuse()",
+    "CREATE OR REPLACE TRIGGER polc_rollout_guard BEFORE INSERT OR UPDATE ON polc_rollout "
+    "FOR EACH ROW EXECUTE FUNCTION polc_rollout_guard()",
+    "CREATE OR REPLACE TRIGGER polc_rollout_refuse BEFORE DELETE ON polc_rollout FOR EACH ROW EXECUTE FUNCTION polc_refuse()",
+    "CREATE OR REPLACE TRIGGER polc_bundles_guard BEFORE INSERT ON polc_bundles "
+    "FOR EACH ROW EXECUTE FUNCTION polc_bundles_guard()",
+    "CREATE OR REPLACE TRIGGER polc_bundles_refuse BEFORE UPDATE OR DELETE ON polc_bundles "
+    "FOR EACH ROW EXECUTE FUNCTION polc_refuse()",
+    *(f"CREATE OR REPLACE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} FOR EACH STATEMENT EXECUTE FUNCTION polc_refuse()"
+      for t in ("polc_head", "polc_rollout", "polc_bundles")),
+)
+
 
 def split_schema(url: str) -> tuple[str, str | None]:
     """The connection URL without the ``schema`` query parameter, and that schema.
@@ -47,7 +98,7 @@ def split_schema(url: str) -> tuple[str, str | None]:
 class PostgresStore(Store):
     placeholder = "%s"
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, create: bool = True):
         import psycopg
 
         self.url = url
@@ -56,17 +107,23 @@ class PostgresStore(Store):
             self.conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
             raise self._translate(exc) from None
-        self._create()
+        self._create(create)
 
-    def _create(self) -> None:
+    def _create(self, create: bool = True) -> None:
         from psycopg import sql
 
         if self.schema:
             self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         # DDL such as CREATE INDEX IF NOT EXISTS locks its table even when there is nothing to do,
         # which can deadlock with other processes' writes: run it only on a database without it.
-        if self._schema_version() == SCHEMA_VERSION:
+        version = self._schema_version()
+        if version == SCHEMA_VERSION:
             return
+        if version is None and not create:
+            self.conn.close()
+            raise RegistryError("INTERNAL", "POLC602", "there is no polc registry in this database"
+                                + (f" (schema {self.schema})" if self.schema else ""),
+                                hint="nothing was published to it yet: `polc registry publish` creates it")
         with self._ddl():
             if self.schema:
                 self.conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
@@ -75,8 +132,10 @@ class PostgresStore(Store):
             for ddl in (*TABLES, *APPEND_ONLY):
                 self.conn.execute(ddl)
             self.conn.execute("INSERT INTO polc_head (id, seq, hash) VALUES (1, 0, %s) ON CONFLICT DO NOTHING", ("0" * 64,))
+            for ddl in GUARDS:
+                self.conn.execute(ddl)
             self.conn.execute("INSERT INTO polc_registry_meta (key, value) VALUES ('schema_version', %s) "
-                              "ON CONFLICT DO NOTHING", (SCHEMA_VERSION,))
+                              "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (SCHEMA_VERSION,))
 
     def _schema_version(self) -> str | None:
         import psycopg
@@ -109,6 +168,9 @@ class PostgresStore(Store):
     def _translate(self, exc: Exception) -> Exception:
         import psycopg
 
+        if isinstance(exc, psycopg.errors.RaiseException) and "polc_" in str(exc):  # a guard trigger's refusal
+            return RegistryError("INTEGRITY", "POLC617", f"the registry database refused the write: {exc}".strip(),
+                                 hint="the registry's tables change only through its own transitions")
         if isinstance(exc, psycopg.errors.UniqueViolation):
             return RegistryError("CONFLICT", "POLC637", f"the registry refused a conflicting write: {exc}",
                                  retryable=True, hint="another operator changed the scope at the same time; retry")

@@ -12,12 +12,20 @@ from .audit import decode_row, replay_states, verify_chain
 from .canon import json_hash, utc_now
 from .config import RegistryConfig
 from .contracts import require, respond
+from ..errors import ExitCode
 from .errors import RegistryError, invalid
 from .lifecycle import REGISTRY_STATE, state_or_default
 from .scope import Scope
 from .store import Store
 
 HEX = set("0123456789abcdef")
+
+
+def unknown_scope(scope: Scope) -> RegistryError:
+    """A scope no event ever named: an unknown name on the command line (exit 2, like an unknown bundle)."""
+    return RegistryError("UNKNOWN_BUNDLE", "POLC616", f"scope {scope} is unknown: no bundle was ever moved in it",
+                         hint="check --env, --tenant and --policy; `polc registry list` shows every scope in use",
+                         exit_code=ExitCode.USAGE)
 
 
 def as_scope(scope, *, checked_by_request: bool = False) -> Scope:
@@ -52,17 +60,23 @@ class RegistryReader:
         with self.store.read() as s:
             if pin:
                 ref = self._ref_for_scope(s, pin, scope)
-                state = state_or_default(s.state(scope.key, pin)[0])
-                rows = s.event_rows(scope.key, pin) or s.event_rows(None, pin)
-                event = decode_row(rows[-1])[0] if rows else None
+                stored = s.state_row(scope.key, pin)
+                state = state_or_default(stored[0] if stored else None)
+                event = _checked_state(s, scope, pin, stored)
+                if event is None:
+                    rows = s.event_rows(None, pin)
+                    event = decode_row(rows[-1])[0] if rows else None
                 selection = "pinned"
             else:
                 active = s.promoted(scope.key)
                 if not active:
+                    if not s.scope_known(scope.key):
+                        raise unknown_scope(scope)
                     raise RegistryError("UNKNOWN_BUNDLE", "POLC633", f"scope {scope} has no promoted bundle",
                                         hint="promote one with `polc registry promote`, or pin a bundle explicitly")
+                event = _checked_state(s, scope, active[0], ("promoted", active[1]))
                 ref = json.loads(s.bundle(active[0])[0])["ref"]
-                event, state, selection = self._event_at(s, active[1]), "promoted", "promoted"
+                state, selection = "promoted", "promoted"
         return respond({"scope": scope.to_json(), "active_bundle_ref": ref, "selection": selection,
                         "rollout_state": state, "event": event, "resolved_at_utc": utc_now()}, "ResolveActiveResponse")
 
@@ -88,6 +102,8 @@ class RegistryReader:
         scope = as_scope(scope) if scope is not None else None
         with self.store.read() as s:
             rows = s.event_rows(scope.key if scope else None, bundle_id)
+            if scope is not None and not rows and not s.scope_known(scope.key):
+                raise unknown_scope(scope)
         return respond({"scope": scope.to_json() if scope else None,
                         "events": [decode_row(r)[0] for r in rows]}, "HistoryResponse")
 
@@ -129,31 +145,48 @@ class RegistryReader:
         return respond({"record": json.loads(row[0]), "states": [_scope_state(r) for r in states]}, "ShowBundleResponse")
 
     def bundle_id_of(self, ref: str) -> str:
-        """A registered bundle's id from its id, a unique prefix (6+ hex), or its bundle directory."""
+        """A registered bundle's id from its id, a unique prefix (4+ hex, as ``polc show`` takes), or its
+        bundle directory. An unknown one is a usage error (exit 2): a name given on the command line."""
         ref = str(ref).strip()
-        if len(ref) >= 6 and set(ref) <= HEX:
+        if len(ref) >= 4 and set(ref) <= HEX:
             with self.store.read() as s:
                 matches = s.bundle_ids(ref)
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
-                raise invalid("POLC612", f"`{ref}` names {len(matches)} bundles", hint="give more of the hash")
-        else:
-            from pathlib import Path
+                raise invalid("POLC612", f"`{ref}` names {len(matches)} registered bundles "
+                              f"({', '.join(m[:12] for m in matches[:4])}{', ...' if len(matches) > 4 else ''})",
+                              hint="give more of the hash")
+            return self._unknown(ref, ref)
+        from pathlib import Path
 
+        if Path(ref).is_dir():
             from .bundles import open_bundle_ref
 
-            if Path(ref).is_dir():
-                return self.bundle_id_of(open_bundle_ref(ref, None).hash)
-        raise RegistryError("UNKNOWN_BUNDLE", "POLC612", f"no registered bundle `{ref}`",
-                            hint="`polc registry list` shows registered bundles; publish it first")
+            bundle_id = open_bundle_ref(ref, None).hash
+            with self.store.read() as s:
+                if s.bundle(bundle_id):
+                    return bundle_id
+            return self._unknown(ref, bundle_id)
+        if set(ref) <= HEX:
+            raise invalid("POLC612", f"`{ref}` is too short to name a bundle", hint="give at least 4 hex digits")
+        return self._unknown(ref, None)
+
+    def _unknown(self, ref: str, bundle_id: str | None):
+        """The refusal for a name that is no registered bundle, with the hint that fits: publish it
+        when it is a bundle of this project's out dir, else look at what is registered."""
+        local = self.config.out_dir
+        built = bool(bundle_id and local and any(p.name.startswith(bundle_id) for p in _dirs(local)))
+        hint = ("it is built but not registered: publish it first with `polc registry publish`" if built
+                else "`polc registry list` shows the registered bundles")
+        raise RegistryError("UNKNOWN_BUNDLE", "POLC612", f"no registered bundle `{ref}`", hint=hint,
+                            exit_code=ExitCode.USAGE)
 
     # --- shared helpers ----------------------------------------------------------------------
     def _ref_for_scope(self, s: Store, bundle_id: str, scope: Scope) -> dict:
         row = s.bundle(bundle_id)
         if row is None:
-            raise RegistryError("UNKNOWN_BUNDLE", "POLC612", f"no registered bundle {bundle_id}",
-                                hint="publish it first with `polc registry publish`")
+            self._unknown(bundle_id, bundle_id)
         ref = json.loads(row[0])["ref"]
         if ref["policy_name"] != scope.policy_name:
             raise invalid("POLC614", f"bundle {bundle_id[:12]} is policy `{ref['policy_name']}`, "
@@ -201,3 +234,37 @@ def _bundle_problems(events: list[dict], bundles: list[tuple]) -> list[dict]:
         problems.append({"code": "POLC645", "seq": event["seq"], "message": f"bundle {bundle_id[:12]} was registered "
                          "but its record is missing"})
     return problems
+
+
+def _dirs(path) -> list:
+    try:
+        return [p for p in path.iterdir() if p.is_dir()]
+    except OSError:
+        return []
+
+
+def _checked_state(s: Store, scope: Scope, bundle_id: str, stored: tuple | None) -> dict | None:
+    """The event that set a bundle's stored state in a scope, after checking that the state table
+    agrees with the audit log: the newest event of that bundle in that scope must be intact (its
+    hash), be the one the row names, and lead to the stored state. A row edited behind the
+    registry's back is refused here, at resolve time, not only by the next ``verify`` (exit 4)."""
+    row = s.last_event_of(scope.key, bundle_id)
+    if row is None and stored is None:
+        return None
+    problem = None
+    if row is None:
+        problem = "no event ever moved it there"
+    else:
+        event, found = decode_row(row)
+        if found or json_hash({k: v for k, v in event.items() if k != "hash"}) != event.get("hash"):
+            problem = f"event {row[0]} that records it does not match its hash"
+        elif stored is None:
+            problem = f"the state table has no row for it, but event {event['seq']} moved it to `{event['to_state']}`"
+        elif (event["to_state"], event["seq"]) != (state_or_default(stored[0]), stored[1]):
+            problem = (f"the state table says `{state_or_default(stored[0])}` (event {stored[1]}), but the audit log's "
+                       f"last event for it is {event['seq']} (`{event['to_state']}`)")
+        else:
+            return event
+    raise RegistryError("INTEGRITY", "POLC615", f"bundle {bundle_id[:12]} in scope {scope}: {problem}; the registry "
+                        "was changed behind its back", hint="run `polc registry verify` and restore the database from "
+                        "a backup; do not route by this answer")

@@ -20,11 +20,28 @@ def scope_text(scope: dict) -> str:
     return f"{scope['environment']}/{scope.get('tenant') or '-'}/{scope['policy_name']}"
 
 
+#: A receipt's signature status in words.
+SIGNATURE_WORDS = {
+    "verified": "signature verified by trusted key {keyid}",
+    "unsigned": "signature not checked: the receipt is unsigned and no trusted keys are configured",
+    "signed_not_checked": "signature not checked: no trusted keys configured",
+}
+
+
+def signature_words(check: dict) -> str:
+    return SIGNATURE_WORDS.get(check["signature"], check["signature"]).format(keyid=(check.get("keyid") or "")[:16])
+
+
 def publish(r: dict, echo: Echo) -> None:
-    check = r["record"]["receipt_check"]
-    signer = f" by key {check['keyid'][:16]}" if check.get("keyid") else ""
-    echo(f"{r['status']}  {r['bundle_id']}  version {r['bundle_version']}  policy {r['record']['ref']['policy_name']}")
-    echo(f"  gate {check['gate']}: {check['verdict']}, signature {check['signature']}{signer}")
+    record = r["record"]
+    echo(f"{r['status']}  {r['bundle_id']}  version {r['bundle_version']}  policy {record['ref']['policy_name']}")
+    for check in (record["receipt_check"], *(m["receipt_check"] for m in record.get("more_receipts", []))):
+        echo(f"  gate {check['gate']}: {check['verdict']}, {signature_words(check)}")
+
+
+def checkpoint(r: dict, echo: Echo) -> None:
+    echo(f"checkpoint {r['origin']}  event {r['seq']}  head {r['head_hash']}")
+    echo(f"  signed {r['signed_at_utc']} by key {r['keyid'][:16]}")
 
 
 def transition(r: dict, echo: Echo) -> None:
@@ -93,7 +110,10 @@ def show(r: dict, echo: Echo) -> None:
     ref, check = rec["ref"], rec["receipt_check"]
     echo(f"bundle     {ref['bundle_id']}\nversion    {ref['bundle_version']}\npolicy     {ref['policy_name']}")
     echo(f"uri        {ref['uri']}\nsubmitted  {rec['submitted_at_utc']} by {rec['submitted_by']}")
-    echo(f"gate       {check['gate']} {check['verdict']} (signature {check['signature']})")
+    echo(f"gate       {check['gate']} {check['verdict']} ({signature_words(check)})")
+    for more in rec.get("more_receipts", []):
+        echo(f"gate       {more['receipt_check']['gate']} {more['receipt_check']['verdict']} "
+             f"({signature_words(more['receipt_check'])})")
     echo(f"provenance {json.dumps(rec['provenance'], sort_keys=True)}")
     for s in r["states"]:
         echo(f"state      {scope_text(s['scope'])}: {s['state']} ({s['registry_state']})")

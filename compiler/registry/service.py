@@ -17,7 +17,7 @@ from .config import RegistryConfig
 from .contracts import require, respond
 from .errors import RegistryError
 from .lifecycle import REGISTRY_STATE, state_or_default
-from .reads import RegistryReader, as_scope
+from .reads import RegistryReader, as_scope, unknown_scope
 from .receipts import check_receipt, load_public_key
 from .scope import Scope
 from .store import Store
@@ -39,33 +39,70 @@ class Registry(RegistryReader):
 
     # --- publish -----------------------------------------------------------------------------
     def publish(self, bundle: str, receipt: dict, *, provenance: dict | None = None, submitted_by: str,
-                submitted_at: str | None = None, bundle_version: str | None = None,
-                policy_name: str | None = None) -> dict:
-        """Register a bundle with its PASS gate receipt; a PublishBundleResponse."""
-        request = require({"bundle_ref": str(bundle), "gate_receipt": receipt, "provenance": provenance or {},
-                           "submitted_by": submitted_by, "submitted_at_utc": submitted_at or utc_now(),
-                           "bundle_version": bundle_version, "policy_name": policy_name}, "PublishBundleRequest")
-        self._authorize(submitted_by, "submitter", self.config.lifecycle.operation_roles["publish"], "publish")
-        info = open_bundle_ref(request["bundle_ref"], self.config.out_dir)
-        trusted = [load_public_key(p) for p in self.config.trusted_keys]
-        receipt_check = check_receipt(receipt, info.hash, trusted)
-        version = bundle_version or info.version or info.hash[:12]
-        ref = {"bundle_id": info.hash, "bundle_version": version,
-               "policy_name": policy_name or self.config.default_policy,
-               "digest": {"sha256": info.hash}, "snapshot_sha256": sha256_hex(info.snapshot_bytes),
-               "manifest_sha256": info.manifest_sha256, "uri": info.path.resolve().as_uri(),
-               "compatibility": dict(info.compatibility)}
-        record = require({"ref": ref, "gate_receipt": receipt, "receipt_check": receipt_check,
-                          "provenance": request["provenance"], "submitted_by": submitted_by,
-                          "submitted_at_utc": request["submitted_at_utc"]}, "BundleRecord")
-        with self.store.write() as s:
-            return self._register(s, record)
+                bundle_version: str | None = None, policy_name: str | None = None,
+                more_receipts: tuple | list = (), uri: str | None = None, role: str | None = None) -> dict:
+        """Register a bundle with its PASS gate receipt(s); a PublishBundleResponse.
 
-    def _register(self, s: Store, record: dict) -> dict:
+        ``submitted_at_utc`` is the registry's clock. ``more_receipts`` are receipts of further gates
+        (the policy's promotion gates, say); ``uri`` is where the bundle is served (default: its
+        directory as a file URI).
+        """
+        request = {"bundle_ref": str(bundle), "gate_receipt": receipt, "provenance": provenance or {},
+                   "submitted_by": submitted_by, "bundle_version": bundle_version, "policy_name": policy_name}
+        if more_receipts:
+            request["more_receipts"] = list(more_receipts)
+        require(request, "PublishBundleRequest")
+        policy = policy_name or self.config.default_policy
+        role = self._pick_role(submitted_by, role, self.config.lifecycle.operation_roles["publish"], "publish",
+                               policy, None, default="submitter")
+        info = open_bundle_ref(request["bundle_ref"], self.config.out_dir)
+        checks = self._check_receipts([receipt, *more_receipts], info.hash, policy)
+        version = bundle_version or info.version or info.hash[:12]
+        ref = {"bundle_id": info.hash, "bundle_version": version, "policy_name": policy,
+               "digest": {"sha256": info.hash}, "snapshot_sha256": sha256_hex(info.snapshot_bytes),
+               "manifest_sha256": info.manifest_sha256, "uri": uri or info.path.resolve().as_uri(),
+               "compatibility": dict(info.compatibility)}
+        record = {"ref": ref, "gate_receipt": receipt, "receipt_check": checks[0],
+                  "provenance": request["provenance"], "submitted_by": submitted_by, "submitted_at_utc": utc_now()}
+        if more_receipts:
+            record["more_receipts"] = [{"gate_receipt": r, "receipt_check": c} for r, c in zip(more_receipts, checks[1:])]
+        require(record, "BundleRecord")
+        with self.store.write() as s:
+            return self._register(s, record, role, explicit={"bundle_version": bundle_version, "policy_name": policy_name})
+
+    def _check_receipts(self, receipts: list, bundle_id: str, policy: str) -> list[dict]:
+        """Every receipt checked (PASS, this bundle, a trusted signature); the set of gates must be
+        the ones the policy requires: every publish gate present, no gate it does not require."""
+        trusted = [load_public_key(p) for p in self.config.trusted_keys]
+        checks = [check_receipt(r, bundle_id, trusted) for r in receipts]
+        gates = self.config.gates_for(policy)
+        if not gates.any:
+            return checks
+        unexpected = sorted({c["gate"] for c in checks} - set(gates.any))
+        if unexpected:
+            raise RegistryError("GATE_NOT_PASS", "POLC636", f"policy `{policy}` does not require gate "
+                                f"`{unexpected[0]}`; its receipt does not admit a bundle",
+                                hint=f"required gates: {', '.join(gates.any)}",
+                                details={"unexpected": unexpected, "required": list(gates.any)})
+        missing = [g for g in gates.publish if g not in {c["gate"] for c in checks}]
+        if missing:
+            raise RegistryError("GATE_NOT_PASS", "POLC638", f"policy `{policy}` requires a PASS receipt of gate "
+                                f"`{missing[0]}` before publish", hint="run `polc gate run` for it and pass its "
+                                "receipt too (--receipt is repeatable)", details={"missing": missing})
+        return checks
+
+    def _register(self, s: Store, record: dict, role: str, explicit: dict) -> dict:
         ref = record["ref"]
         existing = s.bundle(ref["bundle_id"])
         if existing:
             stored = json.loads(existing[0])
+            for field, value in explicit.items():
+                if value is not None and stored["ref"][field] != value:
+                    raise RegistryError("CONFLICT", "POLC618", f"bundle {ref['bundle_id'][:12]} is already registered "
+                                        f"with {field} `{stored['ref'][field]}`, not `{value}`",
+                                        hint="a bundle's version and policy are fixed when it is first published; "
+                                             "publish without the option to get the existing record",
+                                        details={field: stored["ref"][field]})
             event = self._event_at(s, existing[2])
             return {"bundle_id": ref["bundle_id"], "bundle_version": stored["ref"]["bundle_version"],
                     "status": "DUPLICATE", "record": stored, "event": event}
@@ -76,7 +113,7 @@ class Registry(RegistryReader):
                                 hint="a correction is a new version: set [project] version or pass --bundle-version",
                                 details={"existing_bundle_id": holder})
         record_hash = json_hash(record)
-        actor = {"name": record["submitted_by"], "role": "submitter"}
+        actor = {"name": record["submitted_by"], "role": role}
         event = self._emit(s, str(uuid.uuid4()), ref, None, "bundle_registered", None, "candidate", actor,
                            "published", {"record_hash": record_hash, "gate": record["receipt_check"]["gate"]})
         s.insert_bundle(ref["bundle_id"], ref["bundle_version"], ref["policy_name"],
@@ -85,11 +122,15 @@ class Registry(RegistryReader):
                 "record": record, "event": event}
 
     # --- transitions -------------------------------------------------------------------------
-    def transition(self, bundle_id: str, scope, to_state: str, *, actor: str, role: str, reason: str = "") -> dict:
-        """Move a bundle to ``to_state`` in a scope; a TransitionResponse (changed=False: already there)."""
+    def transition(self, bundle_id: str, scope, to_state: str, *, actor: str, role: str | None,
+                   reason: str = "") -> dict:
+        """Move a bundle to ``to_state`` in a scope; a TransitionResponse (changed=False: already there).
+
+        ``role`` None: the first role the transition allows that ``actor`` holds (server grants).
+        """
         scope = as_scope(scope, checked_by_request=True)
         require({"bundle_id": bundle_id, "scope": scope.to_json(), "to_state": to_state,
-                 "actor": {"name": actor, "role": role}, "reason": reason}, "TransitionRequest")
+                 "actor": _claim(actor, role), "reason": reason}, "TransitionRequest")
         if to_state == "promoted":
             return self._as_transition(self.promote(bundle_id, scope, actor=actor, role=role, reason=reason), "promoted")
         with self.store.write() as s:
@@ -104,7 +145,7 @@ class Registry(RegistryReader):
                                     hint="promote another bundle, or `polc registry rollback`",
                                     details={"from": current, "to": to_state, "allowed": ["rolled_back"]})
             if current != "promoted":
-                self._check_transition(current, to_state, actor, role)
+                role = self._check_transition(current, to_state, actor, role, scope)
                 event_type = "bundle_retired" if to_state == "retired" else "state_changed"
                 event = self._emit(s, str(uuid.uuid4()), ref, scope, event_type, current, to_state,
                                    {"name": actor, "role": role}, reason)
@@ -114,15 +155,15 @@ class Registry(RegistryReader):
         return self._as_transition(self.rollback(scope, actor=actor, role=role, reason=reason or "rolled back",
                                                  expect_active=bundle_id), "rolled_back")
 
-    def promote(self, bundle_id: str, scope, *, actor: str, role: str, reason: str = "", expect_active=UNSET) -> dict:
+    def promote(self, bundle_id: str, scope, *, actor: str, role: str | None, reason: str = "",
+                expect_active=UNSET) -> dict:
         """Make a bundle the scope's promoted one; the previous one goes to shadow. A PromoteResponse.
 
         ``expect_active`` (a bundle id, or None for "no bundle is promoted") makes it a
         compare-and-set: refused as a CONFLICT if the scope's promoted bundle is not that.
         """
         scope = as_scope(scope, checked_by_request=True)
-        request = {"bundle_id": bundle_id, "scope": scope.to_json(), "actor": {"name": actor, "role": role},
-                   "reason": reason}
+        request = {"bundle_id": bundle_id, "scope": scope.to_json(), "actor": _claim(actor, role), "reason": reason}
         if expect_active is not UNSET:
             request["expect_active"] = expect_active
         require(request, "PromoteRequest")
@@ -137,7 +178,8 @@ class Registry(RegistryReader):
                                     f"promoted bundle, not {expect_active or 'none'} as expected", retryable=True,
                                     hint="someone promoted in between: resolve the scope again and decide",
                                     details={"expected": expect_active, "actual": active[0] if active else None})
-            self._check_transition(current, "promoted", actor, role)
+            role = self._check_transition(current, "promoted", actor, role, scope)
+            self._check_promotion_gates(s, bundle_id, scope)
             warnings = self._check_compatibility(ref, scope)
             op, who = str(uuid.uuid4()), {"name": actor, "role": role}
             events = []
@@ -151,16 +193,23 @@ class Registry(RegistryReader):
             s.set_state(scope.key, bundle_id, "promoted", events[-1]["seq"], exists)
             return self._promote_response(bundle_id, scope, active[0] if active else None, events, ref, warnings)
 
-    def rollback(self, scope, *, actor: str, role: str, reason: str, expect_active: str | None = None) -> dict:
+    def rollback(self, scope, *, actor: str, role: str | None, reason: str, expect_active: str | None = None) -> dict:
         """Mark the promoted bundle rolled_back and re-promote the previous one (by event-log order).
 
-        ``expect_active``: refuse (CONFLICT) unless that bundle is the one promoted now.
+        ``expect_active``: refuse (CONFLICT) unless that bundle is the one promoted now, so a retried
+        rollback never goes back a second step. A bundle that was rolled back is never restored.
         """
         scope = as_scope(scope, checked_by_request=True)
-        require({"scope": scope.to_json(), "actor": {"name": actor, "role": role}, "reason": reason}, "RollbackRequest")
-        self._authorize(actor, role, self.config.lifecycle.operation_roles["rollback"], "rollback")
+        request = {"scope": scope.to_json(), "actor": _claim(actor, role), "reason": reason}
+        if expect_active is not None:
+            request["expect_active"] = expect_active
+        require(request, "RollbackRequest")
+        role = self._pick_role(actor, role, self.config.lifecycle.operation_roles["rollback"], "rollback",
+                               scope.policy_name, scope)
         with self.store.write() as s:
             active = s.promoted(scope.key)
+            if not active and not s.scope_known(scope.key):
+                raise unknown_scope(scope)
             if not active:
                 raise RegistryError("CONFLICT", "POLC634", f"scope {scope} has no promoted bundle to roll back",
                                     hint="`polc registry history` shows what happened in this scope")
@@ -196,7 +245,8 @@ class Registry(RegistryReader):
         stored, exists = s.state(scope.key, bundle_id)
         return state_or_default(stored), exists
 
-    def _check_transition(self, current: str, target: str, actor: str, role: str) -> None:
+    def _check_transition(self, current: str, target: str, actor: str, role: str | None, scope: Scope) -> str:
+        """The role the transition is made in; refused if the lifecycle or the actor's roles forbid it."""
         lifecycle = self.config.lifecycle
         if lifecycle.find(current, target) is None:
             allowed = ", ".join(f"`{t}`" for t in lifecycle.allowed_from(current)) or "none"
@@ -204,22 +254,55 @@ class Registry(RegistryReader):
                                 f"allowed from `{current}`: {allowed}",
                                 hint="transitions are listed in docs/registry.md and [registry.transitions]",
                                 details={"from": current, "to": target, "allowed": list(lifecycle.allowed_from(current))})
-        self._authorize(actor, role, lifecycle.roles_for(current, target), f"{current} -> {target}")
+        return self._pick_role(actor, role, lifecycle.roles_for(current, target), f"{current} -> {target}",
+                               scope.policy_name, scope)
 
-    def _authorize(self, actor: str, role: str, allowed: tuple[str, ...], what: str) -> None:
-        if role not in allowed:
+    def _pick_role(self, actor: str, role: str | None, allowed: tuple[str, ...], what: str, policy: str,
+                   scope: Scope | None, default: str = "operator") -> str:
+        """``role`` if it may perform ``what`` and ``actor`` holds it; with ``role`` None, the first
+        allowed role the actor holds. Grants (the server) are per policy and scope; locally,
+        ``[registry.actors]`` limits the roles a name may claim."""
+        if role is not None and role not in allowed:
             raise RegistryError("FORBIDDEN", "POLC631", f"role `{role}` may not perform {what}; "
-                                f"allowed roles: {', '.join(allowed) or 'none'}", hint="pass --role with an allowed role")
+                                f"allowed roles: {', '.join(allowed) or 'none'}", hint="act in an allowed role (--role)")
+        if self.config.grants is not None:
+            for candidate in ([role] if role else allowed):
+                if any(g.covers(actor, candidate, policy, scope) for g in self.config.grants):
+                    return candidate
+            where = f"scope {scope}" if scope else f"policy `{policy}`"
+            wanted = f"role `{role}`" if role else f"any of the roles {', '.join(allowed)}"
+            raise RegistryError("FORBIDDEN", "POLC631", f"`{actor}` does not hold {wanted} in {where}, "
+                                f"which {what} needs", hint="ask the registry's administrator to grant the role "
+                                "in the server configuration", details={"allowed": list(allowed)})
         held = self.config.actors.get(actor)
+        if role is None:
+            # locally a role is as claimed; unclaimed, it is the default (operator; submitter for publish)
+            role = next((r for r in allowed if r in held), allowed[0]) if held else (
+                default if default in allowed else allowed[0])
         if self.config.actors and (held is None or role not in held):
             raise RegistryError("FORBIDDEN", "POLC631", f"`{actor}` does not hold role `{role}` "
                                 f"in policy.toml [registry.actors]", hint="ask a maintainer to grant the role")
+        return role
+
+    def _check_promotion_gates(self, s: Store, bundle_id: str, scope: Scope) -> None:
+        required = self.config.gates_for(scope.policy_name).promote
+        if not required:
+            return
+        record = json.loads(s.bundle(bundle_id)[0])
+        passed = {record["receipt_check"]["gate"], *(r["receipt_check"]["gate"] for r in record.get("more_receipts", []))}
+        missing = [g for g in required if g not in passed]
+        if missing:
+            raise RegistryError("GATE_NOT_PASS", "POLC638", f"bundle {bundle_id[:12]} has no PASS receipt of gate "
+                                f"`{missing[0]}`, which policy `{scope.policy_name}` requires before promotion",
+                                hint="publish the bundle with that gate's receipt too (receipts travel with "
+                                     "the bundle; a bundle's record never changes)", details={"missing": missing})
 
     def _check_compatibility(self, ref: dict, scope: Scope) -> list[str]:
         from .compat import unmet_requirements
 
         entry = self.config.scope_features(scope)
-        unmet = unmet_requirements(ref["compatibility"], entry.features if entry else {})
+        unmet = unmet_requirements(ref["compatibility"], entry.features if entry else {},
+                                   runner_version=entry.runner_version if entry else None)
         if not unmet:
             return []
         message = f"bundle {ref['bundle_id'][:12]} needs what scope {scope} does not declare: {'; '.join(unmet)}"
@@ -263,3 +346,7 @@ class Registry(RegistryReader):
         if warnings:
             out["warnings"] = warnings
         return respond(out, "PromoteResponse")
+
+
+def _claim(actor: str, role: str | None) -> dict:
+    return {"name": actor, "role": role} if role else {"name": actor}

@@ -20,8 +20,9 @@ from .audit import GENESIS
 #: A stored rollout row may lack a state (an older record); it reads as candidate (spec 002).
 STATE_CHECK = "state IS NULL OR state IN ('candidate','staged','shadow','promoted','rolled_back','retired')"
 
-#: The version of the tables below; a database at this version needs no DDL on open.
-SCHEMA_VERSION = "1"
+#: The version of the tables below; a database at this version needs no DDL on open (an older one
+#: gets the missing tables and guards, all ``IF NOT EXISTS``/``OR REPLACE``, then this version).
+SCHEMA_VERSION = "2"
 
 EVENT_COLUMNS = ("seq, event_id, bundle_id, environment, tenant, policy_name, event_type, to_state, "
                  "body, prev_hash, hash")
@@ -63,6 +64,32 @@ TABLES = (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         seq BIGINT NOT NULL,
         hash TEXT NOT NULL)""",
+    # Bearer tokens of the server's principals: only the sha256 of a token is kept (shown once).
+    """CREATE TABLE IF NOT EXISTS polc_tokens (
+        token_id TEXT PRIMARY KEY,
+        principal TEXT NOT NULL,
+        token_sha256 TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT,
+        note TEXT NOT NULL)""",
+    # Idempotency keys, per principal: the first response to a key, and the hash of its request.
+    """CREATE TABLE IF NOT EXISTS polc_idempotency (
+        principal TEXT NOT NULL,
+        idem_key TEXT NOT NULL,
+        request_sha256 TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        response TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (principal, idem_key))""",
+    # Signed checkpoints (signed tree heads) the server issued, newest by seq.
+    """CREATE TABLE IF NOT EXISTS polc_checkpoints (
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        signed_at TEXT NOT NULL,
+        keyid TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (seq, keyid))""",
 )
 
 
@@ -91,7 +118,12 @@ class Store:
 
     # --- transactions ------------------------------------------------------------------------
     def write(self):
-        """A serialized write transaction; everything in it commits together or not at all."""
+        """A serialized write transaction; everything in it commits together or not at all.
+
+        Nested inside another transaction of this store, it joins it: the server wraps an
+        operation and its idempotency record in one write, and the operation's own ``write()``
+        must not commit half of that.
+        """
         return self._transaction(self._begin_write)
 
     def read(self):
@@ -100,14 +132,25 @@ class Store:
 
     @contextmanager
     def _transaction(self, begin) -> Iterator["Store"]:
+        depth = getattr(self, "_depth", 0)
+        if depth:
+            self._depth = depth + 1
+            try:
+                yield self
+            finally:
+                self._depth = depth
+            return
         try:
             begin()
         except Exception as exc:
             raise self._translate(exc) from exc
+        self._depth = 1
         try:
             yield self
+            self._depth = 0
             self._execute("COMMIT")
         except BaseException as exc:
+            self._depth = 0
             try:
                 self._execute("ROLLBACK")
             except Exception:
@@ -211,3 +254,61 @@ class Store:
         where, params = ("WHERE bundle_id = ?", (bundle_id,)) if bundle_id else ("", ())
         return self.all(f"SELECT environment, tenant, policy_name, bundle_id, state, seq FROM polc_rollout {where} "
                         "ORDER BY environment, tenant, policy_name, bundle_id", params)
+
+    def state_row(self, scope_key: tuple, bundle_id: str) -> tuple[str | None, int] | None:
+        """(stored state, seq of the event that set it) of a bundle in a scope, or None."""
+        row = self.one("SELECT state, seq FROM polc_rollout WHERE environment = ? AND tenant = ? AND policy_name = ? "
+                       "AND bundle_id = ?", (*scope_key, bundle_id))
+        return (row[0], int(row[1])) if row else None
+
+    def last_event_of(self, scope_key: tuple, bundle_id: str) -> tuple | None:
+        """The newest event that moved ``bundle_id`` in a scope (a row of ``EVENT_COLUMNS``)."""
+        return self.one(f"SELECT {EVENT_COLUMNS} FROM polc_events WHERE environment = ? AND tenant = ? "
+                        "AND policy_name = ? AND bundle_id = ? ORDER BY seq DESC LIMIT 1", (*scope_key, bundle_id))
+
+    def scope_known(self, scope_key: tuple) -> bool:
+        """Whether any event ever named this scope."""
+        return self.one("SELECT 1 FROM polc_events WHERE environment = ? AND tenant = ? AND policy_name = ? LIMIT 1",
+                        scope_key) is not None
+
+    # --- tokens (the server's principals) ------------------------------------------------------
+    def insert_token(self, token_id: str, principal: str, digest: str, created_at: str, expires_at: str | None,
+                     note: str) -> None:
+        self._q("INSERT INTO polc_tokens (token_id, principal, token_sha256, created_at, expires_at, revoked_at, note) "
+                "VALUES (?, ?, ?, ?, ?, NULL, ?)", (token_id, principal, digest, created_at, expires_at, note))
+
+    def token_by_digest(self, digest: str) -> tuple | None:
+        """(token_id, principal, expires_at, revoked_at) of a token by the sha256 of its text."""
+        return self.one("SELECT token_id, principal, expires_at, revoked_at FROM polc_tokens WHERE token_sha256 = ?",
+                        (digest,))
+
+    def tokens(self) -> list[tuple]:
+        """(token_id, principal, created_at, expires_at, revoked_at, note), oldest first."""
+        return self.all("SELECT token_id, principal, created_at, expires_at, revoked_at, note FROM polc_tokens "
+                        "ORDER BY created_at, token_id")
+
+    def revoke_token(self, token_id: str, when: str) -> int:
+        return self._q("UPDATE polc_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
+                       (when, token_id)).rowcount
+
+    # --- idempotency keys ----------------------------------------------------------------------
+    def idempotent_response(self, principal: str, key: str) -> tuple[str, int, str] | None:
+        """(request_sha256, status, response JSON) first recorded for this principal's key."""
+        row = self.one("SELECT request_sha256, status, response FROM polc_idempotency WHERE principal = ? "
+                       "AND idem_key = ?", (principal, key))
+        return (row[0], int(row[1]), row[2]) if row else None
+
+    def record_idempotent(self, principal: str, key: str, request_sha256: str, status: int, response: str,
+                          created_at: str) -> None:
+        self._q("INSERT INTO polc_idempotency (principal, idem_key, request_sha256, status, response, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (principal, key, request_sha256, status, response, created_at))
+
+    # --- checkpoints ---------------------------------------------------------------------------
+    def latest_checkpoint(self, keyid: str) -> tuple | None:
+        """(seq, hash, signed_at, signature) of the newest checkpoint signed with ``keyid``."""
+        return self.one("SELECT seq, hash, signed_at, signature FROM polc_checkpoints WHERE keyid = ? "
+                        "ORDER BY seq DESC LIMIT 1", (keyid,))
+
+    def insert_checkpoint(self, seq: int, digest: str, signed_at: str, keyid: str, signature: str) -> None:
+        self._q("INSERT INTO polc_checkpoints (seq, hash, signed_at, keyid, signature) VALUES (?, ?, ?, ?, ?)",
+                (seq, digest, signed_at, keyid, signature))

@@ -8,6 +8,7 @@
     run = snap.start_run("r1", workspace="runs/")             # attributed events, RECEIPT, REPLAY
     governing_snapshot("runs/", "r1")                         # 977-A4: the policy that governed r1
     watcher = SnapshotWatcher("artifacts/policy/policy.json") # hot reload, last known good
+    watcher = RegistryWatcher("https://registry", "prod/-/router")  # follow a registry scope (polc serve)
     load_snapshot("oci://registry.internal/policies/router:prod")  # from an OCI registry (docs/oci.md)
 
 Importing this package is cheap: standard library only (no lark, jsonschema, jinja2, numpy,
@@ -25,8 +26,8 @@ from .snapshot import Snapshot
 
 #: Imported on first use (PEP 562): a router that never opens a run or a watcher does not pay
 #: for their modules (tempfile, the event log).
-_LAZY = {"SnapshotWatcher": "reload", "governing_snapshot": "trace", "trace_run": "trace",
-         "load_oci_snapshot": "oci", "OciSnapshotWatcher": "oci"}
+_LAZY = {"SnapshotWatcher": "reload", "RegistryWatcher": "remote", "governing_snapshot": "trace",
+         "trace_run": "trace", "load_oci_snapshot": "oci", "OciSnapshotWatcher": "oci"}
 
 
 def __getattr__(name: str):
@@ -38,5 +39,5 @@ def __getattr__(name: str):
     return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 __all__ = ["BudgetExceeded", "BudgetUsageError", "CaptureRules", "Candidate", "IntegrityError",
-           "OciSnapshotWatcher", "RuntimeModes", "Snapshot", "SnapshotVersionError", "SnapshotWatcher", "UnknownName",
-           "governing_snapshot", "load_oci_snapshot", "load_snapshot", "trace_run"]
+           "OciSnapshotWatcher", "RegistryWatcher", "RuntimeModes", "Snapshot", "SnapshotVersionError",
+           "SnapshotWatcher", "UnknownName", "governing_snapshot", "load_oci_snapshot", "load_snapshot", "trace_run"]

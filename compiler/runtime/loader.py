@@ -14,7 +14,9 @@ What can be loaded (``target``):
 Every check is the bundle package's (``compiler.bundle``, docs/architecture.md): a router
 refuses exactly the bundles ``polc show``, ``polc diff`` and the registry refuse, with the same
 codes. Any mismatch raises ``IntegrityError`` (exit 4) naming the file, the expected and the
-actual value.
+actual value. A bundle whose manifest asks for another runner version, or for features the
+runner does not provide, is refused with ``IncompatibleBundle`` (POLC742/POLC743, exit 3;
+``compiler.runtime.compat``).
 
 >>> import tempfile; load_snapshot(tempfile.mkdtemp())
 Traceback (most recent call last):
@@ -43,12 +45,29 @@ _TARGETS = ("pass the head pointer (<out>/policy.json), a bundle directory, a sn
 
 
 def load_snapshot(target: str | os.PathLike, *, root: str | os.PathLike | None = None,
-                  env: Mapping[str, str] | None = None) -> Snapshot:
+                  env: Mapping[str, str] | None = None, features=None,
+                  check_compatibility: bool = True) -> Snapshot:
     """The verified, immutable ``Snapshot`` at ``target`` (see the module docstring).
 
     ``root`` is the out dir (or the project dir) a bundle id is resolved under; ``env`` replaces
     ``os.environ`` when reading the safe modes (``POLICY_SAFE_MODE``, ``POLICY_SHADOW_MODE``).
+    ``features`` are the features the router provides beyond the runtime's own (default:
+    ``POLC_RUNNER_FEATURES``); ``check_compatibility=False`` skips the runner check (for tools
+    that inspect a bundle rather than serve it).
     """
+    snap = _load(target, root, env)
+    if check_compatibility and snap.manifest is not None:  # a loose snapshot has no manifest to check
+        from .compat import check_runner
+
+        check_runner(snap.manifest.get("compatibility") or {}, snap.hash, features)
+    return snap
+
+
+def _load(target, root, env) -> Snapshot:
+    if isinstance(target, str) and target.startswith(("http://", "https://")):  # a registry server (docs/registry.md)
+        from .remote import load_remote
+
+        return load_remote(target, env=env)
     if isinstance(target, str) and target.startswith("oci://"):  # a registry: root is the blob cache (docs/oci.md)
         from .oci import load_oci_snapshot
 
@@ -90,10 +109,17 @@ def _from_bundle(bundle: Bundle, env, *, source: Path) -> Snapshot:
 
 def _load_capsule(uri: str, env) -> Snapshot:
     """The snapshot stored under ``mv2://<workspace>/policy/<policy_id>`` in the capsule."""
-    from ..storage.capsule import read_snapshot_bytes
+    from ..capsule import read_snapshot_bytes
+    from .resolve import default_capsule_path
 
-    data = verify_snapshot_bytes(read_snapshot_bytes(uri), uri, in_bundle=True)
+    data = verify_snapshot_bytes(read_snapshot_bytes(uri, default_capsule_path()), uri, in_bundle=True)
     return _finish(data, env, source=Path(uri), bundle=None, pinned=None)
+
+
+def load_snapshot_bytes(raw: bytes, where: str, *, env: Mapping[str, str] | None = None) -> Snapshot:
+    """The verified ``Snapshot`` of snapshot.json bytes read from elsewhere (a capsule object)."""
+    return _finish(verify_snapshot_bytes(raw, where, in_bundle=True), env, source=Path(where), bundle=None,
+                   pinned=None)
 
 
 def _finish(data: dict, env, *, source: Path, bundle: Bundle | None, pinned: str | None) -> Snapshot:

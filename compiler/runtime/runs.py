@@ -7,6 +7,12 @@ run's ``RECEIPT.json`` and ``REPLAY.jsonl`` header (both carry ``policy_bundle_i
 (``StageTransition``, ``Checkpoint``, budget events, ``RunEnd``) carries ``policy_id`` and
 ``policy_hash``.
 
+Dual storage (977-A3): with a capsule — passed as ``capsule=`` or configured in the project's
+``[storage].capsule`` (the project around the workspace, else around the snapshot's bundle) —
+the captured snapshots are stored in it, and the run's attribution events (``CAPSULE_EVENTS``)
+are appended to its event stream ``mv2://<workspace>/runs/<run_id>``, so the capsule alone
+answers which policy governed the run (``compiler.runtime.trace.trace_from_capsule``).
+
 Stage boundaries (capture triggers): a run that follows a head pointer (by default, one
 whose snapshot was loaded from ``policy.json``) checks it before each stage transition and
 checkpoint. If the active policy changed, the new snapshot is verified, captured and
@@ -43,13 +49,18 @@ from .store import Workspace
 
 RECEIPT_FILE, REPLAY_FILE, EVENTS_FILE = "RECEIPT.json", "REPLAY.jsonl", "events.jsonl"
 RECEIPT_SCHEMA, REPLAY_SCHEMA = "polc_receipt@v1", "polc_replay@v1"
+#: The events a run also appends to the capsule's event log: what attributes the run to policies.
+CAPSULE_EVENTS = frozenset({"RunStart", "PolicySnapshotRef", "StageTransition", "Checkpoint", "PolicyRefused",
+                            "RunEnd"})
 
 
 class Run:
     """One attributed run; use ``snap.start_run(...)`` (or ``Run.start``) to open it."""
 
-    def __init__(self, snap, run_id: str, workspace: Workspace, follow: Path | None):
+    def __init__(self, snap, run_id: str, workspace: Workspace, follow: Path | None, *, owns_capsule: bool = False):
         self.run_id, self.workspace, self.dir = run_id, workspace, workspace.run_dir(run_id)
+        self._owns_capsule = owns_capsule  # opened from the project's settings: closed at finish
+        self._stream = workspace.stream(run_id) if getattr(workspace.capsule, "append_event", None) else None
         self._snap = snap
         self._follow = follow
         self._head_stat = _stat(follow)
@@ -70,14 +81,27 @@ class Run:
     @classmethod
     def start(cls, snap, run_id: str, workspace, *, follow: str | os.PathLike | None = "auto",
               capsule=None) -> "Run":
-        ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, capsule=capsule)
+        owns = False
+        if isinstance(workspace, Workspace):
+            ws = workspace
+        else:
+            from .resolve import project_settings_near
+
+            project = project_settings_near(workspace, snap.bundle_dir)
+            if capsule is None and project is not None and project.capsule is not None:
+                from ..capsule import open_capsule
+
+                capsule, owns = open_capsule(project.capsule), True
+            ws = Workspace(workspace, capsule=capsule, project=project)
         run_dir = ws.run_dir(run_id)
         try:
             run_dir.mkdir(parents=True)
         except FileExistsError:
+            if owns:
+                ws.capsule.close()
             raise input_error("POLC752", f"run `{run_id}` already exists in `{run_dir.parent}`",
                               "runs are append-only and never reopened; use a new run id") from None
-        run = cls(snap, run_id, ws, _follow_path(snap, follow))
+        run = cls(snap, run_id, ws, _follow_path(snap, follow), owns_capsule=owns)
         ref = run._capture(snap, "run_start")
         atomic_write_bytes(run.dir / REPLAY_FILE, _line({
             "type": "ReplayHeader", "schema_version": REPLAY_SCHEMA, "run_id": run_id,
@@ -171,6 +195,8 @@ class Run:
                 self.replay.append({"type": "ShadowSummary", **summary()})
             self._emit({"type": "RunEnd", "status": status}, durable=True)
             self._write_receipt(finished_at=utc_now())
+            if self._owns_capsule:
+                self.workspace.capsule.close()
 
     def __enter__(self) -> "Run":
         return self
@@ -182,8 +208,11 @@ class Run:
 
     def _emit(self, event: dict, *, durable: bool = False) -> dict:
         snap = self._snap
-        return self.events.append({**event, "run_id": self.run_id, "policy_id": snap.policy_id,
-                                   "policy_hash": snap.hash}, durable=durable)
+        stamped = self.events.append({**event, "run_id": self.run_id, "policy_id": snap.policy_id,
+                                      "policy_hash": snap.hash}, durable=durable)
+        if self._stream is not None and stamped["type"] in CAPSULE_EVENTS:
+            self.workspace.capsule.append_event(self._stream, stamped)
+        return stamped
 
     def _budget_event(self, event: dict) -> None:
         self._emit({k: v for k, v in event.items() if k not in ("run_id", "policy_hash")}, durable=True)

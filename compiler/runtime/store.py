@@ -7,8 +7,11 @@ Layout::
     <workspace>/runs/<run_id>/RECEIPT.json           the run's receipt (policy_bundle_id), atomic
     <workspace>/runs/<run_id>/REPLAY.jsonl           replay header (policy_bundle_id) + records
 
-A policy is referenced by the URI ``mv2://<workspace name>/policy/<policy_id>`` (spec 001's
-capsule URI); ``snapshot_path`` maps it back to the captured file.
+A policy is referenced by the URI ``mv2://<workspace name>/policy/<policy_id>`` (the capsule's
+URI, parsed by ``compiler.capsule.uri``); ``snapshot_path`` maps it back to the captured file. The
+workspace name is the project's (``compiler.capsule.uri.workspace_name``: ``[storage].workspace``, else
+``[project].name``), the same name ``polc build`` stores capsule objects under, so a run's
+``policy_uri`` loads from the capsule; outside any project it is the directory's name.
 
 >>> ws = Workspace("/tmp/ws")
 >>> ws.policy_uri("d9327e78-5257-5915-8518-7e6c2d608f17")
@@ -22,6 +25,7 @@ import re
 from pathlib import Path
 
 from ..canonical import canonical_json
+from ..capsule.uri import parse_uri, policy_uri, run_stream, safe_name, workspace_name
 from ..errors import UsageError
 from ..fsutil import atomic_write_bytes
 from .errors import input_error, integrity_error
@@ -29,7 +33,7 @@ from .frozen import thaw
 from ..bundle import snapshot_hash
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
-_URI = re.compile(r"mv2://(?P<workspace>[^/]+)/policy/(?P<policy_id>[0-9a-f-]{36})\Z")
+_POLICY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 #: Captured snapshot files verified in this process: path -> ((inode, size, mtime), hash).
 _VERIFIED: dict[str, tuple] = {}
 
@@ -44,30 +48,46 @@ def check_run_id(run_id: str) -> str:
 
 class Workspace:
     """Where runs and captured snapshots live. ``capsule``: any store with ``put(uri, bytes)``
-    (e.g. ``compiler.storage.capsule.SqliteCapsule``) that also receives every captured snapshot
-    (spec 001 dual storage: the same bytes in both places)."""
+    (e.g. ``compiler.capsule.SqliteCapsule``) that also receives every captured snapshot (dual
+    storage: the same bytes in both places)."""
 
-    def __init__(self, root: str | os.PathLike, *, name: str | None = None, capsule=None):
+    def __init__(self, root: str | os.PathLike, *, name: str | None = None, capsule=None, project=None):
+        from .resolve import project_settings_near
+
         self.root = Path(root)
         self.capsule = capsule
-        raw = name or self.root.resolve().name or "workspace"
-        self.name = re.sub(r"[^A-Za-z0-9._-]", "-", raw)  # a URI host: no slashes or spaces
+        self.project = project if project is not None else project_settings_near(self.root)
+        if name is not None:
+            self.name = safe_name(name)  # a URI host: no slashes or spaces
+        elif self.project is not None:
+            self.name = self.project.workspace
+        else:
+            self.name = workspace_name({}, self.root)
+
+    def stream(self, run_id: str) -> str:
+        """The capsule event stream of a run: ``mv2://<workspace name>/runs/<run_id>``."""
+        return run_stream(self.name, check_run_id(run_id))
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / check_run_id(run_id)
 
     def policy_uri(self, policy_id: str) -> str:
-        return f"mv2://{self.name}/policy/{policy_id}"
+        return policy_uri(self.name, policy_id)
 
     def snapshot_path(self, policy_id: str) -> Path:
         return self.root / "policies" / f"snapshot-{policy_id}.json"
 
     def path_of_uri(self, uri: str) -> Path:
-        match = _URI.match(uri or "")
-        if not match:
+        from ..errors import InputError
+
+        try:
+            _, policy_id = parse_uri(uri)
+        except InputError:
+            policy_id = ""
+        if not _POLICY_ID.match(policy_id):
             raise input_error("POLC753", f"policy_uri {uri!r} is not of the form mv2://<workspace>/policy/<id>",
                               "the event log was edited or damaged")
-        return self.snapshot_path(match["policy_id"])
+        return self.snapshot_path(policy_id)
 
     def capture(self, snap) -> str:
         """Store the snapshot's bytes (once per policy_id) and return its policy_uri."""

@@ -5,10 +5,14 @@ loads, from the workspace's captured copy, the verified snapshot the run started
 one in force at a given event ``seq``). The reference in the log and the loaded snapshot must
 agree, or it is an ``IntegrityError``.
 
+``trace_from_capsule(capsule, run_id)`` and ``governing_from_capsule`` answer the same from the
+capsule alone (977-A3): the run's event stream ``mv2://<workspace>/runs/<run_id>`` and the
+snapshot objects its ``PolicySnapshotRef`` events name.
+
 >>> trace_run("/nonexistent", "r1")
 Traceback (most recent call last):
   ...
-compiler.errors.InputError: no run `r1` in workspace `/nonexistent`
+compiler.runtime.errors.UnknownName: no run `r1` in workspace `/nonexistent`
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 
 from ..diagnostics import did_you_mean
 from ..fsutil import read_regular_file
-from .errors import input_error, integrity_error
+from .errors import UnknownName, input_error, integrity_error
 from .events import read_jsonl
 from .runs import EVENTS_FILE, RECEIPT_FILE
 from .store import Workspace
@@ -69,12 +73,9 @@ def trace_run(workspace, run_id: str) -> RunTrace:
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     run_dir = ws.run_dir(run_id)
     if not run_dir.is_dir():
-        if not (ws.root / "runs").is_dir():
-            raise input_error("POLC750", f"`{ws.root}` holds no runs (it is not a run workspace)",
-                              "pass the workspace given to start_run() with --workspace (or POLC_WORKSPACE)")
-        known = sorted(os.listdir(ws.root / "runs"))
-        raise input_error("POLC751", f"no run `{run_id}` in workspace `{ws.root}`",
-                          did_you_mean(run_id, known) or "check the run id and --workspace")
+        known = sorted(os.listdir(ws.root / "runs")) if (ws.root / "runs").is_dir() else []
+        raise input_error("POLC744", f"no run `{run_id}` in workspace `{ws.root}`",
+                          did_you_mean(run_id, known) or "check the run id and --workspace", UnknownName)
     try:
         receipt = json.loads(read_regular_file(run_dir / RECEIPT_FILE, _MAX_RECEIPT_BYTES))
     except (OSError, ValueError) as exc:
@@ -95,4 +96,53 @@ def governing_snapshot(workspace, run_id: str, *, seq: int | None = None):
         raise integrity_error("POLC754", f"run `{run_id}` references policy {ref.get('policy_hash')}, "
                                          f"but its captured snapshot hashes to {snap.hash}",
                               "the workspace copy was replaced; restore it from the bundle")
+    return snap
+
+
+# --- from the capsule alone ----------------------------------------------------------------------
+
+def trace_from_capsule(capsule, run_id: str, *, workspace: str | None = None) -> RunTrace:
+    """The run's trace from its capsule event stream; ``workspace`` picks one when the run id is
+    in several workspaces of the capsule."""
+    from .store import check_run_id
+
+    check_run_id(run_id)
+    suffix = f"/runs/{run_id}"
+    streams = [s for s in capsule.streams(f"mv2://{workspace}/runs/" if workspace else "mv2://")
+               if s.endswith(suffix)]
+    if not streams:
+        raise input_error("POLC744", f"no run `{run_id}` in the capsule's event log"
+                                     + (f" (workspace `{workspace}`)" if workspace else ""),
+                          "runs are appended to the capsule only when it is configured ([storage].capsule) or "
+                          "passed to start_run(capsule=...); check the run id", UnknownName)
+    if len(streams) > 1:
+        from ..errors import UsageError
+
+        raise input_error("POLC744", f"run `{run_id}` is in several workspaces of the capsule: "
+                                     f"{', '.join(streams)}", "pick one with --workspace-name", UsageError)
+    events = tuple(capsule.events(streams[0]))
+    refs = [e for e in events if e.get("type") == "PolicySnapshotRef"]
+    ends = [e for e in events if e.get("type") == "RunEnd"]
+    receipt = {"status": ends[-1].get("status") if ends else "running",
+               "policy_bundle_id": refs[0].get("policy_bundle_id") if refs else None, "stream": streams[0]}
+    return RunTrace(run_id, receipt, events, False)
+
+
+def governing_from_capsule(capsule, trace: RunTrace, *, seq: int | None = None):
+    """The verified ``Snapshot`` in force at ``seq`` of ``trace``, loaded from the capsule object
+    its ``PolicySnapshotRef`` names; it must be the policy the reference records."""
+    from .loader import load_snapshot_bytes
+
+    ref = trace.ref_at(seq)
+    uri = ref.get("policy_uri")
+    data = capsule.get(uri) if isinstance(uri, str) and uri.startswith("mv2://") else None
+    if data is None:
+        raise integrity_error("POLC754", f"run `{trace.run_id}` references `{uri}`, which is not in the capsule",
+                              "the capsule lost the object or the run was captured elsewhere; "
+                              "`polc verify --parity --repair` stores the bundles it lacks")
+    snap = load_snapshot_bytes(data, uri, env={})
+    if snap.hash != ref.get("policy_hash") or snap.policy_id != ref.get("policy_id"):
+        raise integrity_error("POLC754", f"run `{trace.run_id}` references policy {ref.get('policy_hash')}, "
+                                         f"but the capsule object `{uri}` hashes to {snap.hash}",
+                              "the capsule object does not match the run's reference; restore the capsule")
     return snap

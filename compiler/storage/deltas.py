@@ -89,6 +89,16 @@ def check_request(req: DeltaRequest) -> None:
         raise UsageError("bad --cycle", [Diagnostic.error("POLC342", f"--cycle {req.cycle} must be >= 0")])
 
 
+def check_attestation(req: DeltaRequest, base: Bundle) -> None:
+    """A surface with ``symbolic_descent.require_attestation`` takes only attested deltas."""
+    descent = (base.snapshot.get("surface") or {}).get("symbolic_descent") or {}
+    if descent.get("require_attestation") and not (req.attestation_root or "").strip():
+        raise UsageError("attestation required", [Diagnostic.error(
+            "POLC398", f"the surface of bundle {base.hash[:16]}… requires attested deltas "
+                       "(symbolic_descent.require_attestation), but the delta names no attestation root",
+            hint="pass --attestation-root with the attested H_t root the delta derives from")])
+
+
 def apply_delta(bundle_ref: str | Path, delta, req: DeltaRequest, out_dir: Path | None = None) -> dict:
     """Apply ``delta`` (an array, or a path to a .npy) to a bundle; returns the log row."""
     check_request(req)
@@ -96,6 +106,7 @@ def apply_delta(bundle_ref: str | Path, delta, req: DeltaRequest, out_dir: Path 
     with storage_lock(out_dir):
         recover_interrupted(out_dir)
         base = open_ref(bundle_ref, out_dir)  # after recovery: policy.json may have moved on
+        check_attestation(req, base)
         current = bundle_weights(base)
         if isinstance(delta, (str, Path)):
             delta = load_delta(Path(delta), current)

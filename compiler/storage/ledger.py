@@ -3,11 +3,13 @@
 A row is ``{"event", "hash", "policy_id", "manifest_sha256", "time", "details",
 "prev_sha256"}``; events are ``build`` (the head moved to a new build), ``delta``,
 ``migration``, ``restore`` and ``backfill``; ``snapshot`` rows are written on request by
-``polc ledger snapshot --notes TEXT`` with the drift status against the previous row. ``verify_ledger`` checks the chain and that
-every row's bundle is on disk, verifies, and has the manifest hash the row recorded.
+``polc ledger snapshot --notes TEXT`` with the drift status against the previous row; a ``gc``
+row (naming the head) lists in ``details.removed`` the bundles ``polc gc`` removed.
+``verify_ledger`` checks the chain and that every row's bundle is on disk, verifies, and has
+the manifest hash the row recorded — or was removed by a later ``gc`` row.
 
 >>> sorted(EVENTS)
-['backfill', 'build', 'delta', 'migration', 'restore', 'snapshot']
+['backfill', 'build', 'delta', 'gc', 'migration', 'restore', 'snapshot']
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..errors import PolcError
 from . import jsonl
 
 LEDGER_FILE = "policy_hash_ledger.jsonl"
-EVENTS = ("build", "delta", "migration", "restore", "backfill", "snapshot")
+EVENTS = ("build", "delta", "migration", "restore", "backfill", "snapshot", "gc")
 
 
 def now() -> str:
@@ -56,8 +58,12 @@ def verify_ledger(out_dir: Path) -> tuple[int, list[Diagnostic]]:
                                          Span(str(path), broken, 1),
                                          hint="a row was edited, removed or reordered; the ledger is append-only"))
     verified: dict[str, str] = {}
+    removed = {h for row, _ in rows if row.get("event") == "gc"
+               for h in (row.get("details") or {}).get("removed", []) if isinstance(h, str)}
     for number, (row, _) in enumerate(rows, start=1):
         digest = str(row.get("hash"))
+        if digest in removed and not (out_dir / digest).exists():
+            continue  # `polc gc` removed it, and the ledger says so
         try:
             if digest not in verified:
                 verified[digest] = open_bundle(out_dir / digest).manifest["sha256"]

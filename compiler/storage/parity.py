@@ -2,7 +2,8 @@
 
 Checked in both directions: each bundle's ``snapshot.json`` must be in the capsule under
 ``mv2://<workspace>/policy/<policy_id>`` with the same bytes, and each capsule object of the
-workspace must have a bundle on disk with the same bytes (977-A2).
+workspace must have a bundle on disk with the same bytes (977-A2), unless ``polc gc`` removed
+that bundle (the ledger's ``gc`` rows say which).
 
 >>> from compiler.diagnostics import Diagnostic
 >>> ParityReport(2, []).ok
@@ -18,7 +19,7 @@ from pathlib import Path
 from ..bundle import SNAPSHOT_FILE, bundle_dirs, open_bundle
 from ..diagnostics import Diagnostic, Span, has_errors
 from ..errors import PolcError
-from .capsule import open_capsule, policy_uri
+from ..capsule import open_capsule, policy_uri
 
 
 @dataclass
@@ -44,7 +45,13 @@ def check_parity(out_dir: Path, capsule_path: Path | str, workspace: str) -> Par
                 continue
             on_disk[policy_uri(workspace, bundle.policy_id)] = (path, bundle.snapshot_bytes)
         in_capsule = set(store.list(f"mv2://{workspace}/policy/"))
-        for uri in sorted(set(on_disk) | in_capsule):
+        # A bundle `polc gc` removed (a gc row of the ledger says so) stays in the capsule: the
+        # capsule is the long-term copy, the out dir the working set.
+        from ..bundle import policy_id_for
+        from .gc import pruned
+
+        collected = {policy_uri(workspace, policy_id_for(h)) for h in pruned(out_dir)}
+        for uri in sorted(set(on_disk) | (in_capsule - collected)):
             report.checked += 1
             report.problems.extend(_compare(uri, on_disk.get(uri), store, capsule_path))
         return report

@@ -1,8 +1,9 @@
-"""A minimal bundle from weights alone: what a migration produces, and what tests and
-benchmarks start from without compiling a model_policy.toml.
+"""A minimal bundle from weights alone: what tests and benchmarks start from without compiling a
+model_policy.toml. (A migration never makes one: it carries legacy weights into the current
+policy, compiler/storage/migrate.py.)
 
 The snapshot has empty routing, capture ``none``, no budgets or gates, the
-``policy_weights`` block and any extra blocks given (``surface``, ``legacy``).
+``policy_weights`` block and any extra blocks given (``surface``).
 
 >>> import numpy as np, tempfile, pathlib
 >>> out = pathlib.Path(tempfile.mkdtemp())

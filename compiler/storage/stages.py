@@ -6,8 +6,8 @@
   ``policy.weights.bin`` and the manifest section ``weights``;
 * ``emit_records`` (after ``emit_bundle``) appends a ``build`` row to the hash ledger when
   the head moved, a ``surface_change`` row to ``delta_log.jsonl`` when the surface differs
-  from the previous head's, and with ``build(..., capsule=True)`` stores the snapshot bytes
-  in the capsule (dual storage, spec 001).
+  from the previous head's, and with ``[storage].capsule`` configured (or
+  ``build(..., capsule=True)``) stores the snapshot bytes in the capsule (dual storage, spec 001).
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def emit_records(c: Compilation) -> StageOutput:
     if previous != bundle.hash:
         ledger.record(out_dir, "build", bundle, previous=previous)
         log_surface_change(out_dir, previous, bundle)
-    if c.options.get("capsule"):
-        from .capsule import store_bundle
+    from .capsule import capsule_configured, store_bundle
 
+    if c.options.get("capsule") or capsule_configured(c.project):  # dual storage (docs/storage.md)
         store_bundle(c.project, bundle)
     return StageOutput()

@@ -16,9 +16,16 @@ from ..bundle import bundle_dirs, bundle_of, open_bundle, read_head
 
 def capsule_location(capsule: str | None, workspace: str | None, out_dir: Path, project) -> tuple[Path | str, str]:
     """(capsule file or URL, workspace): the options given, else the project's, else the defaults."""
-    from .capsule import DEFAULT_FILE, capsule_settings
+    from ..runtime.resolve import project_settings_near
+    from ..capsule import DEFAULT_FILE
+    from .capsule import capsule_settings
 
-    default_path, default_workspace = capsule_settings(project) if project else (out_dir / DEFAULT_FILE, "default")
+    if project is not None:
+        default_path, default_workspace = capsule_settings(project)
+    else:  # no project around the current directory: the out dir's own project, if it is in one
+        near = project_settings_near(out_dir)
+        default_path = (near.capsule if near else None) or out_dir / DEFAULT_FILE
+        default_workspace = near.workspace if near else "default"
     if capsule and not capsule.startswith(("postgresql://", "postgres://")):
         capsule = Path(capsule)
     return (capsule or default_path), (workspace or default_workspace)

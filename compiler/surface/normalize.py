@@ -34,6 +34,8 @@ def normalize(data: dict) -> dict[str, Any]:
         "symbolic_descent": {
             "enabled": bool(descent.get("enabled", False)),
             "operator": format_operator(parse_operator(descent["operator"])) if descent.get("operator") else None,
+            # Only when set, so surfaces that do not ask for attestation keep their bytes and hashes.
+            **({"require_attestation": True} if descent.get("require_attestation") else {}),
         },
         "curvature_controls": {
             "max_gradient_norm": _float_or_none(controls.get("max_gradient_norm")),

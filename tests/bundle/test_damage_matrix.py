@@ -213,6 +213,7 @@ def consumers(out: Path, target: Path, good: Path, project: Path, archive: Path 
         ("polc show", lambda: polc("show", str(target), cwd=project)),
         ("polc diff", lambda: polc("diff", str(target), str(good), cwd=project)),
         ("polc registry publish", lambda: polc("registry", "publish", str(target), "--receipt", str(receipt),
+                                               "--evaluation-report", "reports/eval.json",
                                                "--registry", str(project / "registry.db"), cwd=project)),
         ("polc archive", lambda: polc("archive", str(target), "--archive-dir", str(project / "arch-out"),
                                       "--out", str(out), cwd=project)),

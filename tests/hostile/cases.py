@@ -238,7 +238,7 @@ CASES: list[Case] = [
     Case("unknown-bundle-ledger-snapshot", build_first=True,
          command=("ledger", "snapshot", "--notes", "x", "--bundle", UNKNOWN_ID), exit=2, codes=("POLC707",)),
     Case("unknown-run-trace", files={".polc/runs/run-1/RECEIPT.json": "{}"}, command=("trace", "run-2"), exit=2,
-         codes=("POLC751",), fragment="did you mean `run-1`"),
+         codes=("POLC744",), fragment="did you mean `run-1`"),
     Case("unknown-schema", command=("schema", "model_polcy"), exit=2, fragment="did you mean `model_policy`"),
     Case("unknown-gate-gate-run", build_first=True, files={"m.json": "{}"},
          command=("gate", "run", "nosuchgate", "--bundle", "{hash}", "--metrics", "m.json", "--unsigned"), exit=2,

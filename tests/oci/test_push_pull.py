@@ -273,3 +273,16 @@ def test_credentials_from_a_docker_credential_helper(oci_registry, repo, tmp_pat
     assert result.returncode == 0, result.stderr
     result = polc("pull", oci_registry.ref(repo), "--plain-http", "--out", str(tmp_path / "pulled"), env=env)
     assert result.returncode == 0 and result.stdout.strip() == bundle.name, result.stderr
+
+
+def test_a_pulled_bundle_goes_to_a_configured_capsule_too(oci_registry, docker_config, repo, tmp_path, out_dir):
+    bundle = unique_bundle(out_dir)
+    push(bundle, oci_registry.ref(repo))
+    router = tmp_path / "router"
+    router.mkdir()
+    (router / "policy.toml").write_text('[project]\nname = "router"\n[sources]\nmodel_policy = "m.toml"\n'
+                                        '[storage]\ncapsule = "capsule.sqlite"\n')
+    pulled = run_polc("pull", oci_registry.ref(repo), "--plain-http", "--set-head", cwd=router)
+    assert pulled.returncode == 0, pulled.stderr
+    parity = run_polc("verify", "--parity", cwd=router)
+    assert parity.returncode == 0, parity.stdout + parity.stderr

@@ -12,7 +12,9 @@ import pytest
 
 from compiler.registry.canon import json_hash
 
-from .helpers import PROD, publish, walk_to
+from compiler.registry import RegistryError
+
+from .helpers import PROD, drop_guards, publish, walk_to
 
 
 @pytest.fixture
@@ -27,17 +29,10 @@ def populated(registry, out_dir):
 
 def tamper(registry, *statements):
     s = registry.store
-    is_pg = s.placeholder == "%s"
+    drop_guards(s)
     with s.write():
-        if is_pg:
-            s._execute("ALTER TABLE polc_events DISABLE TRIGGER USER")
-        else:
-            s._execute("DROP TRIGGER polc_events_no_update")
-            s._execute("DROP TRIGGER polc_events_no_delete")
         for sql, params in statements:
             s._q(sql, params)
-        if is_pg:
-            s._execute("ALTER TABLE polc_events ENABLE TRIGGER USER")
 
 
 def codes(registry) -> set[str]:
@@ -84,9 +79,39 @@ def test_inserted_row_is_caught(populated):
 
 
 def test_state_table_edit_is_caught(populated):
-    with populated.store.write() as s:
-        s._q("UPDATE polc_rollout SET state = 'retired' WHERE state = 'rolled_back'")
+    tamper(populated, ("UPDATE polc_rollout SET state = 'retired' WHERE state = 'rolled_back'", ()))
     assert "POLC644" in codes(populated)
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE polc_rollout SET state = 'retired' WHERE state = 'rolled_back'",
+    "UPDATE polc_rollout SET state = 'staged' WHERE state = 'promoted'",
+    "DELETE FROM polc_rollout",
+    "UPDATE polc_bundles SET bundle_version = '9.9.9'",
+    "DELETE FROM polc_bundles",
+    "UPDATE polc_head SET seq = seq - 1, hash = '" + "0" * 64 + "'",
+    "DELETE FROM polc_head",
+])
+def test_state_tables_refuse_changes_outside_the_registrys_transitions(populated, sql):
+    with pytest.raises(RegistryError) as err:
+        with populated.store.write() as s:
+            s._execute(sql)
+    assert (err.value.category, err.value.code, int(err.value.exit_code)) == ("INTEGRITY", "POLC617", 4)
+    assert populated.verify()["ok"]
+
+
+def test_resolve_refuses_a_rollout_row_edited_behind_the_registrys_back(populated):
+    a = populated.resolve(PROD)["active_bundle_ref"]["bundle_id"]
+    rolled_back = next(b for (_, _, _, b, st, _) in populated.store.states_of() if st == "rolled_back")
+    # swap which bundle is live, as someone with the database could (guards off first)
+    tamper(populated, ("UPDATE polc_rollout SET state = 'shadow' WHERE bundle_id = ?", (a,)),
+           ("UPDATE polc_rollout SET state = 'promoted' WHERE bundle_id = ?", (rolled_back,)))
+    with pytest.raises(RegistryError) as err:
+        populated.resolve(PROD)
+    assert (err.value.code, int(err.value.exit_code)) == ("POLC615", 4)
+    with pytest.raises(RegistryError) as pinned:
+        populated.pin(a, PROD)
+    assert pinned.value.code == "POLC615"
 
 
 def test_event_table_refuses_update_and_delete(populated):
@@ -111,7 +136,7 @@ def test_emptying_the_event_table_is_refused(populated):
 
 
 def test_edited_bundle_record_is_caught(populated):
-    with populated.store.write() as s:  # e.g. someone re-pointing a bundle at another artifact
-        s._q("UPDATE polc_bundles SET record = replace(record, 'file://', 'file:///elsewhere') "
-             "WHERE registered_seq = 1")
+    # e.g. someone re-pointing a bundle at another artifact
+    tamper(populated, ("UPDATE polc_bundles SET record = replace(record, 'file://', 'file:///elsewhere') "
+                       "WHERE registered_seq = 1", ()))
     assert codes(populated) == {"POLC645"}

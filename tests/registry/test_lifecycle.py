@@ -7,21 +7,21 @@ import pytest
 from compiler.registry import RegistryError, Scope
 from compiler.registry.contracts import contract_errors
 
-from .helpers import PROD, publish, receipt, walk_to, write_bundle
+from .helpers import PROD, PROV, drop_guards, publish, receipt, walk_to, write_bundle
 
 
 def test_acceptance_scenario(registry, out_dir):
     # publish is idempotent
     a = write_bundle(out_dir, {"n": 1}, version="1.0.0")
-    first = registry.publish(str(out_dir / a), receipt(a), submitted_by="ci")
-    again = registry.publish(a, receipt(a), submitted_by="someone-else")  # by hash, found in the out dir
+    first = registry.publish(str(out_dir / a), receipt(a), submitted_by="ci", provenance=PROV)
+    again = registry.publish(a, receipt(a), submitted_by="someone-else", provenance=PROV)  # by hash, found in the out dir
     assert (first["status"], again["status"]) == ("ACCEPTED", "DUPLICATE")
     assert again["record"] == first["record"] and again["event"] == first["event"]
     assert registry.verify()["events_checked"] == 1
     # promotion is gated by PASS
     b = write_bundle(out_dir, {"n": 2}, version="1.0.1")
     with pytest.raises(RegistryError) as failed:
-        registry.publish(b, receipt(b, "FAIL"), submitted_by="ci")
+        registry.publish(b, receipt(b, "FAIL"), submitted_by="ci", provenance=PROV)
     assert (failed.value.category, failed.value.code, int(failed.value.exit_code)) == ("GATE_NOT_PASS", "POLC621", 1)
     with pytest.raises(RegistryError) as unknown:
         registry.promote(b, PROD, actor="op", role="operator")
@@ -32,7 +32,7 @@ def test_acceptance_scenario(registry, out_dir):
     assert {r["active_bundle_ref"]["bundle_id"] for r in answers} == {a}
     assert answers[0]["event"]["event_type"] == "bundle_promoted" and answers[0]["selection"] == "promoted"
     # rollback is recorded
-    registry.publish(b, receipt(b), submitted_by="ci")
+    registry.publish(b, receipt(b), submitted_by="ci", provenance=PROV)
     walk_to(registry, b, "promoted")
     assert registry.resolve(PROD)["active_bundle_ref"]["bundle_id"] == b
     back = registry.rollback(PROD, actor="op", role="operator", reason="p95 regression")
@@ -67,14 +67,14 @@ def test_same_version_with_another_digest_is_a_conflict(registry, out_dir):
     publish(registry, out_dir, 1)
     other = write_bundle(out_dir, {"n": "other"}, version="1.0.1")
     with pytest.raises(RegistryError) as err:
-        registry.publish(other, receipt(other), submitted_by="ci")
+        registry.publish(other, receipt(other), submitted_by="ci", provenance=PROV)
     assert (err.value.category, err.value.code) == ("CONFLICT", "POLC613")
 
 
 def test_receipt_for_another_bundle_is_refused(registry, out_dir):
     a = write_bundle(out_dir, {"n": 1})
     with pytest.raises(RegistryError) as err:
-        registry.publish(a, receipt("f" * 64), submitted_by="ci")
+        registry.publish(a, receipt("f" * 64), submitted_by="ci", provenance=PROV)
     assert err.value.code == "POLC622"
 
 
@@ -83,7 +83,7 @@ def test_edited_bundle_is_an_integrity_failure(registry, out_dir):
     path = out_dir / a / "snapshot.json"
     path.write_bytes(path.read_bytes().replace(b'"n":1', b'"n":2'))
     with pytest.raises(RegistryError) as err:
-        registry.publish(a, receipt(a), submitted_by="ci")
+        registry.publish(a, receipt(a), submitted_by="ci", provenance=PROV)
     assert (err.value.category, int(err.value.exit_code)) == ("INTEGRITY", 4)
     assert registry.verify()["events_checked"] == 0
 
@@ -186,7 +186,7 @@ def test_compatibility_fails_closed_unless_the_scope_is_warn_only(registry_url, 
     with open_test_registry(registry_url, out_dir, scopes=scopes) as reg:
         needy = write_bundle(out_dir, {"n": 1}, compatibility={"required_features": ["atoms"],
                                                               "feature_groups": {"depth": ">=2"}})
-        reg.publish(needy, receipt(needy), submitted_by="ci")
+        reg.publish(needy, receipt(needy), submitted_by="ci", provenance=PROV)
         walk_to(reg, needy, "shadow")
         with pytest.raises(RegistryError) as err:
             reg.promote(needy, PROD, actor="x", role="operator")
@@ -201,15 +201,21 @@ def test_the_database_itself_allows_one_promoted_bundle_per_scope(registry, out_
     a, b = publish(registry, out_dir, 1), publish(registry, out_dir, 2)
     walk_to(registry, a, "promoted")
     store = registry.store
-    with pytest.raises(RegistryError) as err:
+    with pytest.raises(RegistryError) as guarded:
         with store.write() as s:
             s.set_state(PROD.key, b, "promoted", 99, False)  # bypasses every check in the code
+    assert (guarded.value.category, guarded.value.code) == ("INTEGRITY", "POLC617")
+    drop_guards(store)  # and with the guard triggers gone, the unique index still holds
+    with pytest.raises(RegistryError) as err:
+        with store.write() as s:
+            s.set_state(PROD.key, b, "promoted", 99, False)
     assert err.value.category == "CONFLICT"
     assert registry.resolve(PROD)["active_bundle_ref"]["bundle_id"] == a
 
 
 def test_missing_rollout_state_reads_as_candidate(registry, out_dir):
     a = publish(registry, out_dir, 1)
+    drop_guards(registry.store)
     with registry.store.write() as s:  # an older record without a state
         s._q("INSERT INTO polc_rollout (environment, tenant, policy_name, bundle_id, state, seq) "
              "VALUES (?, ?, ?, ?, NULL, 1)", (*PROD.key, a))
@@ -237,10 +243,10 @@ def test_requests_that_break_the_contracts_are_refused(registry, out_dir):
     a = write_bundle(out_dir, {"n": 1})
     good = receipt(a)
     bad_requests = [
-        lambda: registry.publish(a, {**good, "predicateType": "something/else"}, submitted_by="ci"),
+        lambda: registry.publish(a, {**good, "predicateType": "something/else"}, submitted_by="ci", provenance=PROV),
         lambda: registry.publish(a, good, submitted_by="ci", provenance={"training_run": "typo"}),
         lambda: registry.publish(a, good, submitted_by=""),
-        lambda: registry.publish(a, good, submitted_by="ci", submitted_at="yesterday"),
+        lambda: registry.publish(a, good, submitted_by="ci", provenance={}),
         lambda: registry.publish(a, good, submitted_by="ci", bundle_version="has space"),
         lambda: registry.transition(a, PROD, "live", actor="x", role="approver"),
         lambda: registry.transition(a, PROD, "staged", actor="x", role="admin"),
@@ -252,3 +258,25 @@ def test_requests_that_break_the_contracts_are_refused(registry, out_dir):
             call()
         assert (err.value.category, err.value.code, int(err.value.exit_code)) == ("INVALID_PAYLOAD", "POLC600", 2)
     assert registry.verify()["events_checked"] == 0
+
+
+def test_promotion_into_a_scope_whose_runner_is_outside_the_bundles_bounds_is_refused(registry_url, out_dir):
+    from compiler.registry.config import ScopeFeatures
+
+    from .helpers import open_test_registry
+
+    scopes = (ScopeFeatures("prod", None, None, {}, False, runner_version="0.0.9"),
+              ScopeFeatures("dev", None, None, {}, False, runner_version="0.3.0"))
+    with open_test_registry(registry_url, out_dir, scopes=scopes) as reg:
+        bounded = write_bundle(out_dir, {"n": 1}, compatibility={"min_runner_version": "0.1.0",
+                                                                "max_runner_version": "0.2.0"})
+        reg.publish(bounded, receipt(bounded), submitted_by="ci",
+                    provenance={"training_run_id": "run-b", "evaluation_report_ref": "reports/eval-b.json"})
+        for scope, bound in ((PROD, ">= 0.1.0, not 0.0.9"), (Scope("dev", "router"), "<= 0.2.0, not 0.3.0")):
+            walk_to(reg, bounded, "shadow", scope)
+            with pytest.raises(RegistryError) as err:
+                reg.promote(bounded, scope, actor="x", role="operator")
+            assert err.value.category == "INCOMPATIBLE" and bound in err.value.message
+        inside = ScopeFeatures("prod", None, None, {}, False, runner_version="0.1.5")
+    with open_test_registry(registry_url, out_dir, scopes=(inside,)) as reg:
+        assert reg.promote(bounded, PROD, actor="x", role="operator")["changed"]

@@ -56,8 +56,8 @@ def test_gate_run_writes_receipts_the_registry_accepts(project, capsys):  # noqa
     code, _, err = polc(capsys, "gate", "run", "reflex_promotion", "--bundle", a, "--metrics", "bad.yaml",
                         "--key", "keys/gate.key", "--out", "fail.json")
     assert code == 1 and "2800" in err
-    assert polc(capsys, "registry", "publish", a, "--receipt", "fail.json")[0] == 1
-    code, out, _ = polc(capsys, "registry", "publish", a, "--receipt", "pass.json", "--json")
+    assert polc(capsys, "registry", "publish", a, "--receipt", "fail.json", "--evaluation-report", "r")[0] == 1
+    code, out, _ = polc(capsys, "registry", "publish", a, "--receipt", "pass.json", "--evaluation-report", "r", "--json")
     assert code == 0 and json.loads(out)["record"]["receipt_check"]["signature"] == "verified"
     assert polc(capsys, "gate", "run", "reflex_promotion", "--bundle", a, "--metrics", "good.json")[0] == 2  # no key
     Path("list.json").write_text("[1, 2]")

@@ -49,5 +49,5 @@ def test_trace(out_dir, tmp_path):
     captured.write_bytes(captured.read_bytes().replace(b'"judge"', b'"judgE"'))
     assert run_polc("trace", "r-1", "--workspace", str(tmp_path / "ws")).returncode == 4
     absent = run_polc("trace", "r-2", "--workspace", str(tmp_path / "ws"))
-    assert absent.returncode == 2 and "did you mean `r-1`" in absent.stderr  # an unknown name typed: usage
+    assert absent.returncode == 2 and "did you mean `r-1`" in absent.stderr  # an unknown name: usage
 

@@ -26,7 +26,8 @@ def test_run_start_references_the_policy(out_dir, tmp_path):
     assert first["type"] == "RunStart" and first["policy"]["policy_hash"] == snap.hash
     assert second["type"] == "PolicySnapshotRef" and second["reason"] == "run_start"
     assert second["policy_id"] == snap.policy_id and second["policy_hash"] == snap.hash
-    assert second["policy_uri"] == f"mv2://ws/policy/{snap.policy_id}"
+    # The workspace name is the project's (the bundle's project: the workspace is in none).
+    assert second["policy_uri"] == f"mv2://proj/policy/{snap.policy_id}"
     captured = tmp_path / "ws" / "policies" / f"snapshot-{snap.policy_id}.json"
     assert captured.read_bytes() == (snap.bundle_dir / "snapshot.json").read_bytes()  # parity (977-A2)
 
@@ -131,7 +132,7 @@ def test_trace_errors_and_torn_tail(out_dir, tmp_path):
         fh.write(b'{"seq": 99, "type": "Stage')  # a write cut off by a crash
     trace = trace_run(tmp_path / "ws", "run-7")
     assert trace.torn_tail and len(trace.transitions) == 1
-    with pytest.raises(InputError, match="no run `run-8`") as info:
+    with pytest.raises(UsageError, match="no run `run-8`") as info:  # an unknown name: exit 2
         trace_run(tmp_path / "ws", "run-8")
     assert "did you mean `run-7`" in info.value.diagnostics[0].hint
     with open(run.dir / "events.jsonl", "ab") as fh:
@@ -150,7 +151,7 @@ def test_tampered_captured_snapshot_is_refused(out_dir, tmp_path):
 
 
 def test_dual_storage_puts_the_same_bytes_in_the_capsule(out_dir, tmp_path):
-    from compiler.storage.capsule import SqliteCapsule
+    from compiler.capsule import SqliteCapsule
 
     snap = load_snapshot(out_dir)
     capsule = SqliteCapsule(tmp_path / "capsule.sqlite")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from compiler.errors import InputError, IntegrityError, PolcError, UsageError
-from compiler.storage import capsule as cap
+from compiler import capsule as cap
 from compiler.storage.archive import archive_bundle, restore, verify_archive
 from compiler.storage.deltas import DeltaRequest, apply_delta
 from compiler.storage.ledger import LEDGER_FILE, verify_ledger

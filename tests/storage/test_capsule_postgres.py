@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from compiler.errors import IntegrityError
-from compiler.storage.capsule import open_capsule, policy_uri, read_snapshot_bytes
+from compiler.capsule import open_capsule, policy_uri, read_snapshot_bytes
 from compiler.storage.parity import check_parity, repair_missing
 
 from .helpers import seeded
@@ -54,3 +54,25 @@ def test_postgres_capsule_round_trip_immutability_and_parity(pg_url, tmp_path):
     uri = policy_uri("ws", bundle.snapshot["policy_id"])
     assert read_snapshot_bytes(uri, pg_url) == (bundle.path / "snapshot.json").read_bytes()
     assert json.loads(read_snapshot_bytes(uri, pg_url))["hash"] == bundle.hash
+
+
+def test_postgres_capsule_event_log_is_append_only_and_chained(pg_url):
+    import psycopg
+
+    from compiler.capsule import run_stream
+
+    store = open_capsule(pg_url)
+    stream = run_stream("ws", "r1")
+    assert [store.append_event(stream, {"type": "PolicySnapshotRef", "n": i}) for i in range(3)] == [1, 2, 3]
+    store.append_event(run_stream("other", "r1"), {"type": "RunStart"})
+    assert [e["n"] for e in store.events(stream)] == [0, 1, 2]
+    assert store.streams("mv2://ws/") == [stream]
+    with pytest.raises(psycopg.Error):
+        store.db.execute("DELETE FROM polc_capsule_events")
+    store.db.execute("ALTER TABLE polc_capsule_events DISABLE TRIGGER USER")  # someone with raw access
+    store.db.execute("UPDATE polc_capsule_events SET data = %s WHERE seq = 2 AND stream = %s",
+                     (b'{"n":9,"type":"PolicySnapshotRef"}', stream))
+    with pytest.raises(IntegrityError) as info:
+        store.events(stream)
+    assert info.value.diagnostics[0].code == "POLC364"
+    store.close()

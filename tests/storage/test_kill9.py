@@ -102,6 +102,7 @@ def test_kill9_during_migrate(tmp_path):
         legacy(sources, np.arange(4 + i, dtype=np.float64), name=f"src{i}")
     before = {p: p.read_bytes() for p in sources.rglob("*") if p.is_file()}
     out = tmp_path / "out"
+    seeded(out)  # the current policy the legacy weights are migrated into
     for _ in range(ROUNDS):
         run_and_kill("migrate", out, rng, sources)
         if (out / "policy.json").exists():
@@ -112,3 +113,29 @@ def test_kill9_during_migrate(tmp_path):
         assert all(r.count("|") == 7 for r in rows if r.startswith("| policy_manifest@v1"))
     assert {p: p.read_bytes() for p in sources.rglob("*") if p.is_file()} == before
     assert any(looks_like_hash(p.name) for p in out.iterdir())
+
+
+@pytest.mark.slow
+def test_kill9_during_gc(tmp_path):
+    from compiler.bundle import bundle_dirs
+    from compiler.storage.gc import TRASH_PREFIX, collect, pruned, Retention
+
+    rng = random.Random()
+    out = tmp_path / "out"
+    seeded(out)
+    for _ in range(ROUNDS):
+        run_and_kill("gc", out, rng)
+        checked, problems = verify_bundles(out)  # what is visible is whole: trash is never listed
+        assert problems == [] and checked >= 1
+        assert verify_ledger(out)[1] == []  # every row's bundle is there, or a gc row removed it
+        head = json.loads((out / "policy.json").read_bytes())
+        assert open_bundle(out / head["active"]).manifest["sha256"] == head["manifest_sha256"]
+        rows = read_rows(out / "delta_log.jsonl", "POLC345")
+        assert verify_chain(rows) is None
+        gone = pruned(out)
+        for row, _ in rows:
+            if row["policy_update_applied"] and not (out / row["policy_hash_after"]).exists():
+                assert row["policy_hash_after"] in gone
+    collect(out, Retention(), keep=1)  # the next gc clears what a killed one left
+    assert not [p for p in out.iterdir() if p.name.startswith(TRASH_PREFIX)]
+    assert len(bundle_dirs(out)) <= 2

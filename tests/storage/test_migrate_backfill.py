@@ -1,4 +1,5 @@
-"""Migrations v1 → v2 (up/down, MIGRATIONS.md, pickle only when allowed) and backfill."""
+"""Migrations v1 → v2 (into the current policy, the legacy hash checked, up/down, MIGRATIONS.md,
+pickle only when allowed) and backfill."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from compiler.storage.migrate import migrate
 from compiler.storage.migrations import v1_to_v2
 
 from ..conftest import run_polc
-from .helpers import head, log_rows, save
+from .helpers import head, log_rows, save, seeded
 
 
 def legacy(tmp_path, array=np.arange(6, dtype=np.float64), *, pickled=False, name="legacy"):
@@ -45,12 +46,15 @@ def test_migrate_promotes_a_verified_bundle_and_records_it(tmp_path):
     src = legacy(tmp_path)
     before = snapshot_of(src)
     out = tmp_path / "out"
+    current = seeded(out)
     result = migrate(src, out, operator="alice")
     bundle = open_bundle(out / result.hash_after)
     assert np.array_equal(bundle_weights(bundle), np.arange(6, dtype=np.float64))
     assert bundle.snapshot["legacy"]["policy_hash"] == result.hash_before
+    assert bundle.snapshot["legacy"]["version"] == "2025.09.14"
+    assert bundle.snapshot["surface"] == current.snapshot["surface"]  # the current policy, new weights
     assert bundle.manifest["schema_version"] == "policy_manifest@v2"
-    assert bundle.manifest["policy"]["version"] == "2025.09.14"
+    assert result.base == current.hash and result.head_moved
     assert head(out) == result.hash_after
     table = (out / "MIGRATIONS.md").read_text().splitlines()
     assert table[-1].startswith(f"| policy_manifest@v1 | policy_manifest@v2 | {result.hash_before} | "
@@ -63,9 +67,11 @@ def test_migrate_promotes_a_verified_bundle_and_records_it(tmp_path):
 def test_dry_run_writes_nothing(tmp_path):
     src = legacy(tmp_path)
     out = tmp_path / "out"
+    current = seeded(out)
+    before = snapshot_of(out)
     result = migrate(src, out, dry_run=True)
-    assert result.dry_run and len(result.hash_after) == 64
-    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == []
+    assert result.dry_run and len(result.hash_after) == 64 and result.hash_after != current.hash
+    assert snapshot_of(out) == before
 
 
 def test_up_then_down_round_trips_the_weights(tmp_path):
@@ -80,6 +86,8 @@ def test_up_then_down_round_trips_the_weights(tmp_path):
 
 def test_pickled_weights_need_allow_pickle_and_only_arrays_are_unpickled(tmp_path):
     src = legacy(tmp_path, np.ones(3), pickled=True)
+    seeded(tmp_path / "out")
+    seeded(tmp_path / "out2")
     with pytest.raises(PolcError) as info:
         migrate(src, tmp_path / "out")
     assert info.value.diagnostics[0].code == "POLC391"
@@ -124,6 +132,7 @@ def test_failed_verification_runs_down_and_leaves_everything_untouched(tmp_path,
     src = legacy(tmp_path)
     before = snapshot_of(src)
     out = tmp_path / "out"
+    current = seeded(out)
     real, downs = bundle_mod.write_bundle, []
     real_down = v1_to_v2.down
 
@@ -138,11 +147,12 @@ def test_failed_verification_runs_down_and_leaves_everything_untouched(tmp_path,
         migrate(src, out)
     assert info.value.diagnostics[0].code == "POLC392" and len(downs) == 1
     assert snapshot_of(src) == before
-    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == []
+    assert [p.name for p in out.iterdir() if len(p.name) == 64] == [current.hash] and head(out) == current.hash
 
 
 def test_migrate_cli(tmp_path):
     src = legacy(tmp_path, pickled=True)
+    seeded(tmp_path / "out")
     refused = run_polc("migrate", "--source", str(src), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert refused.returncode == 1 and "POLC391" in refused.stderr and "--allow-pickle" in refused.stderr
     done = run_polc("migrate", "--source", str(src), "--out", str(tmp_path / "out"), "--allow-pickle",
@@ -154,6 +164,7 @@ def test_migrate_cli(tmp_path):
 def test_backfill_re_points_a_legacy_or_stale_head(tmp_path):
     src = legacy(tmp_path)
     out = tmp_path / "out"
+    seeded(out)
     result = migrate(src, out)
     (out / "policy.json").write_text((src / "policy.json").read_text())  # the old single-file head
     plan = backfill.plan(out)

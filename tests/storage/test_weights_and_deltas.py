@@ -273,3 +273,44 @@ def test_a_restore_after_a_delta_is_not_rolled_forward(tmp_path):
     apply_delta(out / "policy.json", np.full(16, 0.1), DeltaRequest(0.1, 1, "goal"))
     restore(archive, out, "roll back", "ops")
     assert recover_interrupted(out) is None and head(out) == base.hash
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_the_python_api_refuses_non_finite_deltas_as_the_cli_does(bad):
+    from compiler.storage.oplus import DeltaError
+
+    delta = np.array([0.1, bad, 0.2])
+    with pytest.raises(DeltaError) as info:
+        apply_symbolic_delta(np.zeros(3), delta, 0.05)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, PolcError)
+    assert info.value.diagnostics[0].code == "POLC342" and "flat index 1" in info.value.message
+    with pytest.raises(DeltaError) as info:
+        apply_symbolic_delta(np.array([0.0, bad, 0.0]), np.zeros(3), 0.05)
+    assert info.value.diagnostics[0].code == "POLC332"
+    for lr in (float("nan"), float("inf"), 0.0, -1.0):
+        with pytest.raises(DeltaError) as info:
+            apply_symbolic_delta(np.zeros(3), np.zeros(3), lr)
+        assert info.value.diagnostics[0].code == "POLC342"
+
+
+def test_a_surface_that_requires_attestation_refuses_unattested_deltas(tmp_path):
+    from compiler.storage.deltas import DeltaRequest, apply_delta
+    from tests.conftest import example_project
+
+    root = example_project(tmp_path / "example", weights=np.linspace(-1, 1, 4))
+    surface = root / "examples" / "policy.surface.yaml"
+    surface.write_text(surface.read_text().replace("  enabled: true\n", "  enabled: true\n  require_attestation: true\n"))
+    assert run_polc("build", cwd=root).returncode == 0
+    head = root / "artifacts" / "policy" / "policy.json"
+    before = head.read_bytes()
+    save(tmp_path / "d.npy", np.full(4, 0.1))
+    refused = run_polc("delta", "apply", str(head), str(tmp_path / "d.npy"), "--lr", "0.05", "--cycle", "1",
+                       "--slice", "goal", cwd=root)
+    assert refused.returncode == 2 and "POLC398" in refused.stderr and "--attestation-root" in refused.stderr
+    with pytest.raises(PolcError) as info:
+        apply_delta(head, np.full(4, 0.1), DeltaRequest(0.05, 1, "goal"))
+    assert info.value.diagnostics[0].code == "POLC398" and head.read_bytes() == before
+    done = run_polc("delta", "apply", str(head), str(tmp_path / "d.npy"), "--lr", "0.05", "--cycle", "1",
+                    "--slice", "goal", "--attestation-root", "Ht_173", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((head.parent / "delta_log.jsonl").read_text().splitlines()[-1])["attestation_root"] == "Ht_173"

@@ -81,7 +81,8 @@ def up(manifest: dict, weights_path: Path, *, allow_pickle: bool = False) -> tup
                    "created_at": manifest.get("created_at")},
         "weights": meta,
         "legacy": {"schema_version": FROM, "policy_hash": manifest.get("policy_hash"),
-                   "serialization": manifest.get("serialization", "npy"), "version": manifest.get("version")},
+                   "serialization": manifest.get("serialization", "npy"), "version": manifest.get("version"),
+                   "model_type": manifest.get("model_type"), "created_at": manifest.get("created_at")},
     }
     return draft, out
 
