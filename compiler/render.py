@@ -46,8 +46,6 @@ def render(diagnostics: Iterable[Diagnostic], fmt: str = "text", *, sources: Map
     if fmt == "json":
         return render_json(diagnostics)
     if fmt == "sarif":
-        from .render_sarif import render_sarif
-
         return render_sarif(diagnostics, root=root)
     if fmt == "github":
         return render_github(diagnostics)
@@ -55,6 +53,37 @@ def render(diagnostics: Iterable[Diagnostic], fmt: str = "text", *, sources: Map
         return render_markdown(diagnostics)
     lines = SourceLines(sources, root)
     return render_text(diagnostics, lines, Palette.for_stream(stream, color))
+
+
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def render_sarif(diagnostics: Iterable[Diagnostic], *, root: str | os.PathLike | None = None) -> str:
+    """Diagnostics as a SARIF 2.1.0 log (compiler/sarif.py writes it; rules link to the codes' reference).
+
+    >>> from compiler.diagnostics import Span
+    >>> log = json.loads(render_sarif([Diagnostic.warning("POLC111", "model listed twice",
+    ...                                                   Span("model_policy.toml", 4, 14, 4, 20))]))
+    >>> result = log["runs"][0]["results"][0]
+    >>> result["ruleId"], result["level"], result["locations"][0]["physicalLocation"]["region"]
+    ('POLC111', 'warning', {'startLine': 4, 'startColumn': 14, 'endLine': 4, 'endColumn': 20})
+    """
+    from .codes import CODES, is_input_code
+    from .sarif import Location, Result, Rule, sarif_log
+
+    diagnostics = list(diagnostics)
+    rules = [Rule(code, CODES[code].title if code in CODES else code, f"reference/diagnostics.md#{code.lower()}",
+                  properties={"input": bool(code in CODES and CODES[code].input)})
+             for code in sorted({d.code for d in diagnostics})]
+    results = []
+    for d in diagnostics:
+        span = d.span
+        location = Location(span.file, span.line, span.column, span.end_line, span.end_column) if span else None
+        text = "\n".join([d.message] + [f"{title}: {note}" for title, note in details(d)])
+        results.append(Result(d.code, _SARIF_LEVEL[d.severity], text, location,
+                              properties={"hint": d.hint} if d.hint else {}))
+    failed = any(d.is_error and is_input_code(d.code) for d in diagnostics)
+    return sarif_log(rules, results, root=root, successful=not failed)
 
 
 def render_error(exc, stream: IO = sys.stderr, *, root: str | os.PathLike | None = None) -> None:

@@ -14,7 +14,7 @@ import pytest
 import compiler.canonical
 import compiler.canonical_reference
 import compiler.render
-import compiler.render_sarif
+import compiler.sarif
 import compiler.snippet
 from compiler.diagnostics import Diagnostic, Span
 from compiler.errors import InputError
@@ -34,7 +34,7 @@ INFO = Diagnostic.info("POLC000", "3 more diagnostics not shown")
 ALL = [ERROR, WARNING, NO_SPAN, INFO]
 
 
-@pytest.mark.parametrize("module", [compiler.render, compiler.render_sarif, compiler.snippet, compiler.canonical,
+@pytest.mark.parametrize("module", [compiler.render, compiler.sarif, compiler.snippet, compiler.canonical,
                                     compiler.canonical_reference])
 def test_doctests(module):
     assert doctest.testmod(module).failed == 0
@@ -282,3 +282,25 @@ def test_golden_renderings(fmt, monkeypatch):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(rendered, encoding="utf-8")
     assert rendered == path.read_text(encoding="utf-8")
+
+
+def test_check_and_diff_write_sarif_through_one_producer(monkeypatch):
+    """Same $schema, same help links, same URI encoding, same driver: one producer (compiler/sarif.py)."""
+    from compiler.diff.render_ci import render_sarif as diff_sarif
+    from compiler.render import render_sarif as check_sarif
+
+    monkeypatch.setenv("POLC_DOCS_URL", "https://docs.example/polc")
+    check = json.loads(check_sarif([Diagnostic.error("POLC110", "empty", Span("my rules/a b.toml", 2, 1, 2, 5))]))
+    location = {"file": "my rules/a b.toml", "line": 2, "column": 1, "end_line": 2, "end_column": 5}
+    finding = {"rule_id": "DR_X", "severity": "WARN", "message": "m", "fingerprint": "f" * 16, "path": "p",
+               "location": location, "rule_location": None, "accepted": False, "approval": None}
+    diff = json.loads(diff_sarif({"findings": [finding], "status": "WARN", "old": {}, "new": {}, "summary": {},
+                                  "impact": None}))
+    assert check["$schema"] == diff["$schema"] and check["version"] == diff["version"] == "2.1.0"
+    uris = [log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+            for log in (check, diff)]
+    assert uris[0] == uris[1] == {"uri": "my%20rules/a%20b.toml", "uriBaseId": "PROJECTROOT"}
+    helps = [log["runs"][0]["tool"]["driver"]["rules"][0]["helpUri"] for log in (check, diff)]
+    assert helps == ["https://docs.example/polc/reference/diagnostics.md#polc110",
+                     "https://docs.example/polc/diff.md#drift-rules"]
+    assert check["runs"][0]["tool"]["driver"]["name"] == diff["runs"][0]["tool"]["driver"]["name"] == "polc"

@@ -1,9 +1,9 @@
 """Drift findings for code scanning (SARIF 2.1.0) and GitHub Actions workflow annotations.
 
-SARIF: one run, tool ``polc``, one rule per rule id; levels BLOCK→error, WARN→warning,
-INFO→note; ``partialFingerprints.polcDrift/v1`` is the finding's fingerprint, so code
-scanning tracks a finding across commits; an accepted finding carries an external
-suppression with its reason and approver. GitHub: ``::error file=…,line=…::message``
+SARIF (the one producer, compiler/sarif.py, as for ``polc check``): one rule per rule id;
+levels BLOCK→error, WARN→warning, INFO→note; ``partialFingerprints.polcDrift/v1`` is the
+finding's fingerprint, so code scanning tracks a finding across commits; an accepted finding
+carries an external suppression with its reason and approver. GitHub: ``::error file=…,line=…::message``
 with the escaping the runner requires (``%``, CR, LF; also ``:`` and ``,`` in properties).
 
 >>> github_escape_property("a:b,c")
@@ -12,12 +12,8 @@ with the escaping the runner requires (``%``, CR, LF; also ``:`` and ``,`` in pr
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ..version import __version__
-
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"BLOCK": "error", "WARN": "warning", "INFO": "note"}
 _GITHUB = {"BLOCK": "error", "WARN": "warning", "INFO": "notice"}
 #: The SARIF rule of the impact notes (budget figures, replayed decisions): notes, never failures.
@@ -25,34 +21,23 @@ IMPACT_RULE = "POLC459"
 
 
 def render_sarif(report: dict[str, Any]) -> str:
-    rules = {}
+    """The drift report as a SARIF 2.1.0 log, written by the one producer (compiler/sarif.py)."""
+    from ..sarif import Result, Rule, sarif_log
+
+    rules: dict[str, Rule] = {}
+    results = []
     for f in report["findings"]:
-        rules.setdefault(f["rule_id"], {
-            "id": f["rule_id"], "name": f["rule_id"],
-            "shortDescription": {"text": _rule_title(f)},
-            "defaultConfiguration": {"level": _LEVELS[f["severity"]]},
-            "helpUri": "https://polc.dev/docs/diff#drift-rules",
-        })
-    results = [_result(f, list(rules).index(f["rule_id"])) for f in report["findings"]]
-    impact_notes = _impact_notes(report)
-    if impact_notes:
-        rules.setdefault(IMPACT_RULE, {"id": IMPACT_RULE, "name": "decision-impact",
-                                       "shortDescription": {"text": "what the change does to spending and to "
-                                                                    "recorded decisions"},
-                                       "defaultConfiguration": {"level": "note"},
-                                       "helpUri": "https://polc.dev/docs/impact"})
-        results += [{"ruleId": IMPACT_RULE, "ruleIndex": list(rules).index(IMPACT_RULE), "level": "note",
-                     "message": {"text": note}} for note in impact_notes]
+        rules.setdefault(f["rule_id"], Rule(f["rule_id"], _rule_title(f), "diff.md#drift-rules",
+                                            level=_LEVELS[f["severity"]]))
+        results.append(_result(f))
+    for note in _impact_notes(report):
+        rules.setdefault(IMPACT_RULE, Rule(IMPACT_RULE, "what the change does to spending and to recorded "
+                                                        "decisions", "impact.md", level="note"))
+        results.append(Result(IMPACT_RULE, "note", note))
     properties = {"status": report["status"], "old": report["old"], "new": report["new"], "summary": report["summary"]}
     if report.get("impact") is not None:
         properties["impact"] = _impact_properties(report["impact"])
-    run = {
-        "tool": {"driver": {"name": "polc", "version": __version__, "semanticVersion": __version__,
-                            "informationUri": "https://polc.dev/docs/diff", "rules": list(rules.values())}},
-        "results": results,
-        "properties": properties,
-    }
-    return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False)
+    return sarif_log(rules.values(), results, properties=properties, information="diff.md")
 
 
 def _impact_notes(report: dict[str, Any]) -> list[str]:
@@ -74,30 +59,19 @@ def _rule_title(finding: dict) -> str:
         finding["rule_id"], f"drift rule {finding['rule_id']}")
 
 
-def _result(f: dict, rule_index: int) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "ruleId": f["rule_id"], "ruleIndex": rule_index, "level": _LEVELS[f["severity"]],
-        "message": {"text": f["message"]},
-        "partialFingerprints": {"polcDrift/v1": f["fingerprint"]},
-        "properties": {"severity": f["severity"], "path": f["path"]},
-    }
-    location = f["location"] or f["rule_location"]
-    if location:
-        result["locations"] = [_location(location)]
+def _result(f: dict):
+    from ..sarif import Location, Result
+
+    loc = f["location"] or f["rule_location"]
+    location = (Location(loc["file"], loc["line"], loc["column"], loc["end_line"], loc["end_column"])
+                if loc else None)
+    suppression = None
     if f["accepted"]:
         approval = f["approval"]
-        result["suppressions"] = [{"kind": "external", "status": "accepted",
-                                   "justification": f"{approval['reason']} (approved by {approval['approver']} "
-                                                    f"until {approval['expires']})"}]
-    return result
-
-
-def _location(loc: dict) -> dict[str, Any]:
-    return {"physicalLocation": {
-        "artifactLocation": {"uri": loc["file"].replace("\\", "/")},
-        "region": {"startLine": loc["line"], "startColumn": loc["column"],
-                   "endLine": max(loc["end_line"], loc["line"]), "endColumn": loc["end_column"]},
-    }}
+        suppression = f"{approval['reason']} (approved by {approval['approver']} until {approval['expires']})"
+    return Result(f["rule_id"], _LEVELS[f["severity"]], f["message"], location,
+                  fingerprints={"polcDrift/v1": f["fingerprint"]}, suppression=suppression,
+                  properties={"severity": f["severity"], "path": f["path"]})
 
 
 def render_github(report: dict[str, Any]) -> str:
