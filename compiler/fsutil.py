@@ -112,3 +112,66 @@ def publish_directory(target: Path, files: dict[str, bytes]) -> bool:
     fsync_dir(target.parent)
     return True
 
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+class NotARegularFile(OSError):
+    """The path names a directory, FIFO, socket or device: reading it could block or never end."""
+
+    def __init__(self, path, kind: str):
+        super().__init__(f"{path} is {kind}, not a regular file")
+        self.kind = kind
+
+
+class FileTooLarge(OSError):
+    """The file is larger than the caller is willing to read into memory."""
+
+    def __init__(self, path, size: int, limit: int):
+        super().__init__(f"{path} is {size:,} bytes, above the limit of {limit:,}")
+        self.size, self.limit = size, limit
+
+
+def file_kind(mode: int) -> str:
+    """What ``stat`` mode ``mode`` names, in words: ``a regular file``, ``a FIFO (named pipe)``, ..."""
+    import stat
+
+    for test, kind in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def read_regular_file(path: Path | str, limit: int) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes.
+
+    The file is opened with O_NONBLOCK, so opening a FIFO returns at once instead of waiting
+    for a writer, and checked with ``fstat`` on the open descriptor, so what is read is what
+    was checked. Raises FileNotFoundError, NotARegularFile, FileTooLarge or another OSError
+    (ELOOP for a symlink loop, EACCES, ...).
+    """
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotARegularFile(path, file_kind(info.st_mode))
+        if info.st_size > limit:
+            raise FileTooLarge(path, info.st_size, limit)
+        chunks, remaining = [], limit + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:  # the file grew after fstat
+        raise FileTooLarge(path, len(data), limit)
+    return data

@@ -16,6 +16,9 @@ True
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -23,6 +26,7 @@ from typing import Any, Iterator
 from .diagnostics import Diagnostic, Span
 from .errors import InputError
 from .frontend.toml import TomlDocument, parse_toml
+from .fsutil import file_kind
 from .sources import read_source, resolve_in_project
 
 PROJECT_FILE = "policy.toml"
@@ -66,21 +70,60 @@ class Project:
 
 
 def find_project_file(start: Path | str | None = None) -> Path:
-    """The nearest ``policy.toml`` at or above ``start`` (a directory or a policy.toml)."""
-    here = Path(start or Path.cwd()).resolve()
-    if here.is_file():
-        return here
-    if not here.exists():
+    """The nearest ``policy.toml`` at or above ``start`` (a directory or a policy.toml).
+
+    A ``policy.toml`` that exists but is not a regular file (a directory, a FIFO) is an error
+    where it stands: skipping it would silently compile the parent directory's project.
+    """
+    given = Path(start or Path.cwd())
+    try:
+        here = given.resolve()
+        mode = here.stat().st_mode
+    except FileNotFoundError:
         raise InputError(f"{start} does not exist", [Diagnostic.error(
-            "POLC001", f"`{start}` does not exist", hint="pass a directory inside a polc project or its policy.toml")])
+            "POLC001", f"`{start}` does not exist",
+            hint="pass a directory inside a polc project or its policy.toml")]) from None
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a permission problem
+        raise InputError(f"{start} cannot be used", [Diagnostic.error(
+            "POLC001", f"`{start}` cannot be used: {_os_reason(exc)}",
+            hint="pass a directory inside a polc project or its policy.toml")]) from None
+    if stat.S_ISREG(mode):
+        return here
+    if not stat.S_ISDIR(mode):
+        raise _not_a_project_file(here, mode)
     for directory in (here, *here.parents):
         candidate = directory / PROJECT_FILE
-        if candidate.is_file():
+        try:
+            mode = candidate.stat().st_mode
+        except FileNotFoundError:
+            continue
+        except (OSError, RuntimeError) as exc:
+            if not os.path.lexists(candidate):
+                continue
+            raise InputError(f"{candidate} cannot be used", [Diagnostic.error(
+                "POLC002", f"`{candidate}` cannot be read: {_os_reason(exc)}",
+                hint="make policy.toml a readable regular file")]) from None
+        if stat.S_ISREG(mode):
             return candidate
+        raise _not_a_project_file(candidate, mode)
     raise InputError("no policy.toml found", [Diagnostic.error(
         "POLC001", f"no {PROJECT_FILE} found in `{here}` or any parent directory",
         hint="run polc inside a policy project or pass its directory; pass a lone policy file to compile it with "
              "default settings (`polc check model_policy.toml`); or create a project with `polc init`")])
+
+
+def _not_a_project_file(path: Path, mode: int) -> InputError:
+    kind = file_kind(mode)
+    return InputError(f"{path} is {kind}", [Diagnostic.error(
+        "POLC002", f"`{path}` is {kind}, not a project file",
+        hint=f"{PROJECT_FILE} must be a regular file; remove or rename what stands there "
+             "(polc does not fall back to a parent directory's project)")])
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+        return "a symbolic link that leads back to itself (a symlink loop)"
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def load_project(start: Path | str | None = None) -> Project:

@@ -72,12 +72,32 @@ def snippet(span: Span, line: str, paint: Painter, palette: Palette) -> list[str
     end = span.end_column if span.end_line == span.line else len(line) + 1
     start_col = min(max(span.column, 1), len(line) + 1)
     end_col = max(min(end, len(line) + 1), start_col)
+    line, start_col, end_col = _window(line, start_col, end_col)
     shown = _visible(line)
     before = _width(shown[: start_col - 1])
     width = max(_width(shown[start_col - 1: end_col - 1]), 1)
     number = str(span.line)
     gutter = palette.bold(" " * len(number) + " |")
     return [gutter, f"{palette.bold(number + ' |')} {_expand(shown)}", f"{gutter} {' ' * before}{paint('^' * width)}"]
+
+
+#: A source line longer than this is shown as an excerpt around the span (a generated or
+#: minified line can be megabytes long).
+MAX_SHOWN = 160
+_CONTEXT_BEFORE = 40
+
+
+def _window(line: str, start_col: int, end_col: int) -> tuple[str, int, int]:
+    """(the part of ``line`` to show, and the span's columns in it), with `…` where it was cut."""
+    if len(line) <= MAX_SHOWN:
+        return line, start_col, end_col
+    first = max(0, min(start_col - 1 - _CONTEXT_BEFORE, len(line) - MAX_SHOWN))
+    last = first + MAX_SHOWN
+    prefix = "…" if first > 0 else ""
+    excerpt = prefix + line[first:last] + ("…" if last < len(line) else "")
+    shift = len(prefix) - first
+    start = start_col + shift
+    return excerpt, start, max(start, min(end_col + shift, len(prefix) + MAX_SHOWN + 1))
 
 
 _UNSHOWN = frozenset({"Cc", "Zl", "Zp"})  # C0/C1 controls, line and paragraph separators

@@ -11,6 +11,7 @@ Every failure is a diagnostic (an ``InputError``), never an exception from the O
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from .diagnostics import Diagnostic, Span
 from .errors import InputError
+from .fsutil import FileTooLarge, NotARegularFile, read_regular_file
 
 #: Policy sources are small; a file above this is refused rather than read into memory.
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
@@ -40,9 +42,9 @@ class Source:
 
 def relative_name(root: Path, path: Path) -> str:
     """``path`` relative to ``root`` in posix form, or raise InputError if it escapes."""
-    resolved = path.resolve()
+    resolved = _resolve(path, str(path), None)
     try:
-        return PurePosixPath(resolved.relative_to(root.resolve()).as_posix()).as_posix()
+        return PurePosixPath(resolved.relative_to(_resolve(root, str(root), None)).as_posix()).as_posix()
     except ValueError:
         raise InputError(f"{path} is outside the project tree {root}", [Diagnostic.error(
             "POLC005", f"`{path}` points outside the project tree `{root}`",
@@ -52,15 +54,29 @@ def relative_name(root: Path, path: Path) -> str:
 
 def resolve_in_project(root: Path, name: str, referenced_from: Span | None = None) -> Path:
     """The absolute path of a project-relative ``name``; refuses paths that escape the root."""
+    if not str(name).strip():
+        raise InputError("an empty path", [Diagnostic.error(
+            "POLC002", "the path is empty: it names no file", referenced_from,
+            hint="write the file's path relative to policy.toml, for example \"model_policy.toml\"")])
     candidate = Path(name)
     full = candidate if candidate.is_absolute() else root / candidate
     try:
-        full.resolve().relative_to(root.resolve())
+        _resolve(full, name, referenced_from).relative_to(_resolve(root, str(root), None))
     except ValueError:
         raise InputError(f"{name} escapes the project", [Diagnostic.error(
             "POLC005", f"`{name}` points outside the project tree", referenced_from,
             hint="use a path relative to the directory of policy.toml that stays inside it")]) from None
     return full
+
+
+def _resolve(path: Path, name: str, referenced_from: Span | None) -> Path:
+    """``path.resolve()``, with a symlink loop reported as a diagnostic instead of an exception."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # RuntimeError before Python 3.13, OSError(ELOOP) after
+        raise InputError(f"{name} is a symlink loop", [Diagnostic.error(
+            "POLC002", f"`{name}` is a symbolic link that leads back to itself (a symlink loop)", referenced_from,
+            hint="point the link at a real file, or name the file itself")]) from None
 
 
 def read_source(root: Path, name: str | os.PathLike, referenced_from: Span | None = None,
@@ -90,20 +106,18 @@ def _read_bytes(path: Path, rel: str, referenced_from: Span | None) -> bytes:
     def fail(message: str, hint: str, code: str = "POLC002") -> InputError:
         return InputError(message, [Diagnostic.error(code, message, referenced_from, hint=hint)])
 
-    if not path.exists():
-        raise fail(f"`{rel}` does not exist", "check the path in policy.toml (paths are relative to it)")
-    if path.is_dir():
-        raise fail(f"`{rel}` is a directory, expected a file", "name a file, not a directory")
     try:
-        size = path.stat().st_size
-        if size > MAX_SOURCE_BYTES:
-            raise fail(f"`{rel}` is {size:,} bytes, above the {MAX_SOURCE_BYTES:,}-byte limit for a policy source",
-                       "split the policy or check that the right file is named", "POLC004")
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_SOURCE_BYTES + 1)
+        return read_regular_file(path, MAX_SOURCE_BYTES)
+    except FileNotFoundError:
+        raise fail(f"`{rel}` does not exist", "check the path (paths are relative to the directory of policy.toml)") from None
+    except NotARegularFile as exc:
+        raise fail(f"`{rel}` is {exc.kind}, expected a regular file",
+                   "name a file; polc reads only regular files, never directories, pipes or devices") from None
+    except FileTooLarge as exc:
+        raise fail(f"`{rel}` is {exc.size:,} bytes, above the {MAX_SOURCE_BYTES:,}-byte limit for a policy source",
+                   "split the policy or check that the right file is named", "POLC004") from None
     except OSError as exc:
-        raise fail(f"`{rel}` cannot be read: {exc.strerror}", "check the file's permissions") from None
-    if len(data) > MAX_SOURCE_BYTES:
-        raise fail(f"`{rel}` is above the {MAX_SOURCE_BYTES:,}-byte limit for a policy source",
-                   "split the policy or check that the right file is named", "POLC004")
-    return data
+        if exc.errno == errno.ELOOP:
+            raise fail(f"`{rel}` is a symbolic link that leads back to itself (a symlink loop)",
+                       "point the link at a real file, or name the file itself") from None
+        raise fail(f"`{rel}` cannot be read: {exc.strerror or exc}", "check the file's permissions") from None

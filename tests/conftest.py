@@ -57,3 +57,11 @@ def run_polc(*args: str, cwd: Path | str | None = None, env: dict | None = None,
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "proj")
+
+
+# Hypothesis profiles. Tests choose their own example counts; the fuzz tests of tests/hostile run a
+# fixed, derandomized set by default (CI) and many random examples under
+# `pytest --hypothesis-profile=long` (a long local run, e.g. before a release).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("long", max_examples=2000, deadline=None)

@@ -24,7 +24,7 @@ def test_init_writes_a_project_that_builds_at_once(tmp_path):
     assert [h["id"] for h in hooks] == ["polc-check"]
     checked = run_polc("check", cwd=root)
     assert checked.returncode == 0, checked.stdout  # no warnings either: the doc contract is met
-    assert checked.stdout == ""
+    assert checked.stdout == "ok: 0 problems in 3 files\n"  # a clean check says so in one line
     built = run_polc("build", cwd=root)
     assert built.returncode == 0, built.stdout + built.stderr
     routed = run_polc("route", "architect", cwd=root)

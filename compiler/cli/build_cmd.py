@@ -86,4 +86,17 @@ def check_cmd(path, previous, fmt):
 
     result = run_pipeline(path, until=last_check_stage(), previous_bundle=_previous(previous))
     _print_diagnostics(result.diagnostics, fmt, _root(result), sys.stdout)
-    sys.exit(exit_code_for(result.diagnostics))
+    code = exit_code_for(result.diagnostics)
+    if code == 0 and fmt == "text":
+        click.echo(ok_line(result))
+    sys.exit(code)
+
+
+def ok_line(result) -> str:
+    """``ok: 0 problems in 4 files``: what a clean check says (the files are policy.toml and the
+    sources it read; warnings and notes count as problems that do not fail the check)."""
+    from ..render import summary_line
+
+    files = 1 + len(result.compilation.get("sources", ())) if result.compilation else 0
+    found = summary_line(result.diagnostics) if result.diagnostics else "0 problems"
+    return f"ok: {found} in {files} file{'s' * (files != 1)}"

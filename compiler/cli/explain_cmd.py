@@ -21,6 +21,7 @@ import sys
 import click
 
 from ..codes import exit_code_for
+from .names import typed_name
 
 
 def _compile_rules(path):
@@ -37,11 +38,12 @@ def _compile_rules(path):
     return c.get("snapshot_blocks", {}).get("rules", {}), gates
 
 
-def _fail(message: str, hint: str | None, code: str = "POLC266") -> None:
+def _unknown(message: str, hint: str | None, code: str = "POLC266") -> None:
+    """A gate or drift rule the policy does not have was named on the command line: exit 2."""
     from ..diagnostics import Diagnostic
-    from ..render import render
-    click.echo(render([Diagnostic.error(code, message, hint=hint)], "text"), err=True)
-    sys.exit(1)
+    from ..errors import UsageError
+
+    raise UsageError(message, [Diagnostic.error(code, message, hint=hint)], hint=hint)
 
 
 @click.group("explain")
@@ -67,7 +69,8 @@ def _snapshot(bundle: str | None, path: str | None):
 
     root = Path(path).parent if path and Path(path).is_file() else path  # PATH may name policy.toml
     if bundle:
-        return load_snapshot(bundle, root=root)
+        with typed_name():
+            return load_snapshot(bundle, root=root)
     head = out_dir_for(root) / "policy.json"
     if not head.exists():
         from ..diagnostics import Diagnostic
@@ -100,7 +103,9 @@ def _explain_gate_decision(name: str, snap, metrics_path: str, fmt: str) -> None
     from ..registry.gate_receipt import read_metrics  # bounded read, yaml.safe_load, exit 3 if unreadable
 
     raw, metrics = read_metrics(metrics_path)
-    result = snap.gate(name).evaluate(metrics)
+    with typed_name():
+        gate = snap.gate(name)
+    result = gate.evaluate(metrics)
     failures = [{**f.to_json(), "location": str(f.span)} for f in result.failures]
     verdict = "PASS" if result.passed else "FAIL"
     if fmt == "json":
@@ -147,7 +152,7 @@ def explain_gate(name, path, codegen, metrics_path, bundle, fmt):
     block, tables = _compile_rules(path)
     entry = block.get("gates", {}).get(name)
     if entry is None:
-        _fail(f"no gate `{name}` in this policy", did_you_mean(name, block.get("gates", {}))
+        _unknown(f"no gate `{name}` in this policy", did_you_mean(name, block.get("gates", {}))
               or "gates are compiled when a .rules file declares them and [gates.NAME] gives parameters")
     source = build_gate(block, name, tables.get(entry["params"]) if entry["params"] else None).generated_source() \
         if codegen else None
@@ -182,7 +187,7 @@ def explain_drift(rule_id, path, fmt):
     block, _ = _compile_rules(path)
     entry = block.get("drift", {}).get(rule_id)
     if entry is None:
-        _fail(f"no drift rule `{rule_id}`", did_you_mean(rule_id, block.get("drift", {})))
+        _unknown(f"no drift rule `{rule_id}`", did_you_mean(rule_id, block.get("drift", {})))
     if fmt == "json":
         click.echo(json.dumps({"rule_id": rule_id, **_without_ir(entry)}, indent=2, sort_keys=True))
         return

@@ -60,4 +60,11 @@ def fmt_cmd(files, check, show_diff):
         click.echo(f"{verb} {rel}", err=True)
     if failed:
         sys.exit(3)
-    sys.exit(1 if check and changed else 0)
+    if check and changed:
+        sys.exit(1)
+    total = len(targets)
+    if changed:
+        click.echo(f"ok: reformatted {len(changed)} of {total} file{'s' * (total != 1)}", err=True)
+    else:
+        click.echo(f"ok: 0 problems in {total} file{'s' * (total != 1)}", err=True)
+    sys.exit(0)

@@ -333,9 +333,18 @@ def show_cmd(bundle, registry_url, project_dir, as_json):
 @registry.command("keygen")
 @click.option("--out", "prefix", required=True, metavar="PREFIX", help="Writes PREFIX.key (0600) and PREFIX.pub.")
 def keygen_cmd(prefix):
-    """Make an Ed25519 key pair for signing gate receipts (list PREFIX.pub in [registry] trusted_keys)."""
-    from ..registry.receipts import generate_keypair, keyid, load_public_key
+    """Make an Ed25519 key pair for signing gate receipts (list PREFIX.pub in [registry] trusted_keys).
 
+    Inside a git work tree, PREFIX.key is added to the work tree's .gitignore unless git already
+    ignores it, so the private key cannot be committed by accident.
+    """
+    from ..registry.receipts import generate_keypair, keyid, load_public_key
+    from .keyfile import keep_out_of_git
+
+    if not Path(f"{prefix}.key").exists():  # an existing key is refused below, with nothing changed
+        note = keep_out_of_git(Path(f"{prefix}.key"))
+        if note:
+            click.echo(note, err=True)
     private, public = generate_keypair(Path(prefix))
     click.echo(f"wrote {private} (keep secret) and {public} (keyid {keyid(load_public_key(public))[:16]})")
 

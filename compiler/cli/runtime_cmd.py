@@ -12,13 +12,16 @@ import sys
 
 import click
 
+from .names import typed_name
+
 
 def _load(policy: str | None, pin: str | None):
     from ..runtime import load_snapshot
     from ..runtime.resolve import out_dir_for
 
     if pin:
-        return load_snapshot(pin, root=policy)
+        with typed_name():
+            return load_snapshot(pin, root=policy)
     return load_snapshot(policy or out_dir_for(None) / "policy.json")
 
 
@@ -41,6 +44,8 @@ def route_cmd(role, policy, pin, passed, fmt):
 
 def echo_route(snap, role: str, passed, fmt: str) -> None:
     """Print ``snap.explain_route`` for ROLE (shared by ``polc route`` and ``polc explain route``)."""
+    if passed:  # each must be a gate of this policy: a misspelled one would silently change nothing
+        snap.with_gate_results({name: True for name in passed})
     decision = snap.explain_route(role, {"passed_gates": list(passed)})
     if fmt == "json":
         click.echo(json.dumps(decision, indent=2))

@@ -6,7 +6,7 @@ span of its key and of its value, so every diagnostic can point at the exact pla
 
 >>> index = index_toml("f.toml", '[routing.cloud]\\narchitect = ["a", "b"]\\n')
 >>> str(index.value(("routing", "cloud", "architect", 1)))
-'f.toml:2:20'
+'f.toml:2:19'
 >>> str(index.key(("routing", "cloud", "architect")))
 'f.toml:2:1'
 """
@@ -27,27 +27,42 @@ _SCALAR_END = re.compile(r"[,\]\}#\n\r]")
 
 @dataclass
 class TomlIndex:
+    """Key and value positions by path, kept as character offsets; a Span is made only when asked for
+    (a policy of 500,000 keys would otherwise allocate a million Span objects nobody reads)."""
+
     file: str
-    keys: dict[Path, Span] = field(default_factory=dict)
-    values: dict[Path, Span] = field(default_factory=dict)
+    line_starts: list[int] = field(default_factory=lambda: [0])
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     duplicates: list[tuple[Path, Span]] = field(default_factory=list)  # keys or tables defined twice
 
     def key(self, path: Path) -> Span:
         """The span of the key at ``path`` (or of its nearest enclosing key)."""
-        return self._lookup(self.keys, path) or self._lookup(self.values, path) or Span.whole_file(self.file)
+        return self._span(self._lookup(self.keys, path) or self._lookup(self.values, path))
 
     def value(self, path: Path) -> Span:
         """The span of the value at ``path`` (or of its nearest enclosing item)."""
-        return self._lookup(self.values, path) or self._lookup(self.keys, path) or Span.whole_file(self.file)
+        return self._span(self._lookup(self.values, path) or self._lookup(self.keys, path))
 
     @staticmethod
-    def _lookup(table: dict[Path, Span], path: Path) -> Span | None:
+    def _lookup(table: dict[Path, tuple[int, int]], path: Path) -> tuple[int, int] | None:
         path = tuple(path)
         while path:
             if path in table:
                 return table[path]
             path = path[:-1]
         return None
+
+    def pos(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.line_starts, offset)
+        return line, offset - self.line_starts[line - 1] + 1
+
+    def _span(self, offsets: tuple[int, int] | None) -> Span:
+        if offsets is None:
+            return Span.whole_file(self.file)
+        start, end = offsets
+        (l1, c1), (l2, c2) = self.pos(start), self.pos(max(end, start + 1))
+        return Span(self.file, l1, c1, l2, c2)
 
 
 def index_toml(file: str, text: str) -> TomlIndex:
@@ -57,25 +72,15 @@ def index_toml(file: str, text: str) -> TomlIndex:
 class _Scanner:
     def __init__(self, file: str, text: str):
         self.file, self.text, self.i = file, text, 0
-        self.index = TomlIndex(file)
-        self.line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+        self.index = TomlIndex(file, [0] + [m.end() for m in re.finditer(r"\n", text)])
         self.table: Path = ()
         self.aot_counts: dict[Path, int] = {}
         self.defined: set[Path] = set()  # key-value paths and [table] headers seen so far
 
-    def define(self, path: Path, span: Span) -> None:
+    def define(self, path: Path, offsets: tuple[int, int]) -> None:
         if path in self.defined:
-            self.index.duplicates.append((path, span))
+            self.index.duplicates.append((path, self.index._span(offsets)))
         self.defined.add(path)
-
-    # -- positions ------------------------------------------------------------------------
-    def pos(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self.line_starts, offset)
-        return line, offset - self.line_starts[line - 1] + 1
-
-    def span(self, start: int, end: int) -> Span:
-        (l1, c1), (l2, c2) = self.pos(start), self.pos(max(end, start + 1))
-        return Span(self.file, l1, c1, l2, c2)
 
     # -- scanning -------------------------------------------------------------------------
     def peek(self, n: int = 1) -> str:
@@ -113,7 +118,7 @@ class _Scanner:
         keys, _ = self.dotted_key()
         self.skip_ws()
         self.i += 2 if array else 1
-        header_span = self.span(start, self.i)
+        header_span = (start, self.i)
         resolved: list = []
         for n, part in enumerate(keys, 1):
             resolved.append(part)
@@ -155,8 +160,9 @@ class _Scanner:
         key_start = self.i
         keys, (_, key_end) = self.dotted_key()
         path = base + tuple(keys)
-        self.define(path, self.span(key_start, key_end))
-        self.index.keys.setdefault(path, self.span(key_start, key_end))
+        offsets = (key_start, key_end)
+        self.define(path, offsets)
+        self.index.keys.setdefault(path, offsets)
         self.skip_ws()
         if self.peek() == "=":
             self.i += 1
@@ -177,7 +183,7 @@ class _Scanner:
             self.i = end
             while self.i > start and self.text[self.i - 1] in " \t":
                 self.i -= 1
-        self.index.values[path] = self.span(start, self.i)
+        self.index.values[path] = (start, self.i)
 
     def array(self, path: Path) -> None:
         self.i += 1

@@ -24,6 +24,7 @@ def project_settings(c: Compilation) -> dict:
        writes=("bundle_dir", "bundle", "manifest", "previous_head"))
 def emit_bundle(c: Compilation) -> StageOutput:
     out_dir = Path(c.options["out_dir"]).resolve() if c.options.get("out_dir") else c.project.out_dir
+    _refuse_non_directory(out_dir)
     bundle = make_bundle(c["snapshot"], c.get("bundle_files", {}), sources=c.get("sources", ()),
                          project=project_settings(c), manifest_extra=dict(c.get("manifest_extra", {})))
     with storage_lock(out_dir):
@@ -33,3 +34,18 @@ def emit_bundle(c: Compilation) -> StageOutput:
         point_head(out_dir, stored)
     return StageOutput({"bundle_dir": bundle_dir, "bundle": stored, "manifest": stored.manifest,
                         "previous_head": head.active if head else None})
+
+
+def _refuse_non_directory(out_dir: Path) -> None:
+    """``--out /dev/full``: say what stands there, not the OS's "File exists" from mkdir."""
+    import os
+
+    from ..diagnostics import Diagnostic
+    from ..errors import InputError
+    from ..fsutil import file_kind
+
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        kind = file_kind(os.stat(out_dir).st_mode)
+        raise InputError(f"{out_dir} is not a directory", [Diagnostic.error(
+            "POLC020", f"the output directory `{out_dir}` is {kind}, not a directory",
+            hint="choose another directory with --out or [build].out_dir")])

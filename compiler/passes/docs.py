@@ -40,9 +40,24 @@ def check_required_docs(c: Compilation) -> StageOutput:
         except PolcError as exc:
             found.extend(exc.diagnostics)
             continue
-        if not path.is_file():
+        kind = _kind_of(path)
+        if kind is None:
             found.append(Diagnostic.error(
                 "POLC012", f"required documentation file `{name}` is missing", span,
                 hint="write it (the human-readable rationale of the policy), or remove it from "
                      "[check].required_docs"))
+        elif kind != "a regular file":
+            found.append(Diagnostic.error(
+                "POLC012", f"required documentation file `{name}` is {kind}, not a file", span,
+                hint="replace it with the document itself, or remove it from [check].required_docs"))
     return StageOutput({}, tuple(found))
+
+
+def _kind_of(path) -> str | None:
+    """What stands at ``path`` (``a regular file``, ``a directory``, ...), or None if nothing does."""
+    from ..fsutil import file_kind
+
+    try:
+        return file_kind(path.stat().st_mode)
+    except (OSError, RuntimeError):  # missing, a dangling link or a symlink loop
+        return None

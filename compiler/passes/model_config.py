@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Iterator
 
+from ..spelling import kind
 from ..diagnostics import Diagnostic, did_you_mean
 from ..frontend.toml import TomlDocument
 
@@ -133,7 +134,7 @@ def _check_retirement(doc, model, value, used, today, warning_days) -> Iterator[
     span = doc.index.value(("model_config", model, "retires_on"))
     day = parse_date(value)
     if day is None:
-        yield Diagnostic.error("POLC515", f"model_config.{model}.retires_on is {value!r}, not a date", span,
+        yield Diagnostic.error("POLC515", f"model_config.{model}.retires_on is {kind(value)}, not a date", span,
                                hint="write a TOML date such as `retires_on = 2027-06-30` (no time of day)")
         return
     if not used:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from ..diagnostics import Diagnostic, did_you_mean
+from ..diagnostics import Diagnostic, closest, did_you_mean
 from dataclasses import replace
 
 from ..compilation import Compilation, StageOutput, stage
@@ -60,7 +60,7 @@ def check_schema(c: Compilation) -> StageOutput:
 def check_values(c: Compilation) -> StageOutput:
     doc: TomlDocument = c["model_policy_values"]
     found: list[Diagnostic] = []
-    for check in (_check_model_lists, _check_reflex, _check_budgets, _check_gates):
+    for check in (_check_model_lists, _check_reflex, _check_unused_roles, _check_budgets, _check_gates):
         found.extend(check(doc))
     return StageOutput({}, tuple(found))
 
@@ -170,6 +170,41 @@ def _check_references(doc: TomlDocument) -> Iterator[Diagnostic]:
         for stage in doc.data.get("budgets", {}).get("tokens", {}):
             if stage not in stages:
                 yield undefined("stage", stage, set(stages), ("budgets", "tokens", stage), True)
+
+
+def _check_unused_roles(doc: TomlDocument) -> Iterator[Diagnostic]:
+    """A role nothing in the policy uses is likely a misspelling (`juge` for `judge`).
+
+    A role is used when a ``[routing.stages]`` value, ``[routing.reflex] roles``, a
+    ``[routing.fallback]`` or ``[weights]`` table or a ``[prompts]`` signature names it. Routers
+    may also ask for a role by name, so an unused role is a warning, and only where it is
+    suspicious: when the policy maps its stages to roles (``[routing.stages]``), or when the
+    role's name is a near miss of a prompt signature that is not a role (`juge` beside
+    `[prompts.judge]`). Other near misses already are errors where the unknown name is used
+    (POLC140, POLC520), with their own did-you-mean.
+    """
+    routing = _routing(doc)
+    roles = routing.get("cloud", {})
+    if not isinstance(roles, dict) or not roles:
+        return
+    stages = routing.get("stages") if isinstance(routing.get("stages"), dict) else None
+    reflex = routing.get("reflex") if isinstance(routing.get("reflex"), dict) else {}
+    prompts = doc.data.get("prompts") if isinstance(doc.data.get("prompts"), dict) else {}
+    used = {r for r in (stages or {}).values() if isinstance(r, str)} | set(prompts)
+    used |= {r for r in reflex.get("roles", []) if isinstance(r, str)} if isinstance(reflex.get("roles"), list) else set()
+    for table in (routing.get("fallback"), doc.data.get("weights")):
+        used |= set(table) if isinstance(table, dict) else set()
+    for role in roles:
+        if role in used:
+            continue
+        near = closest(role, (name for name in prompts if name not in roles))
+        if stages is None and near is None:
+            continue
+        where = "no stage in [routing.stages], reflex role, fallback, weights table or prompt names it"
+        hint = (f"did you mean `{near}`? [prompts.{near}] exists but no role has that name" if near else
+                "map a stage to it in [routing.stages], or remove it; a router can still ask for it by name")
+        yield Diagnostic.warning("POLC105", f"role `{role}` is never used: {where}",
+                                 doc.index.key(("routing", "cloud", role)), hint=hint)
 
 
 def _check_budgets(doc: TomlDocument) -> Iterator[Diagnostic]:

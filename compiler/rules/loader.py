@@ -126,22 +126,64 @@ class _Loader:
 
 def expand_sources(root: Path, patterns: list[str], spans: list[Span | None]
                    ) -> tuple[dict[str, Span | None], list[Diagnostic]]:
-    """Project-relative file names (with the span of their entry) for ``[sources].rules``."""
+    """Project-relative file names (with the span of their entry) for ``[sources].rules``.
+
+    A pattern is checked before anything is walked: it must be relative, contain no `..`,
+    and its fixed leading directories must resolve inside the project. ``**`` does not follow
+    symbolic links to directories, so a link loop cannot make the walk endless.
+    """
+    from wcmatch import glob as wcglob
+
     names: dict[str, Span | None] = {}
     problems: list[Diagnostic] = []
     for pattern, span in zip(patterns, spans):
-        if glob.has_magic(pattern):
-            matches = sorted(glob.glob(pattern, root_dir=root, recursive=True))
-            if not matches:
-                problems.append(Diagnostic.error(
-                    "POLC254", f"the pattern `{pattern}` matches no file", span,
-                    hint="check the pattern (relative to policy.toml), e.g. `rules/*.rules`"))
-            for match in matches:
-                if match.endswith(".rules"):
-                    names.setdefault(_normalize(match.replace("\\", "/")), span)
-        else:
+        if not glob.has_magic(pattern):
             names.setdefault(_normalize(pattern), span)
+            continue
+        refusal = _pattern_escapes(root, pattern)
+        if refusal:
+            problems.append(Diagnostic.error(
+                "POLC005", f"the pattern `{pattern}` {refusal}", span,
+                hint="[sources].rules patterns are relative to policy.toml and stay inside its directory, "
+                     "e.g. `rules/**/*.rules`"))
+            continue
+        try:
+            matches = sorted(wcglob.glob(pattern, flags=wcglob.GLOBSTAR, root_dir=root))
+        except (ValueError, OSError) as exc:  # a malformed pattern, or too many brace expansions
+            problems.append(Diagnostic.error("POLC254", f"the pattern `{pattern}` cannot be used: {exc}", span,
+                                             hint="check the pattern (relative to policy.toml), e.g. `rules/*.rules`"))
+            continue
+        if not matches:
+            problems.append(Diagnostic.error(
+                "POLC254", f"the pattern `{pattern}` matches no file", span,
+                hint="check the pattern (relative to policy.toml), e.g. `rules/*.rules`"))
+        for match in matches:
+            if match.endswith(".rules"):
+                names.setdefault(_normalize(match.replace("\\", "/")), span)
     return names, problems
+
+
+def _pattern_escapes(root: Path, pattern: str) -> str | None:
+    """Why ``pattern`` would look outside the project (checked before any directory is read), or None."""
+    posix = pattern.replace("\\", "/")
+    if posixpath.isabs(posix) or PurePosixPath(posix).drive or (len(posix) > 1 and posix[1] == ":"):
+        return "is absolute"
+    parts = PurePosixPath(posix).parts
+    if ".." in parts:
+        return "leaves the project directory (`..`)"
+    fixed = []
+    for part in parts:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    base = root.joinpath(*fixed) if fixed else root
+    try:
+        base.resolve().relative_to(root.resolve())
+    except ValueError:
+        return f"starts in `{'/'.join(fixed)}`, which leads outside the project (a symbolic link)"
+    except (OSError, RuntimeError):
+        return f"starts in `{'/'.join(fixed)}`, a symbolic link that leads back to itself"
+    return None
 
 
 def load_rules(root: Path, patterns: list[str], spans: list[Span | None] | None = None, *,

@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass
 
 from ..diagnostics import did_you_mean
+from ..fsutil import read_regular_file
 from .errors import UnknownName, input_error, integrity_error
 from .events import read_jsonl
 from .runs import EVENTS_FILE, RECEIPT_FILE
@@ -64,6 +65,10 @@ class RunTrace:
                 "torn_tail": self.torn_tail}
 
 
+#: A run receipt is a few hundred bytes; anything far larger is not one.
+_MAX_RECEIPT_BYTES = 16 * 1024 * 1024
+
+
 def trace_run(workspace, run_id: str) -> RunTrace:
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     run_dir = ws.run_dir(run_id)
@@ -72,7 +77,7 @@ def trace_run(workspace, run_id: str) -> RunTrace:
         raise input_error("POLC744", f"no run `{run_id}` in workspace `{ws.root}`",
                           did_you_mean(run_id, known) or "check the run id and --workspace", UnknownName)
     try:
-        receipt = json.loads((run_dir / RECEIPT_FILE).read_bytes())
+        receipt = json.loads(read_regular_file(run_dir / RECEIPT_FILE, _MAX_RECEIPT_BYTES))
     except (OSError, ValueError) as exc:
         raise input_error("POLC750", f"`{run_dir / RECEIPT_FILE}` cannot be read: {exc}",
                           "the run directory is damaged") from None

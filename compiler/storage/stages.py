@@ -29,8 +29,7 @@ def parse_weights(c: Compilation) -> StageOutput:
     span = c.project.span("sources", "weights")
     path = resolve_in_project(c.project.root, name, span)
     rel = relative_name(c.project.root, path)
-    array = wfmt.load_npy(path, rel, span)
-    data = path.read_bytes()
+    array, data = wfmt.read_npy(path, rel, span)
     source = Source(rel, path, "", hashlib.sha256(data).hexdigest(), len(data))
     return StageOutput({"weights_array": array, "sources": (source,)})
 

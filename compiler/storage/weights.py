@@ -22,6 +22,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Span
 from ..errors import InputError, IntegrityError
+from ..spelling import spell
 
 WEIGHTS_FILE = "policy.weights.bin"
 FORMAT = "raw-le@1"
@@ -54,7 +55,7 @@ def decode(data: bytes, meta: dict, where: str = WEIGHTS_FILE):
 
 def _mismatch(data: bytes, meta: dict) -> str | None:
     if meta.get("format") != FORMAT or meta.get("dtype") not in DTYPES:
-        return f"has an unknown format {meta.get('format')!r}/{meta.get('dtype')!r}"
+        return f"has an unknown format {spell(meta.get('format'))}/{spell(meta.get('dtype'))}"
     itemsize = int(DTYPES[meta["dtype"]][-1])
     count = 1
     for n in meta["shape"]:
@@ -68,31 +69,91 @@ def _mismatch(data: bytes, meta: dict) -> str | None:
 
 def load_npy(path: Path, label: str, span: Span | None = None, code: str = "POLC330"):
     """Read a ``.npy`` array without pickle; InputError with ``code`` if it cannot be read."""
+    return read_npy(path, label, span, code)[0]
+
+
+def read_npy(path: Path, label: str, span: Span | None = None, code: str = "POLC330"):
+    """(array, the file's bytes) of a ``.npy`` file read once, without pickle.
+
+    The header is checked before any array is made: a plain (non-object, non-structured)
+    dtype, a shape of non-negative integers, and a data size that is exactly the file's
+    remaining bytes, so a header claiming a huge shape allocates nothing and a file with
+    bytes after the data (or fewer than the shape needs) is refused.
+    """
     import numpy as np
 
-    def fail(message: str, hint: str) -> InputError:
+    def fail(message: str, hint: str = _SAVE_HINT) -> InputError:
         return InputError(message, [Diagnostic.error(code, message, span, hint=hint)])
 
+    data = _read_weights_file(path, label, fail)
+    if not data.startswith(b"\x93NUMPY"):  # np.load would guess pickle for any other file
+        raise fail(f"`{label}` is not a .npy file (it does not start with the .npy magic bytes)")
+    shape, fortran_order, dtype, offset = _npy_header(data, label, fail)
+    count = 1
+    for n in shape:
+        count *= n
+    expected, available = count * dtype.itemsize, len(data) - offset
+    if expected != available:
+        what = "is truncated" if available < expected else "has bytes after the array data"
+        raise fail(f"`{label}` {what}: its header describes {dtype.name}{list(shape)} ({expected:,} bytes) "
+                   f"but {available:,} bytes follow the header",
+                   "the file was cut off or appended to; save the array again with numpy.save")
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    return array.reshape(shape, order="F" if fortran_order else "C").copy(), data
+
+
+_SAVE_HINT = ("save it with numpy.save(path, array, allow_pickle=False) as float32 or float64; "
+              "pickled legacy weights go through `polc migrate --allow-pickle`")
+
+
+def _read_weights_file(path: Path, label: str, fail) -> bytes:
+    from ..fsutil import FileTooLarge, NotARegularFile, read_regular_file
+
     try:
-        if path.stat().st_size > MAX_WEIGHTS_BYTES:
-            raise fail(f"`{label}` is larger than {MAX_WEIGHTS_BYTES:,} bytes", "split or compress the parameters")
-        with open(path, "rb") as fh:
-            if fh.read(6) != b"\x93NUMPY":  # np.load would guess pickle for any other file
-                raise fail(f"`{label}` is not a .npy file (no \\x93NUMPY header)",
-                           "save the array with numpy.save(path, array, allow_pickle=False)")
-            fh.seek(0)
-            array = np.load(fh, allow_pickle=False)
-    except InputError:
-        raise
+        return read_regular_file(path, MAX_WEIGHTS_BYTES)
     except FileNotFoundError:
         raise fail(f"`{label}` does not exist", "check the path") from None
-    except (OSError, ValueError, EOFError) as exc:
-        raise fail(f"`{label}` is not a readable .npy array without pickle: {exc}",
-                   "save it with numpy.save(path, array, allow_pickle=False) as float32 or float64; "
-                   "pickled legacy weights go through `polc migrate --allow-pickle`") from None
-    if not isinstance(array, np.ndarray):
-        raise fail(f"`{label}` holds several arrays (.npz); expected one", "save one array with numpy.save")
-    return array
+    except NotARegularFile as exc:
+        raise fail(f"`{label}` is {exc.kind}, expected a regular .npy file",
+                   "name a file written by numpy.save") from None
+    except FileTooLarge:
+        raise fail(f"`{label}` is larger than {MAX_WEIGHTS_BYTES:,} bytes", "split or compress the parameters") from None
+    except OSError as exc:
+        raise fail(f"`{label}` cannot be read: {exc.strerror or exc}", "check the file's permissions") from None
+
+
+def _npy_header(data: bytes, label: str, fail) -> tuple[tuple[int, ...], bool, Any, int]:
+    """(shape, fortran_order, dtype, data offset) from a .npy header, or ``fail``."""
+    import io
+
+    from numpy.lib import format as npy_format
+
+    stream = io.BytesIO(data)
+    try:
+        version = npy_format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran_order, dtype = npy_format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = npy_format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"format version {version[0]}.{version[1]} is not supported (1.0 and 2.0 are)")
+    except Exception as exc:  # noqa: BLE001 - numpy reports a damaged header as ValueError, TokenError, SyntaxError...
+        raise fail(f"`{label}` has a damaged .npy header ({_header_problem(exc)})") from None
+    if dtype.hasobject:
+        raise fail(f"`{label}` holds Python objects, which can only be read by unpickling them",
+                   "polc never unpickles; save a float32 or float64 array")
+    if dtype.fields is not None or dtype.subdtype is not None or dtype.itemsize == 0:
+        raise fail(f"`{label}` holds a structured or empty dtype ({dtype}); expected plain numbers")
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise fail(f"`{label}` has a damaged .npy header (its shape {list(shape)} has a negative size)")
+    return tuple(shape), bool(fortran_order), dtype, stream.tell()
+
+
+def _header_problem(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    if type(exc).__name__ == "TokenError" or isinstance(exc, SyntaxError):
+        return "its header dictionary is cut off or not a Python literal"
+    return text[:200] or "unreadable"
 
 
 def check_array(array, label: str, span: Span | None = None) -> list[Diagnostic]:

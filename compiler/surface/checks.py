@@ -59,7 +59,6 @@ def _check_features(doc: YamlDocument) -> Iterator[Diagnostic]:
 
 def _check_bounds(doc: YamlDocument, feature: dict, where: tuple) -> Iterator[Diagnostic]:
     name, transform, bounds = feature["name"], feature["transform"], feature.get("bounds")
-    span = doc.index.value(where + ("bounds",))
     if bounds is None:
         if transform == "minmax":
             yield Diagnostic.warning("POLC313", f"feature `{name}` uses minmax without bounds; [0, 1] is assumed",
@@ -69,13 +68,13 @@ def _check_bounds(doc: YamlDocument, feature: dict, where: tuple) -> Iterator[Di
     lower, upper = bounds
     if not all(math.isfinite(b) for b in bounds) or not lower < upper:
         yield Diagnostic.error("POLC311", f"feature `{name}`: bounds [{lower}, {upper}] must be finite with lower < upper",
-                               span, hint=f"write them as [lower, upper], e.g. [{min(bounds)}, {max(bounds)}]"
+                               doc.index.value(where + ("bounds",)), hint=f"write them as [lower, upper], e.g. [{min(bounds)}, {max(bounds)}]"
                                if lower > upper and all(map(math.isfinite, bounds)) else "use two finite numbers")
         return
     domain = TRANSFORMS[transform]
     if domain is not None and (lower < domain[0] or (domain[1] and lower == domain[0])):
         yield Diagnostic.error("POLC311", f"feature `{name}`: {transform} is undefined at the lower bound {lower}",
-                               span, hint=f"{transform} needs values {'>' if domain[1] else '>='} {domain[0]}")
+                               doc.index.value(where + ("bounds",)), hint=f"{transform} needs values {'>' if domain[1] else '>='} {domain[0]}")
 
 
 def _check_rewards(doc: YamlDocument) -> Iterator[Diagnostic]:
@@ -133,20 +132,22 @@ def _check_operator(doc: YamlDocument) -> Iterator[Diagnostic]:
     text = descent.get("operator")
     if text is None:
         return
-    span = doc.index.value(("symbolic_descent", "operator"))
+    def span():  # indexed only when a diagnostic needs it
+        return doc.index.value(("symbolic_descent", "operator"))
+
     try:
         tree = parse_operator(text)
     except ValueError as exc:
-        yield Diagnostic.error("POLC315", f"symbolic_descent.operator `{text}` is malformed: {exc}", span,
+        yield Diagnostic.error("POLC315", f"symbolic_descent.operator `{text}` is malformed: {exc}", span(),
                                hint="write a gradient or combinator(gradient, ...), e.g. concat(policy_gradient, abstention_gradient)")
         return
     gradients = known_gradients(doc.data)
     for name, is_call in _names(tree):
         if is_call and name not in COMBINATORS:
-            yield Diagnostic.error("POLC315", f"unknown combinator `{name}` in symbolic_descent.operator", span,
+            yield Diagnostic.error("POLC315", f"unknown combinator `{name}` in symbolic_descent.operator", span(),
                                    hint=did_you_mean(name, COMBINATORS))
         elif not is_call and name not in gradients:
-            yield Diagnostic.error("POLC315", f"unknown gradient `{name}` in symbolic_descent.operator", span,
+            yield Diagnostic.error("POLC315", f"unknown gradient `{name}` in symbolic_descent.operator", span(),
                                    hint=did_you_mean(name, gradients))
 
 

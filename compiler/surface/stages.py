@@ -42,7 +42,7 @@ def check_surface(c: Compilation) -> StageOutput:
     if has_errors(found):
         return StageOutput({}, tuple(found))
     surface = normalize(doc.data)
-    found += check_version(surface, c.options.get("previous_bundle"), doc.index.value(("surface_version",)))
+    found += check_version(surface, c.options.get("previous_bundle"), lambda: doc.index.value(("surface_version",)))
     return StageOutput({"surface": surface}, tuple(found))
 
 

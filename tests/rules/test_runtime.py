@@ -144,7 +144,7 @@ def test_explain_gate_prints_the_declaration_and_the_generated_code(tmp_path):
     assert "require #1 metrics.p95_latency_ms <= params.p95_latency_ms" in result.stdout
     assert "def " in result.stdout or "interpreter" in result.stdout
     result = run_polc("explain", "gate", "nope", cwd=root)
-    assert result.returncode == 1 and "POLC266" in result.stderr
+    assert result.returncode == 2 and "POLC266" in result.stderr  # an unknown name typed: usage error
     result = run_polc("explain", "drift", "DR_CAPTURE_WIDENED", cwd=root)
     assert result.returncode == 0 and "when CAPTURE_RANK[new.capture.mode]" in result.stdout
 

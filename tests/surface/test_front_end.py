@@ -92,8 +92,8 @@ def edit(old: str, new: str) -> str:
     (edit("damping_factor: 0.2", "damping_factor: 1.5"), [("POLC316", "s.yaml:22:19")]),
     (edit("toggle_env: POLICY_SAFE_MODE=1", "toggle_env: POLICY_SAFE_MODE"), [("POLC317", "s.yaml:27:19")]),
     (edit("surface_version: policy_surface@v1", "surface_version: v1"), [("POLC303", "s.yaml:3:18")]),
-    (edit("    transform: identity\n", "    transfrom: identity\n"),
-     [("POLC305", "s.yaml:9:5"), ("POLC306", "s.yaml:8:5")]),
+    # a misspelled required key is one error at the misspelling (no "missing `transform`" besides)
+    (edit("    transform: identity\n", "    transfrom: identity\n"), [("POLC305", "s.yaml:9:5")]),
     (edit("bounds: [1, 8]", "bounds: [1, \"8\"]"), [("POLC304", "s.yaml:10:17")]),
     ("- 1\n- 2\n", [("POLC304", "s.yaml:1:1")]),
 ])

@@ -1,0 +1,273 @@
+"""The hostile-input corpus: one table of cases, each a broken copy of one base project.
+
+Every case starts from ``tests/hostile/fixtures/project`` (every source kind polc reads: policy.toml,
+model_policy.toml, a .rules file, a surface, weights, a prompt template file, an optimizer JSON
+file, a doc), changes what it names, runs one ``polc`` command in a subprocess and expects a
+clean diagnostic: the exit code, the diagnostic codes, a fragment of the message, no traceback,
+no "internal error", and an answer before the harness's timeout (a hang is a failure).
+
+To add a case, append a ``Case`` to ``CASES``::
+
+    Case("surface-tab-indent", files={"policy.surface.yaml": "a:\\n\\tb: 1\\n"},
+         exit=3, codes=("POLC300",), fragment="invalid YAML"),
+
+``files`` maps a project-relative path (``../`` reaches the directory above the project) to its
+new content: text, bytes, ``FIFO``, ``DIRECTORY``, ``Symlink(target)``, or ``Generated(fn, *args)``
+for content made by ``tests/hostile/generators.py``. ``edits`` replace text in a base file (the
+old text must be there), ``remove`` deletes base files. ``command`` is polc's arguments
+(``{hash}`` is the built bundle's hash when ``build_first``), or ``("python", CODE)`` to run
+Python in the project directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from . import generators as gen
+
+
+class _Special:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+FIFO = _Special("FIFO")
+DIRECTORY = _Special("DIRECTORY")
+
+
+@dataclass(frozen=True)
+class Symlink:
+    target: str
+
+
+@dataclass(frozen=True)
+class Generated:
+    make: Callable[..., Any]
+    args: tuple = ()
+
+    def __init__(self, make, *args):
+        object.__setattr__(self, "make", make)
+        object.__setattr__(self, "args", args)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    exit: int
+    codes: tuple[str, ...] = ()              # each must be in the output
+    fragment: str = ""                       # must be in the output
+    files: Mapping[str, Any] = field(default_factory=dict)
+    edits: tuple[tuple[str, str, str], ...] = ()
+    remove: tuple[str, ...] = ()
+    command: tuple[str, ...] = ("check",)
+    absent: tuple[str, ...] = ()             # codes or text that must NOT be in the output
+    build_first: bool = False
+    git: bool = False                        # make the project a git work tree first
+    expect_files: Mapping[str, str] = field(default_factory=dict)  # path -> fragment of its content
+    timeout: float = 60.0
+    xfail: str | None = None                 # known, tracked elsewhere: the reason
+
+
+MP, RULES, SURFACE, WEIGHTS = "model_policy.toml", "gates.rules", "policy.surface.yaml", "weights.npy"
+TEMPLATE, OPTIMIZER, DOC = "prompts/plan.j2", "optimizer/mipro-run.json", "docs/POLICY.md"
+UNKNOWN_ID = "abcd1234"
+
+
+def _render(template: str, **values) -> tuple[str, str]:
+    """A Python command rendering an inline template through the runtime, printing the outcome."""
+    code = ("from compiler.runtime.prompts import Prompt, PromptError\n"
+            f"p = Prompt('stress', {template!r})\n"
+            "try:\n"
+            f"    print('rendered', len(p.render(**{values!r})))\n"
+            "except PromptError as exc:\n"
+            "    print(type(exc).__name__, exc)\n"
+            "    raise SystemExit(1)\n")
+    return ("python", code)
+
+
+CASES: list[Case] = [
+    # -- the base project is clean ------------------------------------------------------------------
+    Case("base-check-says-ok", exit=0, fragment="ok: 0 problems in 8 files"),
+    Case("base-build", exit=0, command=("build",)),
+    Case("base-fmt-says-ok", exit=0, command=("fmt", "--check", "policy.toml"), fragment="ok: 0 problems in 1 file"),
+
+    # -- 1. a FIFO as any source never blocks ----------------------------------------------------------
+    *[Case(f"fifo-{name.replace('/', '-')}", files={name: FIFO}, exit=3, codes=(code,), fragment="FIFO")
+      for name, code in ((MP, "POLC002"), (RULES, "POLC002"), (SURFACE, "POLC002"), (WEIGHTS, "POLC330"),
+                         (DOC, "POLC002"), (TEMPLATE, "POLC002"), (OPTIMIZER, "POLC002"))],
+    Case("fifo-imported-rules", files={"lib.rules": FIFO}, edits=((RULES, "gate prompt_quality", 'import "lib.rules"\n\ngate prompt_quality'),),
+         exit=3, codes=("POLC002",), fragment="FIFO"),
+    Case("fifo-policy-toml", files={"policy.toml": FIFO, "../policy.toml": '[sources]\nmodel_policy = "x.toml"\n'},
+         exit=3, codes=("POLC002",), fragment="FIFO (named pipe), not a project file"),
+    Case("fifo-diff-input", files={"old.json": FIFO}, command=("diff", "old.json", "."), exit=3, codes=("POLC700",),
+         fragment="FIFO"),
+    Case("fifo-head-pointer-in-out-dir", files={"artifacts/policy/policy.json": FIFO}, exit=0,
+         codes=("POLC322",), fragment="is not a regular file (a FIFO)"),
+    Case("fifo-required-doc", files={"docs/REQUIRED.md": FIFO},
+         edits=(("policy.toml", 'required_docs = ["docs/POLICY.md"]', 'required_docs = ["docs/REQUIRED.md"]'),),
+         exit=1, codes=("POLC012",), fragment="is a FIFO (named pipe), not a file"),
+
+    # -- 2. globs are checked before anything is walked ----------------------------------------------------
+    *[Case(f"glob-{slug}", edits=(("policy.toml", 'rules = ["gates.rules"]', f'rules = ["gates.rules", "{pattern}"]'),),
+           files={"outside": Symlink("/usr")}, exit=3, codes=("POLC005",), fragment=fragment)
+      for slug, pattern, fragment in (("absolute-usr", "/usr/**", "is absolute"), ("absolute-etc", "/etc/**", "is absolute"),
+                                      ("dotdot", "../**/*.rules", "leaves the project"),
+                                      ("symlinked-outside", "outside/**/*.rules", "leads outside the project"))],
+    Case("glob-symlink-loops-are-not-followed", files={"r/loop": Symlink(".."), "self": Symlink(".")},
+         edits=(("policy.toml", 'rules = ["gates.rules"]', 'rules = ["**/*.rules"]'),), exit=0, fragment="ok:"),
+
+    # -- 6. template rendering is bounded -------------------------------------------------------------------
+    Case("render-nested-ranges", command=_render(
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"),
+        exit=1, fragment="PromptBudgetError prompt `stress`"),
+    Case("render-nested-output", command=_render("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"),
+         exit=1, fragment="PromptBudgetError"),
+    Case("render-repetition", command=_render("{{ 'x' * 1000000000 }}"), exit=1, fragment="a repetition would make"),
+    Case("render-list-repetition", command=_render("{{ [0] * 10**9 }}"), exit=1, fragment="PromptBudgetError"),
+    Case("render-power", command=_render("{{ 2 ** 99999999 }}"), exit=1, fragment="a power would make"),
+    Case("render-padding-filter", command=_render("{{ 'a'|center(1000000000) }}"), exit=1, fragment="`|center`"),
+    Case("render-padding-method", command=_render("{{ 'a'.rjust(1000000000) }}"), exit=1, fragment="`.rjust()`"),
+    Case("render-format-width", command=_render("{{ '%0999999999d' % 1 }}"), exit=1, fragment="a format width"),
+    Case("render-replace-blowup", command=_render("{% set s = 'a' * 1000 %}{{ (s * 1000)|replace('a', s) }}"),
+         exit=1, fragment="`|replace`"),
+    Case("render-exponential-macro", command=_render(
+        "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(60) }}"),
+        exit=1, fragment="PromptBudgetError"),
+    Case("render-normal-template-is-fine", command=_render("{% for i in range(1000) %}{{ i }} {% endfor %}"),
+         exit=0, fragment="rendered"),
+
+    # -- 7. big but legal sources, in bounded time ------------------------------------------------------------
+    Case("big-budgets-100k", files={MP: Generated(gen.budgets_policy, 100_000)},
+         edits=(("policy.toml", 'rules = ["gates.rules"]', "rules = []"),), remove=(TEMPLATE, OPTIMIZER),
+         exit=0, fragment="ok: 0 problems", timeout=90),
+    Case("big-surface-50k", files={SURFACE: Generated(gen.surface_features, 50_000)}, exit=0, fragment="ok: 0 problems",
+         timeout=90),
+
+    # -- 8. TOML dates and times where strings are expected -----------------------------------------------------
+    Case("toml-time-as-capture-mode", edits=((MP, 'mode = "prompts_only"', "mode = 07:32:00"),), exit=1,
+         codes=("POLC104",), fragment="capture.mode is a TOML time (07:32:00)", absent=("datetime", "internal error")),
+    Case("toml-datetime-as-endpoint", edits=((MP, 'endpoint = "http://127.0.0.1:3009/v1"', "endpoint = 1979-05-27T07:32:00Z"),),
+         exit=1, codes=("POLC101",), fragment="a TOML date-time (1979-05-27T07:32:00+00:00)"),
+    Case("toml-date-as-model-name", edits=((MP, 'judge = ["claude-sonnet-4-20250514"]', "judge = [2027-05-14]"),),
+         exit=1, codes=("POLC101",), fragment="a TOML date (2027-05-14)"),
+
+    # -- 9. symlink loops ----------------------------------------------------------------------------------------
+    *[Case(f"symlink-loop-{name.replace('/', '-')}", files={name: Symlink(name.rsplit("/", 1)[-1])}, exit=3, codes=(code,),
+           fragment="symlink loop") for name, code in ((MP, "POLC002"), (RULES, "POLC002"), (SURFACE, "POLC002"),
+                                                         (WEIGHTS, "POLC002"), (TEMPLATE, "POLC002"))],
+    Case("symlink-loop-of-two", files={MP: Symlink("other.toml"), "other.toml": Symlink(MP)}, exit=3,
+         codes=("POLC002",), fragment="symlink loop"),
+
+    # -- 10. surface YAML --------------------------------------------------------------------------------------
+    Case("yaml-10k-open-brackets", files={SURFACE: Generated(gen.deep_flow_sequence)}, exit=3, codes=("POLC300",),
+         fragment="nesting depth"),
+    Case("yaml-10k-nested-mappings", files={SURFACE: Generated(gen.deep_flow_mapping)}, exit=3, codes=("POLC318",),
+         fragment="nested more than 100 levels"),
+    Case("yaml-2000-deep-block-mapping", files={SURFACE: Generated(gen.deep_block_mapping)}, exit=3,
+         codes=("POLC318",), fragment="nested more than 100 levels"),
+    Case("yaml-5000-digit-integer", files={SURFACE: Generated(gen.long_integer)}, exit=3, codes=("POLC318",),
+         fragment="5,000 digits"),
+    Case("yaml-11-boolean-key", files={SURFACE: gen.SURFACE_HEAD + "NO: 1\n"}, exit=3, codes=("POLC319",),
+         fragment="YAML 1.1 reads `NO` as the boolean false"),
+    Case("yaml-numeric-key", files={SURFACE: gen.SURFACE_HEAD + "12: 1\n"}, exit=3, codes=("POLC319",),
+         fragment="YAML reads `12` as a number"),
+    Case("yaml-date-value", files={SURFACE: gen.SURFACE_HEAD + "description: 2027-01-01\n"}, exit=3,
+         codes=("POLC301",), fragment="reads as a YAML date"),
+    Case("yaml-python-tag", files={SURFACE: gen.SURFACE_HEAD + "x: !!python/object/apply:os.system ['true']\n"},
+         exit=3, codes=("POLC301",), fragment="`!!python/object/apply:os.system` is not allowed"),
+    Case("yaml-alias", files={SURFACE: gen.SURFACE_HEAD + "a: &x [1]\nb: *x\n"}, exit=3, codes=("POLC301",),
+         fragment="aliases are not supported"),
+    Case("yaml-two-documents", files={SURFACE: gen.SURFACE_HEAD + "---\nb: 2\n"}, exit=3, codes=("POLC300",),
+         fragment="a second one starts here"),
+    Case("yaml-misspelled-required-key", edits=((SURFACE, "    transform: identity", "    transfrom: identity"),),
+         exit=1, codes=("POLC305",), absent=("POLC306",), fragment="did you mean `transform`?"),
+    Case("toml-10k-open-brackets", files={MP: Generated(gen.deep_toml_array)}, exit=3, codes=("POLC006",),
+         fragment="nested"),
+
+    # -- 11. weights .npy ------------------------------------------------------------------------------------
+    Case("npy-truncated-header-dict", files={WEIGHTS: Generated(gen.npy_truncated_header)}, exit=3, codes=("POLC330",),
+         fragment="damaged .npy header"),
+    Case("npy-huge-shape", files={WEIGHTS: Generated(gen.npy_huge_shape)}, exit=3, codes=("POLC330",),
+         fragment="is truncated: its header describes float64[9999999999999]"),
+    Case("npy-trailing-garbage", files={WEIGHTS: gen.npy(trailing=b"garbage!")}, exit=3, codes=("POLC330",),
+         fragment="has bytes after the array data"),
+    Case("npy-truncated-data", files={WEIGHTS: gen.npy(cut=3)}, exit=3, codes=("POLC330",), fragment="is truncated"),
+    Case("npy-object-dtype", files={WEIGHTS: Generated(gen.npy_object_dtype)}, exit=3, codes=("POLC330",),
+         fragment="Python objects"),
+    Case("npy-negative-shape", files={WEIGHTS: Generated(gen.npy_negative_shape)}, exit=3, codes=("POLC330",),
+         fragment="negative size"),
+    Case("npy-not-npy", files={WEIGHTS: b"PK\x03\x04 a zip file, not an array"}, exit=3, codes=("POLC330",),
+         fragment="not a .npy file"),
+    Case("npy-device-path", edits=(("policy.toml", 'weights = "weights.npy"', 'weights = "/dev/zero"'),), exit=1,
+         codes=("POLC011",), fragment="expected a path ending in `.npy`", absent=("\\.npy$", "does not match")),
+
+    # -- 18. misspelled role and table ---------------------------------------------------------------------------
+    Case("role-misspelled-beside-its-prompt", edits=((MP, 'judge = ["claude-sonnet-4-20250514"]', 'juge = ["claude-sonnet-4-20250514"]'),),
+         exit=0, codes=("POLC105",), fragment="did you mean `judge`?"),
+    Case("role-unused-by-any-stage", edits=((MP, "[routing.fallback]", '[routing.stages]\nplan = "architect"\n'
+                                                                       'tasks = "implementer"\nimplement = "implementer"\n\n[routing.fallback]'),
+                                            (MP, "[prompts.judge]", "[prompts.judging]"),
+                                            (MP, "[prompts.judge.variables]", "[prompts.judging.variables]")),
+         exit=0, codes=("POLC105",), fragment="role `judge` is never used"),
+    Case("table-misspelled", edits=((MP, "[capture]", "[captur]"),), exit=1, codes=("POLC102",), absent=("POLC103",),
+         fragment="did you mean `capture`? `capture` is required and missing"),
+
+    # -- 19. an unknown name on the command line is a usage error (exit 2), in every command -------------------
+    Case("unknown-role-route", build_first=True, command=("route", "juge"), exit=2, codes=("POLC720",),
+         fragment="did you mean `judge`"),
+    Case("unknown-role-explain-route", build_first=True, command=("explain", "route", "juge"), exit=2, codes=("POLC720",)),
+    Case("unknown-gate-explain", command=("explain", "gate", "nosuchgate"), exit=2, codes=("POLC266",)),
+    Case("unknown-gate-explain-metrics", build_first=True, files={"m.json": '{"p95_latency_ms": 1}'},
+         command=("explain", "gate", "nosuchgate", "--metrics", "m.json"), exit=2, codes=("POLC721",)),
+    Case("unknown-drift-rule-explain", command=("explain", "drift", "DR_NOPE"), exit=2, codes=("POLC266",)),
+    Case("unknown-passed-gate-route", build_first=True, command=("route", "judge", "--passed-gate", "reflex_promo"),
+         exit=2, codes=("POLC721",), fragment="did you mean `reflex_promotion`"),
+    Case("unknown-bundle-show", build_first=True, command=("show", UNKNOWN_ID), exit=2, codes=("POLC707",)),
+    Case("unknown-bundle-route-pin", build_first=True, command=("route", "judge", "--pin", UNKNOWN_ID), exit=2,
+         codes=("POLC707",)),
+    Case("unknown-bundle-explain", build_first=True, files={"m.json": "{}"},
+         command=("explain", "gate", "reflex_promotion", "--metrics", "m.json", "--bundle", UNKNOWN_ID), exit=2,
+         codes=("POLC707",)),
+    Case("unknown-bundle-archive", build_first=True, command=("archive", UNKNOWN_ID), exit=2, codes=("POLC707",)),
+    Case("unknown-bundle-delta-replay", build_first=True, command=("delta", "replay", UNKNOWN_ID), exit=2,
+         codes=("POLC707",)),
+    Case("unknown-bundle-ledger-snapshot", build_first=True,
+         command=("ledger", "snapshot", "--notes", "x", "--bundle", UNKNOWN_ID), exit=2, codes=("POLC707",)),
+    Case("unknown-run-trace", files={".polc/runs/run-1/RECEIPT.json": "{}"}, command=("trace", "run-2"), exit=2,
+         codes=("POLC744",), fragment="did you mean `run-1`"),
+    Case("unknown-schema", command=("schema", "model_polcy"), exit=2, fragment="did you mean `model_policy`"),
+    Case("unknown-gate-gate-run", build_first=True, files={"m.json": "{}"},
+         command=("gate", "run", "nosuchgate", "--bundle", "{hash}", "--metrics", "m.json", "--unsigned"), exit=2,
+         codes=("POLC721",)),
+    Case("unknown-bundle-gate-run", build_first=True, files={"m.json": "{}"},
+         command=("gate", "run", "reflex_promotion", "--bundle", UNKNOWN_ID, "--metrics", "m.json", "--unsigned"),
+         exit=2, codes=("POLC707",)),
+    Case("unknown-bundle-registry-show", command=("registry", "show", UNKNOWN_ID, "--registry", "reg.db"), exit=2,
+         codes=("POLC612",), xfail="compiler/registry/errors.py maps UNKNOWN_BUNDLE to exit 1 (registry area)"),
+
+    # -- 20. messages in the user's terms ------------------------------------------------------------------------
+    Case("empty-model-policy-path", edits=(("policy.toml", 'model_policy = "model_policy.toml"', 'model_policy = ""'),),
+         exit=3, codes=("POLC002",), fragment="the path is empty", absent=("`.` is a directory",)),
+    Case("datetime-retirement", edits=((MP, "retires_on = 2027-05-14", "retires_on = 2027-05-14T00:00:00"),), exit=1,
+         codes=("POLC515",), fragment="is a TOML date-time (2027-05-14T00:00:00), not a date",
+         absent=("datetime.datetime",)),
+    Case("out-dir-is-a-device", command=("build", "--out", "/dev/full"), exit=3, codes=("POLC020",),
+         fragment="is a character device, not a directory", absent=("File exists",)),
+
+    # -- 21. policy.toml, keygen ------------------------------------------------------------------------------------
+    Case("policy-toml-is-a-directory", files={"policy.toml": DIRECTORY, "../policy.toml": '[sources]\nmodel_policy = "x"\n'},
+         exit=3, codes=("POLC002",), fragment="is a directory, not a project file"),
+    Case("keygen-in-a-git-work-tree", git=True, command=("registry", "keygen", "--out", "keys/gate"), exit=0,
+         fragment="added `/keys/gate.key` to", expect_files={".gitignore": "/keys/gate.key"}),
+    Case("keygen-path-already-ignored", git=True, files={".gitignore": "keys/\n"},
+         command=("registry", "keygen", "--out", "keys/gate"), exit=0, fragment="wrote keys/gate.key",
+         absent=("added",)),
+    Case("fmt-says-what-it-reformatted", edits=((MP, "[capture]\nmode", "[capture]\nmode   "),),
+         command=("fmt", "model_policy.toml"), exit=0, fragment="ok: reformatted 1 of 1 file"),
+    Case("check-with-warnings-says-ok", edits=((MP, 'judge = ["claude-sonnet-4-20250514"]', 'juge = ["claude-sonnet-4-20250514"]'),),
+         exit=0, fragment="ok: 1 warning in 8 files"),
+]
