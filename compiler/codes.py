@@ -319,6 +319,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC752", "runtime: the run already exists"),
     Code("POLC753", "runtime: a run's policy reference is missing or malformed", input=True),
     Code("POLC754", "runtime: a captured snapshot does not match its reference (integrity)", integrity=True),
+    Code("POLC755", "runtime: a run log's hash chain is broken (a record was edited, removed or reordered)",
+         integrity=True),
     Code("POLC760", "runtime: hot reload refused a new snapshot; the old one stays live"),
     # POLC765-769: shadow evaluation (compiler/runtime/shadow.py)
     Code("POLC765", "runtime: with_shadow needs a loaded candidate snapshot"),
