@@ -42,7 +42,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC007", "a file is empty", input=True),
     Code("POLC010", "policy.toml: unknown key"),
     Code("POLC011", "policy.toml: wrong type or value"),
-    Code("POLC012", "a required documentation file is missing (doc contract, spec 001 977-A5)"),
+    Code("POLC012", "a required documentation file is missing (the doc contract, required_docs)"),
     Code("POLC020", "the output directory cannot be written", input=True),
     Code("POLC021", "retired: bundle damage is reported by the bundle package as POLC705"),
     Code("POLC022", "no pipeline stage has that name (the API's until=)", usage=True),

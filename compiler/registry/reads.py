@@ -94,7 +94,7 @@ class RegistryReader:
         return {tuple(r[:3]): int(r[3]) for r in rows}
 
     def pin(self, bundle_id: str, scope) -> dict:
-        """Select an explicit bundle for a session; the registry is not changed (spec 002)."""
+        """Select an explicit bundle for a session; the registry is not changed (docs/registry.md)."""
         return self.resolve(scope, pin=self.bundle_id_of(bundle_id))
 
     # --- audit -------------------------------------------------------------------------------

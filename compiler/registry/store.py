@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from .audit import GENESIS
 
-#: A stored rollout row may lack a state (an older record); it reads as candidate (spec 002).
+#: A stored rollout row may lack a state (an older record); it reads as candidate (docs/registry.md).
 STATE_CHECK = "state IS NULL OR state IN ('candidate','staged','shadow','promoted','rolled_back','retired')"
 
 #: The version of the tables below; a database at this version needs no DDL on open (an older one

@@ -1,5 +1,5 @@
-"""Runs: every event attributed to the policy that governed it (spec 001 event binding,
-spec 002 session attribution).
+"""Runs: every event attributed to the policy that governed it (docs/runtime.md "Runs and
+attribution").
 
 ``snap.start_run(run_id, workspace)`` captures the snapshot into the workspace, writes the
 run's ``RECEIPT.json`` and ``REPLAY.jsonl`` header (both carry ``policy_bundle_id``) and emits
@@ -7,7 +7,7 @@ run's ``RECEIPT.json`` and ``REPLAY.jsonl`` header (both carry ``policy_bundle_i
 (``StageTransition``, ``Checkpoint``, budget events, ``RunEnd``) carries ``policy_id`` and
 ``policy_hash``.
 
-Dual storage (977-A3): with a capsule — passed as ``capsule=`` or configured in the project's
+Dual storage (docs/storage.md "Capsule"): with a capsule — passed as ``capsule=`` or configured in the project's
 ``[storage].capsule`` (the project around the workspace, else around the snapshot's bundle) —
 the captured snapshots are stored in it, and the run's attribution events (``CAPSULE_EVENTS``)
 are appended to its event stream ``mv2://<workspace>/runs/<run_id>``, so the capsule alone
