@@ -140,7 +140,9 @@ SECURITY_HEADERS = (
                                  b"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
                                  b"form-action 'self'; frame-ancestors 'none'"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on its own form posts,
+    # and the console checks Origin (compiler/server/console/pages.py).
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 )
 

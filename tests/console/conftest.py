@@ -87,11 +87,15 @@ def _build_versions(root: Path) -> dict[str, str]:
     plan = (root / "prompts" / "plan.j2").read_text()
     judge_answer = "Answer: {{ answer }}\n"
     assert judge_answer in policy
+    # v2 also raises a token budget and shifts traffic to gpt-4o: drift rules fire (WARN findings).
+    changed = (policy.replace(judge_answer, EVIL_PROMPT).replace("plan = 8000", "plan = 17000")
+               .replace('"claude-sonnet-4-20250514" = 90\ngpt-4o = 10', '"claude-sonnet-4-20250514" = 60\ngpt-4o = 40'))
+    assert "plan = 17000" in changed and "gpt-4o = 40" in changed
     edits = {
         "2026.11.23": (policy, plan),
-        "2026.12.1": (policy.replace(judge_answer, EVIL_PROMPT), plan),
-        "2026.12.2": (policy.replace(judge_answer, EVIL_PROMPT),
-                      plan.replace("Number the steps.", "Number the steps and name the files each step touches.")),
+        "2026.12.1": (changed, plan),
+        "2026.12.2": (changed, plan.replace("Number the steps.", "Number the steps and name the files each step "
+                                                                "touches.")),
     }
     versions = {}
     for version, (policy_text, plan_text) in edits.items():

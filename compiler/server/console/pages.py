@@ -195,9 +195,10 @@ async def _form(request: Request) -> dict[str, str] | None:
     return {k: v[0] for k, v in fields.items()}
 
 
-async def login_form(request: Request, *, message: str | None = None, status: int = 200) -> Response:
+async def login_form(request: Request, *, message: str | None = None, status: int = 200,
+                     next_url: str | None = None) -> Response:
     app, svc = console(request), request.app.state.service
-    next_url = _safe_next(request.query_params.get("next"))
+    next_url = _safe_next(next_url or request.query_params.get("next"))
     if message is None and request.method == "GET":
         def current():
             with svc.pool.registry() as reg:
@@ -221,7 +222,7 @@ async def login(request: Request) -> Response:
     if form is None or not _same_origin(request) or not app.keys.csrf_ok(
             "login:" + (request.cookies.get(CSRF_COOKIE) or ""), form.get("csrf")):
         return await login_form(request, message="The sign-in form expired or came from another site: "
-                                "sign in again from this page.", status=403)
+                                "sign in again from this page.", status=403, next_url=(form or {}).get("next"))
     token = form.get("token", "").strip()
 
     def authenticate():
@@ -236,11 +237,12 @@ async def login(request: Request) -> Response:
     try:
         principal, _ = await anyio.to_thread.run_sync(authenticate)
     except RegistryError as error:
-        return await login_form(request, message=f"Not signed in: {error.message}.", status=401)
+        return await login_form(request, message=f"Not signed in: {error.message}.", status=401,
+                                next_url=form.get("next"))
     if not viewer_roles(svc.config, principal.name):
         request.scope.setdefault("state", {})["principal"] = principal.name
         return await login_form(request, message=f"`{principal.name}` holds no grant on this registry: ask its "
-                                "administrator for the viewer role.", status=403)
+                                "administrator for the viewer role.", status=403, next_url=form.get("next"))
     now = int(time.time())
     expires = now + SESSION_SECONDS
     if principal.via == "oidc":
