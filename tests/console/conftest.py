@@ -253,6 +253,7 @@ def sign_in(page, base: str, token: str = VIEWER_TOKEN) -> None:
     page.goto(f"{base}/console/login")
     page.fill("#token", token)
     page.click("button[type=submit]")
+    page.wait_for_load_state()  # let the page load before the test navigates on (else: an aborted request)
 
 
 def screenshot(page, name: str) -> Path:

@@ -52,11 +52,13 @@ def test_without_a_session_every_page_sends_to_the_login_form_and_sign_out_ends_
 
     page.fill("#token", VIEWER_TOKEN)
     page.click("button[type=submit]")
+    page.wait_for_load_state()
     assert page.url == base + "/console/audit"                # back to the page asked for
     cookie = next(c for c in context.cookies() if c["name"] == "polc_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/console"
     assert VIEWER_TOKEN not in cookie["value"] and "c0de" not in cookie["value"].split(".")[1]
     page.click("#logout")
+    page.wait_for_load_state()
     assert "/console/login" in page.url and "You are signed out." in text_of(page)
     assert not [c for c in context.cookies() if c["name"] == "polc_console"]
     page.goto(base + "/console/scopes")
