@@ -176,3 +176,15 @@ def test_forms_refuse_other_sites_and_every_response_carries_the_csp(console_ser
         tampered = session[:-3] + ("AAA" if not session.endswith("AAA") else "BBB")
         http.cookies.set("polc_console", tampered, path="/console")
         assert http.get("/console/audit").status_code == 303
+
+
+def test_the_history_the_pages_use_is_paged_in_the_json_api_too(console_server):
+    with httpx.Client(base_url=console_server.url, headers={"Authorization": f"Bearer {VIEWER_TOKEN}"},
+                      timeout=30) as api:
+        every = [e["seq"] for e in api.get("/v1/scopes/prod/-/router/history").json()["events"]]
+        newest = [e["seq"] for e in api.get("/v1/scopes/prod/-/router/history?limit=3").json()["events"]]
+        older = api.get(f"/v1/scopes/prod/-/router/history?limit=3&before={newest[0]}").json()["events"]
+        assert newest == every[-3:] and [e["seq"] for e in older] == every[-6:-3]
+        for bad in ("limit=0", "limit=x", "before=5", "limit=1001"):
+            refused = api.get(f"/v1/scopes/prod/-/router/history?{bad}")
+            assert refused.status_code == 400 and refused.json()["error"]["code"] == "POLC801", bad
