@@ -339,6 +339,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC810", "token: no such token, or a bad expiry"),
     Code("POLC811", "router: the registry served a checkpoint older than one already seen (rewound)", integrity=True),
     Code("POLC812", "router: a bundle or answer from the registry cannot be fetched or read", input=True),
+    Code("POLC813", "console: a form post came from another site, or its CSRF token is missing or stale"),
     # --- POLC9xx: OCI distribution ------------------------------------------------------------
     Code("POLC900", "oci: a reference is not oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST", usage=True),
     Code("POLC901", "oci: the registry cannot be reached (connection, TLS or time-out)", input=True),
