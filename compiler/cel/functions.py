@@ -17,7 +17,7 @@ import math
 import re
 from decimal import Decimal
 
-from .re2 import compile_re2
+from . import regex
 from .semantics import CelErrorValue, cel_type, no_overload, type_name
 from .timeutil import Duration, TimeError, Timestamp
 from .values import INT64_MAX, INT64_MIN, UINT64_MAX, CelUint
@@ -51,7 +51,7 @@ def ends_with(text, suffix) -> bool:
 
 def matches(text, pattern) -> bool:
     _strings("matches", text, pattern)
-    return compile_re2(pattern).search(text) is not None
+    return regex.search(pattern, text)
 
 
 # --- conversions ---------------------------------------------------------------------------
