@@ -92,8 +92,10 @@ def test_syntax_errors_say_what_was_expected_and_where(text, code, where, hint):
 
 
 def test_deep_nesting_is_a_diagnostic_not_a_recursion_error():
-    d = _diag("gate g { require " + "[" * 10_000 + "x" + "]" * 10_000 + " }")
-    assert d.code == "POLC203" and "10001 levels" in d.message
+    d = _diag("gate g { require " + "[" * 10_000 + "x" + "]" * 10_000 + " }")  # refused before parsing
+    assert d.code == "POLC203" and "more than 200 levels" in d.message and d.location() == "bad.rules:1:218"
+    d = _diag("gate g { require " + "[" * 150 + "x" + "]" * 150 + " }")  # parsed: the tree's own limit
+    assert d.code == "POLC203" and "151 levels" in d.message
     d = _diag("gate g { require " + "!" * 10_000 + "x }")
     assert d.code == "POLC203"
     d = _diag("gate g { require " + "(" * 10_000 + "x" + ")" * 10_000 + " }")
