@@ -112,7 +112,7 @@ def _find_out_of_range(value, t):
 def _number(value: int) -> str:
     """A huge integer shortened (Python refuses to print one of more than 4,300 digits)."""
     if value.bit_length() < 200:
-        return str(value)
+        return str(int(value))  # a CelUint prints as `5u`
     return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
 
 
