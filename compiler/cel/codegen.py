@@ -30,7 +30,6 @@ from . import ast
 from .codegen_base import Consts, Function, Names, assemble, compile_module, uses_budget
 from .codegen_fast import FastEmitter
 from .codegen_generic import GenericEmitter
-from .interp import ranges_of
 
 
 def generate(root: ast.Expr, checked, *, file: str = "<expr>", name: str = "expr",
@@ -39,7 +38,7 @@ def generate(root: ast.Expr, checked, *, file: str = "<expr>", name: str = "expr
 
     ``optimize=False`` generates the generic path only (for tests and debugging);
     ``check_ranges`` refuses integers outside their declared range first (both paths), as the
-    interpreter does (:func:`compiler.cel.interp.ranges_of`).
+    interpreter does (:func:`compiler.cel.rt.ranges_of`).
     """
     names, consts = Names(), Consts()
     generic = GenericEmitter(consts, names, checked)
@@ -51,7 +50,10 @@ def generate(root: ast.Expr, checked, *, file: str = "<expr>", name: str = "expr
     fast_code = fast.build(root) if optimize else None
     if not optimize:
         fast.functions = []
-    ranges = ranges_of(root, checked) if check_ranges else None
+    ranges = None
+    if check_ranges and checked is not None:
+        from .rt import ranges_of  # what every runner calls (`_check_bindings`) lives there too
+        ranges = ranges_of(root, checked)
     runner = _runner(fast_code, uses_budget(root, checked), ranges is not None)
     eager = [runner, *fast.functions]
     filename = f"<polc:{file}#{name}>"
@@ -108,7 +110,9 @@ def _runner(fast_code, uses_budget: bool, ranges: bool) -> Function:
     if ranges:
         fn.add("    bindings = _check_bindings(bindings)", None)
         fn.add("    _in_ranges(bindings)", None)
-    fn.add("    return _polc_generic(_check_bindings(bindings), [_BUDGET])", None)
+        fn.add("    return _polc_generic(bindings, [_BUDGET])", None)
+    else:
+        fn.add("    return _polc_generic(_check_bindings(bindings), [_BUDGET])", None)
     fn.add("except _CelErrorValue as _e:", None)
     fn.add("    _raise_cel_error(_e, _SPANS, _ROOT_SPAN)", None)
     fn.add("except RecursionError:  # a cyclic binding compared or printed", None)

@@ -48,7 +48,7 @@ class Folder:
     def __init__(self, checked):
         self.checked = checked                       # the checker's result: let_refs, lets
         self.lets: dict[int, tuple] = {}             # let index -> (value, weight)
-        self.reported: set[int] = set()              # ids of errors already reported
+        self.reported: dict[int, CelErrorValue] = {}  # errors already reported (kept: ids stay theirs)
         self.diagnostics: list[Diagnostic] = []
 
     def fold(self, root: ast.Expr, *, let: int | None = None) -> None:
@@ -57,13 +57,13 @@ class Folder:
         self._report(value)
         if let is not None and value is not _UNKNOWN:
             if isinstance(value, CelErrorValue):  # reported here, at the let, never again at a use
-                self.reported.add(id(value))
+                self.reported[id(value)] = value
             self.lets[let] = (value, weight)
 
     def _report(self, value, *, pattern: bool = False) -> None:
         if not isinstance(value, CelErrorValue) or id(value) in self.reported:
             return
-        self.reported.add(id(value))
+        self.reported[id(value)] = value
         if pattern:
             self.diagnostics.append(Diagnostic.error(
                 CODE, value.message, value.span,

@@ -22,6 +22,7 @@ from . import ast
 from . import containers
 from . import semantics as sem
 from .functions import call
+from .rt import ranges_of
 from .semantics import CelErrorValue, CostExceeded
 from .values import TYPE_DENOTATIONS, CelType
 
@@ -242,16 +243,6 @@ class Interpreter:
 
     def _macro_filter(self, node, items, env):
         return [item for item in items if sem.truth(self._step(node, item, env), "filter")]
-
-
-def ranges_of(root: ast.Expr, checked):
-    """The range check of the declarations of ``checked`` (None when nothing is declared an integer)."""
-    if checked is None or not checked.declarations:
-        return None
-    from .rt import first_uses, range_check
-
-    roots = [root, *(node for _, node in checked.lets)]
-    return range_check(checked.declarations, first_uses(roots, set(checked.declarations)))
 
 
 BINARY = {"==": sem.eq, "!=": sem.ne, "<": sem.lt, "<=": sem.le, ">": sem.gt, ">=": sem.ge,

@@ -28,6 +28,14 @@ def check_bindings(bindings) -> dict:
                         f"{type(bindings).__name__}")
 
 
+def ranges_of(root, checked):
+    """The range check of the declarations of ``checked`` for ``root`` (None when none is an integer)."""
+    if checked is None or not checked.declarations:
+        return None
+    roots = [root, *(node for _, node in checked.lets)]
+    return range_check(checked.declarations, first_uses(roots, set(checked.declarations)))
+
+
 def range_check(declarations: dict, spans: dict):
     """A function refusing bindings whose integers leave their declared type's range, or None.
 
