@@ -137,8 +137,9 @@ class Declaration:
     def program(self, expr: Expr):
         if expr.program is None:
             from ..cel.program import from_checked
+            # Inputs arrive bound (compiler.rules.binding), their integers already range-checked.
             expr.program = from_checked(expr.node, self.facts, file=self.file, name=expr.name,
-                                        budget=self.budget)
+                                        budget=self.budget, check_ranges=False)
         return expr.program
 
     def observe(self, expr: Expr, bindings: dict) -> dict:
