@@ -12,7 +12,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "compiler"
 #: Modules of compiler/ that import nothing of polc but each other: what the bundle package may use.
-LEAF_MODULES = {"canonical", "canonical_reference", "diagnostics", "errors", "codes", "fsutil", "version", "paths",
+LEAF_MODULES = {"canonical", "canonical_reference", "diagnostics", "errors", "codes", "fsutil", "version", "paths", "spelling",
                 "jsonlog", "clock"}
 
 

@@ -7,14 +7,16 @@
 ...     bind({"p95": "fast"}, map_of(STRING, DOUBLE), "metrics")
 ... except BindError as err:
 ...     print(err.path, err.detail)
-metrics.p95 is a string ('fast'), expected a number
+metrics.p95 is a string ("fast"), expected a number
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..canonical_reference import MAX_SAFE_INTEGER
 from ..cel.types import Type as T
+from ..spelling import spell
 
 INT64_MIN, INT64_MAX, UINT64_MAX = -(2 ** 63), 2 ** 63 - 1, 2 ** 64 - 1
 
@@ -112,7 +114,7 @@ def _bind(value: Any, t: T, path: str, strict: bool) -> Any:
             try:
                 return float(value)
             except OverflowError:  # a JSON integer beyond 1.8e308: fail closed, not crash
-                raise BindError(path, f"is {_describe(value)} too large for a double") from None
+                raise BindError(path, f"is {_describe(value)}, too large for a double") from None
         raise BindError(path, f"is {_describe(value)}, expected a number")
     if kind in ("int", "uint"):
         return _integer(value, kind, path)
@@ -133,7 +135,7 @@ def _bind(value: Any, t: T, path: str, strict: bool) -> Any:
 
 
 def _integer(value: Any, kind: str, path: str) -> int:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or (kind == "uint" and value < 0):
         raise BindError(path, f"is {_describe(value)}, expected {'an integer' if kind == 'int' else 'an unsigned integer'}")
@@ -169,14 +171,16 @@ def thaw(value: Any) -> Any:
 
 
 def _join(path: str, key: Any) -> str:
-    return f"{path}.{key}" if isinstance(key, str) and key.isidentifier() else f"{path}[{key!r}]"
+    return f"{path}.{key}" if isinstance(key, str) and key.isidentifier() else f"{path}[{spell(key)}]"
 
 
 def _describe(value: Any) -> str:
+    """What an input value is, in the words of a gate's types, spelled as JSON/CEL writes it:
+    ``a bool (true)``, ``a string ("fast")``, never Python's ``True`` or ``'fast'``."""
     names = {bool: "a bool", int: "an integer", float: "a number", str: "a string", list: "a list",
              dict: "a map", bytes: "bytes"}
-    if type(value) is int and value.bit_length() > 128:  # too long to show (and Python will not print 4,300+ digits)
-        return "an integer"
-    shown = repr(value) if isinstance(value, (bool, int, float, str)) and len(repr(value)) < 40 else None
-    kind = names.get(type(value), type(value).__name__)
-    return f"{kind} ({shown})" if shown else kind
+    kind = names.get(type(value), f"a value of type {type(value).__name__}")
+    if isinstance(value, (bool, int, float, str)):
+        shown = spell(value, limit=40)
+        return shown if shown.startswith(kind) else f"{kind} ({shown})"  # a huge int spells itself
+    return kind

@@ -10,7 +10,7 @@ True
 >>> result.passed, result.failures[0].message, result.failures[0].observed
 (False, 'p95 2300 > 2000', {'metrics.p95': 2300.0, 'params.p95': 2000.0})
 >>> print(gate.evaluate({"p95": "fast"}).failures[0].message)
-input metrics.p95 is a string ('fast'), expected a number
+input metrics.p95 is a string ("fast"), expected a number
 
 Every expression arrives checked, as expression IR (``node``, :mod:`compiler.cel.ir`): a
 gate decodes its lets, conditions and message parts, and generates Python from them with
