@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 from ..diagnostics import Diagnostic
 from ..errors import PolcError
-from .replay_inputs import Log, RunLogs, damaged, find_runs
+from .replay_inputs import Log, RunLogs, damaged, iter_runs
 
 #: How many example run ids a report keeps per category.
 EXAMPLES = 5
@@ -139,7 +139,7 @@ def replay(old, new, paths: Iterable[str], cwd=None) -> ReplayResult:
     paths = list(paths)
     result = ReplayResult(old.hash, new.hash, paths)
     session = _Session(old, new, result)
-    for run in find_runs(paths, cwd):
+    for run in iter_runs(paths, cwd):
         session.replay_run(run)
     return result
 
@@ -148,7 +148,7 @@ class _Session:
     def __init__(self, old, new, result: ReplayResult):
         self.old, self.new, self.result = old, new, result
         self._variants: dict = {}
-        self._names: dict = {}   # id(route tuple) -> (tuple, its model names)
+        self._plans: dict = {}   # (role, passed gates, shadow mode) -> (OLD's, NEW's _RoutePlan)
         self._gate_memo: dict = {}
         self._prices: dict = {}  # model -> NEW's exact prices per Mtok, or None
         self._same_role: dict[str, bool] = {}
@@ -184,7 +184,7 @@ class _Session:
     # -- routes ------------------------------------------------------------------------------------
 
     def _replay_routes(self, run_id: str, path: str, decisions: list, picks: dict) -> None:
-        result, models, old_hash, unchanged = self.result, self._models, self.old.hash, self._unchanged
+        result, plans_for, old_hash, unchanged = self.result, self._plans_for, self.old.hash, self._unchanged
         replayed: list[str] = []   # roles of the decisions replayed, counted once per run
         for record, line in decisions:
             role, recorded, passed = record.get("role"), record.get("candidates"), record.get("passed_gates")
@@ -196,26 +196,21 @@ class _Session:
             if record.get("policy_hash") != old_hash:
                 self._skip("route", record.get("policy_hash"), 1)
                 continue
-            context = {"passed_gates": passed} if passed else None
-            key = decode_key(record.get("key"))
-            shadow_mode = record.get("shadow_mode") is True
-            old, new = (self.variant(self.old, True), self.variant(self.new, True)) if shadow_mode else \
-                (self.old, self.new)
+            old_plan, new_plan = plans_for(role, passed, record.get("shadow_mode") is True)
             seq = record.get("seq", line)
             try:
-                old_models = models(old.route(role, context, key=key))
-            except (LookupError, TypeError):  # an unknown role; TypeError: a key that is not str, bytes or int
-                old_models = None
+                unit = _unit(record.get("key"), old_plan, new_plan)
+            except (TypeError, ValueError):  # a key that is not str, bytes or int (or not hex)
+                result.unreproducible.append((run_id, seq, "route"))
+                continue
+            old_models = None if old_plan is None else old_plan.models(unit)
             if old_models != recorded:
                 result.unreproducible.append((run_id, seq, "route"))
                 continue
             if unchanged(role):
                 new_models = old_models  # nothing NEW's route of this role reads has changed
             else:
-                try:
-                    new_models = models(new.route(role, context, key=key))
-                except LookupError:   # NEW has no such role
-                    new_models = None
+                new_models = None if new_plan is None else new_plan.models(unit)   # None: NEW has no such role
             replayed.append(role)
             old_pick = recorded[0] if recorded else None
             new_pick = new_models[0] if new_models else None
@@ -230,19 +225,26 @@ class _Session:
             result.routes_by_role.update(replayed)
             result.runs.add(run_id)
 
+    def _plans_for(self, role: str, passed: list | None, shadow_mode: bool) -> tuple:
+        """OLD's and NEW's ``_RoutePlan`` for a route's inputs (None: no such role). A route is a
+        function of the role, the passed gates, the mode and the key (Snapshot.route reads
+        nothing else), so the plans are shared by every decision with the same first three."""
+        memo_key = (role, tuple(passed) if passed else None, shadow_mode)
+        plans = self._plans.get(memo_key)
+        if plans is None:
+            if len(self._plans) > _MEMO_LIMIT:
+                self._plans.clear()
+            context = {"passed_gates": list(passed)} if passed else None
+            plans = self._plans[memo_key] = tuple(_RoutePlan.of(self.variant(snap, shadow_mode), role, context)
+                                                  for snap in (self.old, self.new))
+        return plans
+
     def _unchanged(self, role: str) -> bool:
         """Whether everything a route of ``role`` reads is the same in OLD and NEW (then so is the route)."""
         known = self._same_role.get(role)
         if known is None:
             known = self._same_role[role] = _route_inputs(self.old, role) == _route_inputs(self.new, role)
         return known
-
-    def _models(self, candidates) -> list[str]:
-        """The model names of a route (tuples are cached by the snapshot, so their names are too)."""
-        known = self._names.get(id(candidates))
-        if known is None or known[0] is not candidates:
-            known = self._names[id(candidates)] = (candidates, [c.model for c in candidates])
-        return known[1]
 
     # -- gates -------------------------------------------------------------------------------------
 
@@ -378,6 +380,47 @@ class _Session:
         self.result.skipped_policies[policy if isinstance(policy, str) else "(none)"] += count
 
 
+class _RoutePlan:
+    """One snapshot's routes of one role under given passed gates and mode, as model names: the
+    route without a key, and, per interval of the role's weighted split, the route of a key
+    that falls in it (built on first use). ``models(unit)`` gives the names of
+    ``snap.route(role, context, key=key)`` for the key's ``_unit``.
+    """
+
+    __slots__ = ("candidates", "names", "split", "_at")
+
+    @classmethod
+    def of(cls, snap, role: str, context) -> "_RoutePlan | None":
+        try:
+            return cls(snap.route(role, context), snap.split(role))
+        except LookupError:   # the policy has no such role
+            return None
+
+    def __init__(self, candidates: tuple, split):
+        self.candidates, self.split = candidates, split
+        self.names = [c.model for c in candidates]
+        self._at = None if split is None else [None] * len(split.bounds)
+
+    def models(self, unit: float | None) -> list[str]:
+        split = self.split
+        if unit is None or split is None:
+            return self.names
+        i = split.index_at(unit)
+        names = self._at[i]
+        if names is None:
+            names = self._at[i] = [c.model for c in split.route_at(self.candidates, i)]
+        return names
+
+
+def _unit(recorded_key, old_plan: _RoutePlan | None, new_plan: _RoutePlan | None) -> float | None:
+    """The recorded key's point on the role's split, hashed once for OLD and NEW (it depends on
+    the role and the key only); None without a key or when neither policy splits the role."""
+    if recorded_key is None:
+        return None
+    split = (old_plan and old_plan.split) or (new_plan and new_plan.split)
+    return None if split is None else split.unit(decode_key(recorded_key))
+
+
 def _route_inputs(snap, role: str) -> tuple:
     """What ``snap.route(role, ...)`` depends on (compiler/runtime/routing.py, split.py)."""
     routing = snap.data["routing"]
@@ -441,10 +484,9 @@ def _exact_prices(snap, model: str) -> tuple[Decimal, Decimal] | None:
 
 def _try_charge(tracker, stage, tokens: int, cost: Decimal) -> bool:
     try:
-        tracker.charge(stage, tokens=tokens, cost=cost)
-    except PolcError:  # BudgetExceeded; or a stage the policy does not know, which stops the run as surely
+        return tracker.try_charge(stage, tokens=tokens, cost=cost)
+    except PolcError:  # a stage the policy does not know, which stops the run as surely as a limit
         return False
-    return True
 
 
 def torn_or_damaged(result: ReplayResult) -> list[Diagnostic]:

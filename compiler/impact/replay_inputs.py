@@ -24,7 +24,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator, Sequence
 
 from ..diagnostics import Diagnostic, Span
 from ..errors import InputError
@@ -39,7 +39,7 @@ _MISSING = object()
 class Log:
     path: str
     records: list[dict] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)       # the line number of each record
+    lines: Sequence[int] = field(default_factory=list)   # the line number of each record
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -62,13 +62,16 @@ class RunLogs:
 
 def find_runs(paths: Iterable[str], cwd: Path | None = None) -> list[RunLogs]:
     """Every run the PATHs name, each file read once, in a stable order."""
+    return list(iter_runs(paths, cwd))
+
+
+def iter_runs(paths: Iterable[str], cwd: Path | None = None) -> Iterator[RunLogs]:
+    """``find_runs`` one run at a time: a replay holds one run's records, not every run's."""
     cwd = Path(cwd or Path.cwd())
     seen: set[tuple[int, int]] = set()   # (device, inode) of every log read: a file named twice counts once
-    runs: list[RunLogs] = []
     for arg in paths:
         for target in _expand(arg, cwd):
-            runs.extend(_runs_at(target, arg, seen))
-    return runs
+            yield from _runs_at(target, arg, seen)
 
 
 def _expand(arg: str, cwd: Path) -> list[str]:
@@ -85,25 +88,31 @@ def _expand(arg: str, cwd: Path) -> list[str]:
                  "give a run directory, a workspace, a REPLAY.jsonl or events.jsonl file, or a glob of them")
 
 
-def _runs_at(path: str, arg: str, seen: set) -> list[RunLogs]:
+def _runs_at(path: str, arg: str, seen: set) -> Iterator[RunLogs]:
     if os.path.isdir(path):
         run = _run_dir(path, seen)
         if run is not None:
-            return [run] if run.replay or run.events else []
+            if run.replay or run.events:
+                yield run
+            return
         parent = os.path.join(path, "runs") if os.path.isdir(os.path.join(path, "runs")) else path
         with os.scandir(parent) as entries:   # a workspace, or runs/ itself
             names = sorted(e.path for e in entries if e.is_dir())
-        runs = [run for run in (_run_dir(d, seen) for d in names) if run is not None]
-        if not runs:
+        found = False
+        for run in (_run_dir(d, seen) for d in names):
+            if run is not None:
+                found = True
+                if run.replay or run.events:
+                    yield run
+        if not found:
             raise _input("POLC455", f"--replay `{arg}` holds no run: no {REPLAY_FILE} or {EVENTS_FILE} in it or in "
                                     "its run directories", "point at a workspace, a run directory or a run log")
-        return [run for run in runs if run.replay or run.events]
+        return
     _refuse_non_log(path, arg)
     log = read_log(path, seen)
-    if log is None:
-        return []
-    return [RunLogs(path, events=log) if os.path.basename(path) == EVENTS_FILE or _looks_like_events(log)
-            else RunLogs(path, replay=log)]
+    if log is not None:
+        yield (RunLogs(path, events=log) if os.path.basename(path) == EVENTS_FILE or _looks_like_events(log)
+               else RunLogs(path, replay=log))
 
 
 def _run_dir(path: str, seen: set) -> RunLogs | None:
@@ -163,7 +172,7 @@ def read_log(path, seen: set | None = None, *, missing_ok: bool = False):
         records = json.loads(b"[" + data[:end - 1].replace(b"\n", b",") + b"]") if count else []
         # as many objects as lines: no line held two values, no value spanned two lines
         if len(records) == count and all(type(r) is dict for r in records):
-            log.records, log.lines = records, list(range(1, count + 1))
+            log.records, log.lines = records, range(1, count + 1)
     except ValueError:
         pass
     complete = [] if log.records or not count else data[:end - 1].split(b"\n")

@@ -273,7 +273,7 @@ class _BudgetComparison:
 def _mirror(tracker, stage, tokens: int, amount) -> None:
     """Record a charge the live run made on the candidate's tracker, unchecked (it happened)."""
     with tracker._lock:
-        tracker._record(stage, tokens, amount)
+        tracker._add(stage, tokens, amount)
 
 
 def _models(candidates) -> list[str]:
