@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from ..diagnostics import Diagnostic
 from ..errors import PolcError
@@ -35,8 +35,9 @@ EXAMPLES = 5
 _MEMO_LIMIT = 100_000
 
 
-@dataclass(frozen=True)
-class RouteChange:
+class RouteChange(NamedTuple):
+    """A route decision NEW answers with another first model (a tuple: thousands per replay)."""
+
     run_id: str
     seq: int
     role: str
@@ -52,8 +53,7 @@ class RouteChange:
         return self.new[0] if self.new else "(no route)"
 
 
-@dataclass(frozen=True)
-class GateFlip:
+class GateFlip(NamedTuple):
     run_id: str
     seq: int
     gate: str
@@ -68,8 +68,7 @@ class GateFlip:
         return "PASS → FAIL" if self.old_passed else "FAIL → PASS"
 
 
-@dataclass(frozen=True)
-class BudgetChange:
+class BudgetChange(NamedTuple):
     run_id: str
     old_stop: int | None                 # index of the first refused charge under OLD (None: none)
     new_stop: int | None
@@ -284,10 +283,14 @@ class _Session:
                                               conditions))
 
     def _verdicts(self, name: str, metrics, inputs: dict) -> tuple:
-        """OLD's and NEW's results on these inputs; a scorecard evaluated in every run is evaluated once."""
-        import json
+        """OLD's and NEW's results on these inputs; a scorecard evaluated in every run is evaluated once.
 
-        memo_key = (name, json.dumps([metrics, inputs], sort_keys=True, separators=(",", ":")))
+        The memo key is the inputs' ``repr``: for values JSON decodes to (dicts, lists, str, int,
+        float, bool, None) equal reprs mean equal values, types included (``1``, ``1.0`` and
+        ``True`` differ, as do ``0.0`` and ``-0.0``); the same inputs with their keys in another
+        order only miss the memo.
+        """
+        memo_key = (name, repr(metrics), repr(inputs))
         known = self._gate_memo.get(memo_key)
         if known is None:
             if len(self._gate_memo) > _MEMO_LIMIT:
@@ -309,6 +312,7 @@ class _Session:
         # The recorded verdicts are OLD's answers (the tracker is deterministic on its inputs, which
         # the records hold whole); NEW's tracker re-decides every charge, at NEW's prices.
         tracker = self.new.budget_tracker()
+        try_charge, adjust, repriced = tracker.try_charge, tracker._adjust, self._repriced
         stops: list[int | None] = [None, None]
         spent_old = Decimal(0)
         replayed = 0
@@ -321,14 +325,17 @@ class _Session:
             kind, stage, tokens, cost = parsed
             if kind == "settle":
                 spent_old += cost
-                tracker._adjust(stage, tokens, cost)
+                adjust(stage, tokens, cost)
                 continue
-            accepted = record["accepted"]
-            if accepted:
+            if record["accepted"]:
                 spent_old += cost
             elif stops[0] is None:
                 stops[0] = index
-            if not _try_charge(tracker, stage, tokens, self._repriced(record, cost, picks)) and stops[1] is None:
+            try:
+                accepted = try_charge(stage, tokens=tokens, cost=repriced(record, cost, picks))
+            except PolcError:   # a stage NEW does not know, which stops the run as surely as a limit
+                accepted = False
+            if not accepted and stops[1] is None:
                 stops[1] = index
             replayed += 1
         result = self.result
@@ -453,17 +460,18 @@ def _evaluate(snap, name: str, metrics, inputs: dict):
 
 
 def _charge(record: dict) -> tuple[str, str | None, int, Decimal] | None:
-    kind, stage, tokens, cost = record.get("kind", "charge"), record.get("stage"), record.get("tokens"), \
-        record.get("cost")
-    if kind not in ("charge", "settle") or not (stage is None or isinstance(stage, str)) or type(tokens) is not int:
+    get = record.get
+    kind, stage, tokens, cost = get("kind", "charge"), get("stage"), get("tokens"), get("cost")
+    if type(cost) is not str or type(tokens) is not int or not (stage is None or isinstance(stage, str)):
         return None
     try:
-        amount = Decimal(cost) if isinstance(cost, str) else None
+        amount = Decimal(cost)
     except InvalidOperation:
         return None
-    if amount is None or not amount.is_finite() or (kind == "charge" and (tokens < 0 or amount < 0)):
-        return None
-    if kind == "charge" and not isinstance(record.get("accepted"), bool):
+    if kind == "charge":
+        if tokens < 0 or not amount.is_finite() or amount < 0 or type(get("accepted")) is not bool:
+            return None
+    elif kind != "settle" or not amount.is_finite():
         return None
     return kind, stage, tokens, amount
 
@@ -480,13 +488,6 @@ def _exact_prices(snap, model: str) -> tuple[Decimal, Decimal] | None:
     if config.input_price_per_mtok is None or config.output_price_per_mtok is None:
         return None
     return Decimal(repr(config.input_price_per_mtok)), Decimal(repr(config.output_price_per_mtok))
-
-
-def _try_charge(tracker, stage, tokens: int, cost: Decimal) -> bool:
-    try:
-        return tracker.try_charge(stage, tokens=tokens, cost=cost)
-    except PolcError:  # a stage the policy does not know, which stops the run as surely as a limit
-        return False
 
 
 def torn_or_damaged(result: ReplayResult) -> list[Diagnostic]:
