@@ -183,30 +183,36 @@ class _Session:
     # -- routes ------------------------------------------------------------------------------------
 
     def _replay_routes(self, run_id: str, path: str, decisions: list, picks: dict) -> None:
-        result, plans_for, old_hash, unchanged = self.result, self._plans_for, self.old.hash, self._unchanged
+        result, plans_memo, old_hash = self.result, self._plans, self.old.hash
         replayed: list[str] = []   # roles of the decisions replayed, counted once per run
         for record, line in decisions:
-            role, recorded, passed = record.get("role"), record.get("candidates"), record.get("passed_gates")
+            get = record.get
+            role, recorded, passed = get("role"), get("candidates"), get("passed_gates")
             # The candidates are checked by comparing them with OLD's answer (a list of names).
             if type(role) is not str or type(recorded) is not list or (passed is not None and not _strings(passed)):
                 result.diagnostics.append(damaged(path, line, "is a RouteDecision without a role, "
                                                   "candidates or passed gates of the right types"))
                 continue
-            if record.get("policy_hash") != old_hash:
-                self._skip("route", record.get("policy_hash"), 1)
+            if get("policy_hash") != old_hash:
+                self._skip("route", get("policy_hash"), 1)
                 continue
-            old_plan, new_plan = plans_for(role, passed, record.get("shadow_mode") is True)
-            seq = record.get("seq", line)
-            try:
-                unit = _unit(record.get("key"), old_plan, new_plan)
-            except (TypeError, ValueError):  # a key that is not str, bytes or int (or not hex)
-                result.unreproducible.append((run_id, seq, "route"))
-                continue
+            inputs = (role, tuple(passed) if passed else None, get("shadow_mode") is True)
+            old_plan, new_plan = plans_memo.get(inputs) or self._plans_for(inputs)
+            seq = get("seq", line)
+            key = get("key")
+            if key is None:
+                unit = None
+            else:
+                try:
+                    unit = _unit(key, old_plan, new_plan)
+                except (TypeError, ValueError):  # a key that is not str, bytes or int (or not hex)
+                    result.unreproducible.append((run_id, seq, "route"))
+                    continue
             old_models = None if old_plan is None else old_plan.models(unit)
             if old_models != recorded:
                 result.unreproducible.append((run_id, seq, "route"))
                 continue
-            if unchanged(role):
+            if new_plan is old_plan:
                 new_models = old_models  # nothing NEW's route of this role reads has changed
             else:
                 new_models = None if new_plan is None else new_plan.models(unit)   # None: NEW has no such role
@@ -224,18 +230,18 @@ class _Session:
             result.routes_by_role.update(replayed)
             result.runs.add(run_id)
 
-    def _plans_for(self, role: str, passed: list | None, shadow_mode: bool) -> tuple:
-        """OLD's and NEW's ``_RoutePlan`` for a route's inputs (None: no such role). A route is a
-        function of the role, the passed gates, the mode and the key (Snapshot.route reads
-        nothing else), so the plans are shared by every decision with the same first three."""
-        memo_key = (role, tuple(passed) if passed else None, shadow_mode)
-        plans = self._plans.get(memo_key)
-        if plans is None:
-            if len(self._plans) > _MEMO_LIMIT:
-                self._plans.clear()
-            context = {"passed_gates": list(passed)} if passed else None
-            plans = self._plans[memo_key] = tuple(_RoutePlan.of(self.variant(snap, shadow_mode), role, context)
-                                                  for snap in (self.old, self.new))
+    def _plans_for(self, inputs: tuple) -> tuple:
+        """OLD's and NEW's ``_RoutePlan`` for a route's (role, passed gates, shadow mode); None: no
+        such role. A route is a function of those and the key (Snapshot.route reads nothing
+        else), so the plans are shared by every decision with the same three. Where nothing a
+        route of the role reads has changed, NEW's plan is OLD's (and so is every answer)."""
+        if len(self._plans) > _MEMO_LIMIT:
+            self._plans.clear()
+        role, passed, shadow_mode = inputs
+        context = {"passed_gates": list(passed)} if passed else None
+        old = _RoutePlan.of(self.variant(self.old, shadow_mode), role, context)
+        new = old if self._unchanged(role) else _RoutePlan.of(self.variant(self.new, shadow_mode), role, context)
+        plans = self._plans[inputs] = (old, new)
         return plans
 
     def _unchanged(self, role: str) -> bool:
@@ -421,9 +427,7 @@ class _RoutePlan:
 
 def _unit(recorded_key, old_plan: _RoutePlan | None, new_plan: _RoutePlan | None) -> float | None:
     """The recorded key's point on the role's split, hashed once for OLD and NEW (it depends on
-    the role and the key only); None without a key or when neither policy splits the role."""
-    if recorded_key is None:
-        return None
+    the role and the key only); None when neither policy splits the role."""
     split = (old_plan and old_plan.split) or (new_plan and new_plan.split)
     return None if split is None else split.unit(decode_key(recorded_key))
 
