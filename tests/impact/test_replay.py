@@ -201,10 +201,17 @@ def test_edited_records_are_unreproducible_not_changes(pair, snapshots, tmp_path
     ("nothing-*", "POLC456", 3),
     ("capsule.sqlite", "POLC455", 3),
     ("empty", "POLC455", 3),
+    ("fifo", "POLC450", 3),              # refused at once: opening it must not wait for a writer
+    ("ws", "POLC450", 3),                # a run whose REPLAY.jsonl is a FIFO
 ])
 def test_bad_replay_paths_exit_3_with_a_diagnostic(pair, tmp_path, arg, code, exit_code):
+    import os
+
     (tmp_path / "capsule.sqlite").write_bytes(b"SQLite format 3\x00" + bytes(100))
     (tmp_path / "empty").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "ws" / "runs" / "r1").mkdir(parents=True)
+    os.mkfifo(tmp_path / "ws" / "runs" / "r1" / "REPLAY.jsonl")
     done = run_polc("diff", str(pair[0]), str(pair[1]), "--replay", arg, cwd=tmp_path)
     assert done.returncode == exit_code and code in done.stderr and "Traceback" not in done.stderr
 
