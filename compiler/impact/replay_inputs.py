@@ -190,7 +190,7 @@ def parse_log(path, data: bytes) -> Log:
         # as many objects as lines: no line held two values, no value spanned two lines
         if len(records) == count and all(type(r) is dict for r in records):
             log.records, log.lines = records, range(1, count + 1)
-    except ValueError:
+    except (ValueError, RecursionError):   # RecursionError: a value nested too deeply (read line by line)
         pass
     complete = [] if log.records or not count else data[:end - 1].split(b"\n")
     tail = data[end:]
@@ -199,6 +199,9 @@ def parse_log(path, data: bytes) -> Log:
             record = json.loads(line)
         except ValueError as exc:
             log.diagnostics.append(damaged(path, number, f"is not valid JSON ({exc.msg})"))
+            continue
+        except RecursionError:
+            log.diagnostics.append(damaged(path, number, "is nested too deeply to be a decision record"))
             continue
         if type(record) is not dict:
             log.diagnostics.append(damaged(path, number, "is not a JSON object"))

@@ -176,12 +176,13 @@ def test_torn_and_damaged_records_are_diagnostics_never_a_crash(pair, snapshots,
     lines = replay_log.read_bytes().split(b"\n")
     lines[1] = b'{"type": "RouteDecision", "role": 7}'        # damaged: a role that is not a string
     lines.insert(2, b"\x00garbage")                            # damaged: not JSON
+    lines.insert(3, b"[" * 100_000 + b"]" * 100_000)          # damaged: nested past any parser's recursion
     replay_log.write_bytes(b"\n".join(lines) + b'{"type": "RouteDec')   # torn: no newline at the end
     done = run_polc("diff", str(pair[0]), str(pair[1]), "--replay", str(tmp_path / "ws"), "--format", "json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     notes = {(n["code"], n["line"]) for n in report["notes"] if "line" in n}
-    assert notes == {("POLC452", 2), ("POLC452", 3), ("POLC451", len(lines))}
+    assert notes == {("POLC452", 2), ("POLC452", 3), ("POLC452", 4), ("POLC451", len(lines))}
     assert report["impact"]["replay"]["routes"]["replayed"] == 3   # the other records still count
 
 
