@@ -14,6 +14,11 @@ For routes and gates OLD must give the recorded answer again; a decision it does
 reproduce (an edited log, a mode the record does not name) is counted as unreproducible,
 never as a change. Decisions recorded under another policy are skipped and counted by policy.
 
+Runs are replayed as they are read (one run's records in memory). Routes go through plans of
+the runtime's answers per (role, passed gates, mode), a key hashed once for OLD and NEW;
+gate results are memoized on their inputs; charges go through the tracker one by one
+(docs/impact.md#performance has the figures and where the time goes).
+
 >>> ReplayResult("a" * 64, "b" * 64).summary()["route_change_rate"]
 0.0
 """
