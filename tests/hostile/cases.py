@@ -106,7 +106,7 @@ CASES: list[Case] = [
     Case("fifo-diff-input", files={"old.json": FIFO}, command=("diff", "old.json", "."), exit=3, codes=("POLC700",),
          fragment="FIFO"),
     Case("fifo-head-pointer-in-out-dir", files={"artifacts/policy/policy.json": FIFO}, exit=0,
-         codes=("POLC322",), fragment="is not a regular file (a FIFO)"),
+         codes=("POLC322",), fragment="is a FIFO (named pipe): it is not a polc head pointer"),
     Case("fifo-required-doc", files={"docs/REQUIRED.md": FIFO},
          edits=(("policy.toml", 'required_docs = ["docs/POLICY.md"]', 'required_docs = ["docs/REQUIRED.md"]'),),
          exit=1, codes=("POLC012",), fragment="is a FIFO (named pipe), not a file"),
