@@ -10,10 +10,11 @@
     --replay`` does after loading the two bundles: finding the run directories, reading and
     parsing every log, re-evaluating every decision under OLD and NEW, collecting the result.
     Decisions per second = decisions replayed / that time (target: at least 100,000/s).
-  - baseline: the direct re-evaluation loop on the same logs: the runtime's reader
-    (``read_jsonl``), then per decision ``snap.route`` of OLD and NEW, ``snap.gate(..).evaluate``
-    of both, and a NEW ``BudgetTracker.charge`` at NEW's price; no memo. It must find the same
-    changes as the replay (checked), so the ratio compares equal work.
+  - baseline: the direct re-evaluation loop on the same logs: polc's log reader, line by line
+    (``compiler.jsonlog.read_log``; like the replay it does not verify the hash chain), then per
+    decision ``snap.route`` of OLD and NEW, ``snap.gate(..).evaluate`` of both, and a NEW
+    ``BudgetTracker.charge`` at NEW's price; no memo. It must find the same changes as the
+    replay (checked), so the ratio compares equal work.
   - read: finding, reading and parsing the logs alone (the part of the replay no re-evaluation
     can save), and loading the two bundles (start-up, in neither rate).
 * Shadow: ``router.route`` of ``live.with_shadow(candidate)`` vs ``live.route`` on the same
@@ -40,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._util import interleaved  # noqa: E402
 from compiler import build  # noqa: E402
 from compiler.impact.replay import decode_key, replay  # noqa: E402
+from compiler.jsonlog import read_log  # noqa: E402
 from compiler.impact.replay_inputs import iter_runs  # noqa: E402
 from compiler.runtime import load_snapshot  # noqa: E402
 from compiler.runtime.errors import BudgetExceeded  # noqa: E402
-from compiler.runtime.events import read_jsonl  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "full"
 CHANGES = (('"claude-sonnet-4-20250514" = 90\ngpt-4o = 10', '"claude-sonnet-4-20250514" = 50\ngpt-4o = 50'),
@@ -91,7 +92,7 @@ def direct(old, new, workspace: Path) -> tuple[int, int, int, Decimal]:
     cost_new = Decimal(0)
     for run_dir in sorted((workspace / "runs").iterdir()):
         tracker, picks = new.budget_tracker(), {}
-        for record in read_jsonl(run_dir / "REPLAY.jsonl").records:
+        for record, _ in read_log(run_dir / "REPLAY.jsonl", "POLC750")[0]:
             if record["type"] == "RouteDecision":
                 context = {"passed_gates": record["passed_gates"]} if record.get("passed_gates") else None
                 key = decode_key(record.get("key"))
@@ -112,7 +113,7 @@ def direct(old, new, workspace: Path) -> tuple[int, int, int, Decimal]:
                 continue
             decisions += 1
         cost_new += tracker.spent
-        for event in read_jsonl(run_dir / "events.jsonl").records:
+        for event, _ in read_log(run_dir / "events.jsonl", "POLC750")[0]:
             if event["type"] == "GateEvaluated":
                 inputs = event.get("inputs") or {}
                 verdicts = {snap.gate(event["gate"]).evaluate(event["metrics"], **inputs).passed for snap in (old, new)}
