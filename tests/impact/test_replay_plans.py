@@ -88,10 +88,8 @@ def test_every_route_decision_replays_as_the_runtime_answers_it(tmp_path):
 def test_a_route_old_does_not_reproduce_is_unreproducible_whatever_the_plan(tmp_path):
     """A plan shared by many decisions must not hide one whose recorded answer OLD does not give."""
     good = route_record(OLD, "judge", None, "user-1", OLD.route("judge", key="user-1"))
-    edited = {**good, "key": "user-2", "candidates": list(reversed(good["candidates"]))}
+    edited = {**good, "key": "user-2", "candidates": list(reversed(good["candidates"]))}  # fallback first: no key gives it
     bad_key = {**good, "key": [1, 2]}
-    if OLD.route("judge", key="user-2")[0].model == edited["candidates"][0]:
-        edited["key"] = "user-3" if OLD.route("judge", key="user-3")[0].model != edited["candidates"][0] else "user-4"
     log = tmp_path / "REPLAY.jsonl"
     log.write_text("".join(json.dumps({**r, "seq": i}) + "\n" for i, r in enumerate((good, edited, bad_key), 1)))
     result = replay(OLD, NEW, [str(log)])
