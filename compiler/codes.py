@@ -84,6 +84,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC215", "CEL: wrong number of arguments"),
     Code("POLC216", "CEL: invalid type declaration"),
     Code("POLC217", "CEL: expression has the wrong result type"),
+    Code("POLC218", "CEL: a constant part can only fail (1 / 0, overflow, a bad conversion, an invalid RE2 pattern)"),
     Code("POLC220", "CEL: estimated cost is over the limit"),
     Code("POLC230", "CEL: evaluation error"),
     Code("POLC231", "CEL: runtime cost budget exceeded"),
@@ -104,6 +105,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC264", "rules: a gate reads params but model_policy.toml has no [gates.NAME] table"),
     Code("POLC265", "rules: a [gates.NAME] table has no gate rules"),
     Code("POLC266", "rules: no such gate or drift rule in the snapshot"),
+    Code("POLC267", "rules: a [gates.NAME] parameter has a type its gate cannot use"),
     Code("POLC270", "rules: the CEL engine could not check an expression (internal)"),
     Code("POLC271", "rules: the snapshot's rules block or expression IR is malformed or of an unknown format"),
     # --- POLC3xx: learning surfaces, weights, deltas, storage -------------------------------
