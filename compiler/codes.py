@@ -204,7 +204,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC446", "polc diff was given the wrong arguments"),
     Code("POLC447", "a snapshot was migrated to the current schema before comparing"),
     # POLC450-469: replaying recorded decisions in review (compiler/impact/replay*.py, polc diff --replay)
-    Code("POLC450", "a --replay path does not exist or cannot be read", input=True),
+    Code("POLC450", "a --replay path does not exist, cannot be read or is not a regular file (a FIFO, a device)",
+         input=True),
     Code("POLC451", "replay: the last record of a run log is torn (a write was cut off); it was not replayed"),
     Code("POLC452", "replay: a record is damaged (not a JSON object, or missing what it decides on); skipped"),
     Code("POLC453", "replay: decisions recorded under another policy than OLD were skipped (counted)"),

@@ -14,6 +14,11 @@ For routes and gates OLD must give the recorded answer again; a decision it does
 reproduce (an edited log, a mode the record does not name) is counted as unreproducible,
 never as a change. Decisions recorded under another policy are skipped and counted by policy.
 
+Runs are replayed as they are read (one run's records in memory). Routes go through plans of
+the runtime's answers per (role, passed gates, mode), a key hashed once for OLD and NEW;
+gate results are memoized on their inputs; charges go through the tracker one by one
+(docs/impact.md#performance has the figures and where the time goes).
+
 >>> ReplayResult("a" * 64, "b" * 64).summary()["route_change_rate"]
 0.0
 """
@@ -23,11 +28,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from ..diagnostics import Diagnostic
 from ..errors import PolcError
-from .replay_inputs import Log, RunLogs, damaged, find_runs
+from .replay_inputs import Log, RunLogs, damaged, iter_runs
 
 #: How many example run ids a report keeps per category.
 EXAMPLES = 5
@@ -35,8 +40,9 @@ EXAMPLES = 5
 _MEMO_LIMIT = 100_000
 
 
-@dataclass(frozen=True)
-class RouteChange:
+class RouteChange(NamedTuple):
+    """A route decision NEW answers with another first model (a tuple: thousands per replay)."""
+
     run_id: str
     seq: int
     role: str
@@ -52,8 +58,7 @@ class RouteChange:
         return self.new[0] if self.new else "(no route)"
 
 
-@dataclass(frozen=True)
-class GateFlip:
+class GateFlip(NamedTuple):
     run_id: str
     seq: int
     gate: str
@@ -68,8 +73,7 @@ class GateFlip:
         return "PASS → FAIL" if self.old_passed else "FAIL → PASS"
 
 
-@dataclass(frozen=True)
-class BudgetChange:
+class BudgetChange(NamedTuple):
     run_id: str
     old_stop: int | None                 # index of the first refused charge under OLD (None: none)
     new_stop: int | None
@@ -139,7 +143,7 @@ def replay(old, new, paths: Iterable[str], cwd=None) -> ReplayResult:
     paths = list(paths)
     result = ReplayResult(old.hash, new.hash, paths)
     session = _Session(old, new, result)
-    for run in find_runs(paths, cwd):
+    for run in iter_runs(paths, cwd):
         session.replay_run(run)
     return result
 
@@ -148,7 +152,7 @@ class _Session:
     def __init__(self, old, new, result: ReplayResult):
         self.old, self.new, self.result = old, new, result
         self._variants: dict = {}
-        self._names: dict = {}   # id(route tuple) -> (tuple, its model names)
+        self._plans: dict = {}   # (role, passed gates, shadow mode) -> (OLD's, NEW's _RoutePlan)
         self._gate_memo: dict = {}
         self._prices: dict = {}  # model -> NEW's exact prices per Mtok, or None
         self._same_role: dict[str, bool] = {}
@@ -184,38 +188,39 @@ class _Session:
     # -- routes ------------------------------------------------------------------------------------
 
     def _replay_routes(self, run_id: str, path: str, decisions: list, picks: dict) -> None:
-        result, models, old_hash, unchanged = self.result, self._models, self.old.hash, self._unchanged
+        result, plans_memo, old_hash = self.result, self._plans, self.old.hash
         replayed: list[str] = []   # roles of the decisions replayed, counted once per run
         for record, line in decisions:
-            role, recorded, passed = record.get("role"), record.get("candidates"), record.get("passed_gates")
+            get = record.get
+            role, recorded, passed = get("role"), get("candidates"), get("passed_gates")
             # The candidates are checked by comparing them with OLD's answer (a list of names).
             if type(role) is not str or type(recorded) is not list or (passed is not None and not _strings(passed)):
                 result.diagnostics.append(damaged(path, line, "is a RouteDecision without a role, "
                                                   "candidates or passed gates of the right types"))
                 continue
-            if record.get("policy_hash") != old_hash:
-                self._skip("route", record.get("policy_hash"), 1)
+            if get("policy_hash") != old_hash:
+                self._skip("route", get("policy_hash"), 1)
                 continue
-            context = {"passed_gates": passed} if passed else None
-            key = decode_key(record.get("key"))
-            shadow_mode = record.get("shadow_mode") is True
-            old, new = (self.variant(self.old, True), self.variant(self.new, True)) if shadow_mode else \
-                (self.old, self.new)
-            seq = record.get("seq", line)
-            try:
-                old_models = models(old.route(role, context, key=key))
-            except (LookupError, TypeError):  # an unknown role; TypeError: a key that is not str, bytes or int
-                old_models = None
+            inputs = (role, tuple(passed) if passed else None, get("shadow_mode") is True)
+            old_plan, new_plan = plans_memo.get(inputs) or self._plans_for(inputs)
+            seq = get("seq", line)
+            key = get("key")
+            if key is None:
+                unit = None
+            else:
+                try:
+                    unit = _unit(key, old_plan, new_plan)
+                except (TypeError, ValueError):  # a key that is not str, bytes or int (or not hex)
+                    result.unreproducible.append((run_id, seq, "route"))
+                    continue
+            old_models = None if old_plan is None else old_plan.models(unit)
             if old_models != recorded:
                 result.unreproducible.append((run_id, seq, "route"))
                 continue
-            if unchanged(role):
+            if new_plan is old_plan:
                 new_models = old_models  # nothing NEW's route of this role reads has changed
             else:
-                try:
-                    new_models = models(new.route(role, context, key=key))
-                except LookupError:   # NEW has no such role
-                    new_models = None
+                new_models = None if new_plan is None else new_plan.models(unit)   # None: NEW has no such role
             replayed.append(role)
             old_pick = recorded[0] if recorded else None
             new_pick = new_models[0] if new_models else None
@@ -230,19 +235,26 @@ class _Session:
             result.routes_by_role.update(replayed)
             result.runs.add(run_id)
 
+    def _plans_for(self, inputs: tuple) -> tuple:
+        """OLD's and NEW's ``_RoutePlan`` for a route's (role, passed gates, shadow mode); None: no
+        such role. A route is a function of those and the key (Snapshot.route reads nothing
+        else), so the plans are shared by every decision with the same three. Where nothing a
+        route of the role reads has changed, NEW's plan is OLD's (and so is every answer)."""
+        if len(self._plans) > _MEMO_LIMIT:
+            self._plans.clear()
+        role, passed, shadow_mode = inputs
+        context = {"passed_gates": list(passed)} if passed else None
+        old = _RoutePlan.of(self.variant(self.old, shadow_mode), role, context)
+        new = old if self._unchanged(role) else _RoutePlan.of(self.variant(self.new, shadow_mode), role, context)
+        plans = self._plans[inputs] = (old, new)
+        return plans
+
     def _unchanged(self, role: str) -> bool:
         """Whether everything a route of ``role`` reads is the same in OLD and NEW (then so is the route)."""
         known = self._same_role.get(role)
         if known is None:
             known = self._same_role[role] = _route_inputs(self.old, role) == _route_inputs(self.new, role)
         return known
-
-    def _models(self, candidates) -> list[str]:
-        """The model names of a route (tuples are cached by the snapshot, so their names are too)."""
-        known = self._names.get(id(candidates))
-        if known is None or known[0] is not candidates:
-            known = self._names[id(candidates)] = (candidates, [c.model for c in candidates])
-        return known[1]
 
     # -- gates -------------------------------------------------------------------------------------
 
@@ -282,10 +294,14 @@ class _Session:
                                               conditions))
 
     def _verdicts(self, name: str, metrics, inputs: dict) -> tuple:
-        """OLD's and NEW's results on these inputs; a scorecard evaluated in every run is evaluated once."""
-        import json
+        """OLD's and NEW's results on these inputs; a scorecard evaluated in every run is evaluated once.
 
-        memo_key = (name, json.dumps([metrics, inputs], sort_keys=True, separators=(",", ":")))
+        The memo key is the inputs' ``repr``: for values JSON decodes to (dicts, lists, str, int,
+        float, bool, None) equal reprs mean equal values, types included (``1``, ``1.0`` and
+        ``True`` differ, as do ``0.0`` and ``-0.0``); the same inputs with their keys in another
+        order only miss the memo.
+        """
+        memo_key = (name, repr(metrics), repr(inputs))
         known = self._gate_memo.get(memo_key)
         if known is None:
             if len(self._gate_memo) > _MEMO_LIMIT:
@@ -307,6 +323,7 @@ class _Session:
         # The recorded verdicts are OLD's answers (the tracker is deterministic on its inputs, which
         # the records hold whole); NEW's tracker re-decides every charge, at NEW's prices.
         tracker = self.new.budget_tracker()
+        try_charge, adjust, repriced = tracker.try_charge, tracker._adjust, self._repriced
         stops: list[int | None] = [None, None]
         spent_old = Decimal(0)
         replayed = 0
@@ -319,14 +336,17 @@ class _Session:
             kind, stage, tokens, cost = parsed
             if kind == "settle":
                 spent_old += cost
-                tracker._adjust(stage, tokens, cost)
+                adjust(stage, tokens, cost)
                 continue
-            accepted = record["accepted"]
-            if accepted:
+            if record["accepted"]:
                 spent_old += cost
             elif stops[0] is None:
                 stops[0] = index
-            if not _try_charge(tracker, stage, tokens, self._repriced(record, cost, picks)) and stops[1] is None:
+            try:
+                accepted = try_charge(stage, tokens=tokens, cost=repriced(record, cost, picks))
+            except PolcError:   # a stage NEW does not know, which stops the run as surely as a limit
+                accepted = False
+            if not accepted and stops[1] is None:
                 stops[1] = index
             replayed += 1
         result = self.result
@@ -378,6 +398,45 @@ class _Session:
         self.result.skipped_policies[policy if isinstance(policy, str) else "(none)"] += count
 
 
+class _RoutePlan:
+    """One snapshot's routes of one role under given passed gates and mode, as model names: the
+    route without a key, and, per interval of the role's weighted split, the route of a key
+    that falls in it (built on first use). ``models(unit)`` gives the names of
+    ``snap.route(role, context, key=key)`` for the key's ``_unit``.
+    """
+
+    __slots__ = ("candidates", "names", "split", "_at")
+
+    @classmethod
+    def of(cls, snap, role: str, context) -> "_RoutePlan | None":
+        try:
+            return cls(snap.route(role, context), snap.split(role))
+        except LookupError:   # the policy has no such role
+            return None
+
+    def __init__(self, candidates: tuple, split):
+        self.candidates, self.split = candidates, split
+        self.names = [c.model for c in candidates]
+        self._at = None if split is None else [None] * len(split.bounds)
+
+    def models(self, unit: float | None) -> list[str]:
+        split = self.split
+        if unit is None or split is None:
+            return self.names
+        i = split.index_at(unit)
+        names = self._at[i]
+        if names is None:
+            names = self._at[i] = [c.model for c in split.route_at(self.candidates, i)]
+        return names
+
+
+def _unit(recorded_key, old_plan: _RoutePlan | None, new_plan: _RoutePlan | None) -> float | None:
+    """The recorded key's point on the role's split, hashed once for OLD and NEW (it depends on
+    the role and the key only); None when neither policy splits the role."""
+    split = (old_plan and old_plan.split) or (new_plan and new_plan.split)
+    return None if split is None else split.unit(decode_key(recorded_key))
+
+
 def _route_inputs(snap, role: str) -> tuple:
     """What ``snap.route(role, ...)`` depends on (compiler/runtime/routing.py, split.py)."""
     routing = snap.data["routing"]
@@ -410,17 +469,18 @@ def _evaluate(snap, name: str, metrics, inputs: dict):
 
 
 def _charge(record: dict) -> tuple[str, str | None, int, Decimal] | None:
-    kind, stage, tokens, cost = record.get("kind", "charge"), record.get("stage"), record.get("tokens"), \
-        record.get("cost")
-    if kind not in ("charge", "settle") or not (stage is None or isinstance(stage, str)) or type(tokens) is not int:
+    get = record.get
+    kind, stage, tokens, cost = get("kind", "charge"), get("stage"), get("tokens"), get("cost")
+    if type(cost) is not str or type(tokens) is not int or not (stage is None or isinstance(stage, str)):
         return None
     try:
-        amount = Decimal(cost) if isinstance(cost, str) else None
+        amount = Decimal(cost)
     except InvalidOperation:
         return None
-    if amount is None or not amount.is_finite() or (kind == "charge" and (tokens < 0 or amount < 0)):
-        return None
-    if kind == "charge" and not isinstance(record.get("accepted"), bool):
+    if kind == "charge":
+        if tokens < 0 or not amount.is_finite() or amount < 0 or type(get("accepted")) is not bool:
+            return None
+    elif kind != "settle" or not amount.is_finite():
         return None
     return kind, stage, tokens, amount
 
@@ -437,14 +497,6 @@ def _exact_prices(snap, model: str) -> tuple[Decimal, Decimal] | None:
     if config.input_price_per_mtok is None or config.output_price_per_mtok is None:
         return None
     return Decimal(repr(config.input_price_per_mtok)), Decimal(repr(config.output_price_per_mtok))
-
-
-def _try_charge(tracker, stage, tokens: int, cost: Decimal) -> bool:
-    try:
-        tracker.charge(stage, tokens=tokens, cost=cost)
-    except PolcError:  # BudgetExceeded; or a stage the policy does not know, which stops the run as surely
-        return False
-    return True
 
 
 def torn_or_damaged(result: ReplayResult) -> list[Diagnostic]:

@@ -22,12 +22,14 @@ from __future__ import annotations
 import glob
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator, Sequence
 
 from ..diagnostics import Diagnostic, Span
 from ..errors import InputError
+from ..fsutil import file_kind
 
 REPLAY_FILE, EVENTS_FILE = "REPLAY.jsonl", "events.jsonl"
 _GLOB_CHARS = set("*?[")
@@ -39,7 +41,7 @@ _MISSING = object()
 class Log:
     path: str
     records: list[dict] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)       # the line number of each record
+    lines: Sequence[int] = field(default_factory=list)   # the line number of each record
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -62,13 +64,16 @@ class RunLogs:
 
 def find_runs(paths: Iterable[str], cwd: Path | None = None) -> list[RunLogs]:
     """Every run the PATHs name, each file read once, in a stable order."""
+    return list(iter_runs(paths, cwd))
+
+
+def iter_runs(paths: Iterable[str], cwd: Path | None = None) -> Iterator[RunLogs]:
+    """``find_runs`` one run at a time: a replay holds one run's records, not every run's."""
     cwd = Path(cwd or Path.cwd())
     seen: set[tuple[int, int]] = set()   # (device, inode) of every log read: a file named twice counts once
-    runs: list[RunLogs] = []
     for arg in paths:
         for target in _expand(arg, cwd):
-            runs.extend(_runs_at(target, arg, seen))
-    return runs
+            yield from _runs_at(target, arg, seen)
 
 
 def _expand(arg: str, cwd: Path) -> list[str]:
@@ -85,25 +90,36 @@ def _expand(arg: str, cwd: Path) -> list[str]:
                  "give a run directory, a workspace, a REPLAY.jsonl or events.jsonl file, or a glob of them")
 
 
-def _runs_at(path: str, arg: str, seen: set) -> list[RunLogs]:
+def _runs_at(path: str, arg: str, seen: set) -> Iterator[RunLogs]:
     if os.path.isdir(path):
         run = _run_dir(path, seen)
         if run is not None:
-            return [run] if run.replay or run.events else []
+            if run.replay or run.events:
+                yield run
+            return
         parent = os.path.join(path, "runs") if os.path.isdir(os.path.join(path, "runs")) else path
         with os.scandir(parent) as entries:   # a workspace, or runs/ itself
             names = sorted(e.path for e in entries if e.is_dir())
-        runs = [run for run in (_run_dir(d, seen) for d in names) if run is not None]
-        if not runs:
+        found = False
+        for run in (_run_dir(d, seen) for d in names):
+            if run is not None:
+                found = True
+                if run.replay or run.events:
+                    yield run
+        if not found:
             raise _input("POLC455", f"--replay `{arg}` holds no run: no {REPLAY_FILE} or {EVENTS_FILE} in it or in "
                                     "its run directories", "point at a workspace, a run directory or a run log")
-        return [run for run in runs if run.replay or run.events]
-    _refuse_non_log(path, arg)
-    log = read_log(path, seen)
-    if log is None:
-        return []
-    return [RunLogs(path, events=log) if os.path.basename(path) == EVENTS_FILE or _looks_like_events(log)
-            else RunLogs(path, replay=log)]
+        return
+    data = _read(path, seen, arg=arg)
+    if data is None:
+        return
+    if data.startswith(_SQLITE_MAGIC):
+        raise _input("POLC455", f"--replay `{arg}` is an SQLite file (a capsule?): a capsule holds policy snapshots, "
+                                "not decisions",
+                     "replay the workspace whose runs it captured (<workspace>/runs/*/REPLAY.jsonl)")
+    log = parse_log(path, data)
+    yield (RunLogs(path, events=log) if os.path.basename(path) == EVENTS_FILE or _looks_like_events(log)
+           else RunLogs(path, replay=log))
 
 
 def _run_dir(path: str, seen: set) -> RunLogs | None:
@@ -120,42 +136,52 @@ def _looks_like_events(log: Log) -> bool:
     return any(r.get("type") in ("RunStart", "PolicySnapshotRef", "GateEvaluated") for r in log.records[:3])
 
 
-def _refuse_non_log(path: Path, arg: str) -> None:
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(len(_SQLITE_MAGIC))
-    except OSError as exc:
-        raise _input("POLC450", f"--replay `{arg}` cannot be read: {exc.strerror or exc}",
-                     "check the path and its permissions") from None
-    if head == _SQLITE_MAGIC:
-        raise _input("POLC455", f"--replay `{arg}` is an SQLite file (a capsule?): a capsule holds policy snapshots, "
-                                "not decisions",
-                     "replay the workspace whose runs it captured (<workspace>/runs/*/REPLAY.jsonl)")
-
-
 def read_log(path, seen: set | None = None, *, missing_ok: bool = False):
     """Every complete, well-formed record of a JSONL log; the rest as diagnostics. None when
     ``seen`` (the (device, inode) pairs already read) shows the file was read before;
-    ``_MISSING`` when it does not exist and ``missing_ok``."""
+    ``_MISSING`` when it does not exist (or is a directory) and ``missing_ok``."""
+    data = _read(path, seen, missing_ok=missing_ok)
+    return data if data is None or data is _MISSING else parse_log(path, data)
+
+
+def _read(path, seen: set | None, *, missing_ok: bool = False, arg: str | None = None):
+    """The bytes of the regular file ``path`` (see ``read_log``). It is opened with O_NONBLOCK,
+    so a FIFO is refused at once instead of waiting for a writer, and with ``os.open``: the
+    file objects ``open`` builds cost more than the read of a run log."""
+    name = f"--replay `{arg}`" if arg is not None else f"`{path}`"
     try:
-        with open(path, "rb") as handle:
-            if seen is not None:
-                st = os.fstat(handle.fileno())
-                if (st.st_dev, st.st_ino) in seen:
-                    return None
-                seen.add((st.st_dev, st.st_ino))
-            data = handle.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         if missing_ok:
             return _MISSING
-        raise _input("POLC450", f"`{path}` does not exist", "check the path") from None
-    except IsADirectoryError:
-        if missing_ok:
-            return _MISSING
-        raise _input("POLC450", f"`{path}` is a directory", "give a run log file or a run directory") from None
+        raise _input("POLC450", f"{name} does not exist", "check the path") from None
     except OSError as exc:
-        raise _input("POLC450", f"`{path}` cannot be read: {exc.strerror or exc}",
+        raise _input("POLC450", f"{name} cannot be read: {exc.strerror or exc}",
                      "check the path and its permissions") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            if missing_ok and stat.S_ISDIR(info.st_mode):
+                return _MISSING
+            raise _input("POLC450", f"{name} is {file_kind(info.st_mode)}, not a run log",
+                         "give a run log file or a run directory")
+        if seen is not None:
+            if (info.st_dev, info.st_ino) in seen:
+                return None
+            seen.add((info.st_dev, info.st_ino))
+        chunks = []
+        while chunk := os.read(fd, max(info.st_size + 1, 1 << 16)):   # to the end, should the run still append
+            chunks.append(chunk)
+    except OSError as exc:
+        raise _input("POLC450", f"{name} cannot be read: {exc.strerror or exc}",
+                     "check the path and its permissions") from None
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def parse_log(path, data: bytes) -> Log:
+    """The records of a log's bytes (see ``read_log``)."""
     log = Log(str(path))
     end = data.rfind(b"\n") + 1          # complete lines end with a newline; anything after it is torn
     count = data.count(b"\n", 0, end)
@@ -163,8 +189,8 @@ def read_log(path, seen: set | None = None, *, missing_ok: bool = False):
         records = json.loads(b"[" + data[:end - 1].replace(b"\n", b",") + b"]") if count else []
         # as many objects as lines: no line held two values, no value spanned two lines
         if len(records) == count and all(type(r) is dict for r in records):
-            log.records, log.lines = records, list(range(1, count + 1))
-    except ValueError:
+            log.records, log.lines = records, range(1, count + 1)
+    except (ValueError, RecursionError):   # RecursionError: a value nested too deeply (read line by line)
         pass
     complete = [] if log.records or not count else data[:end - 1].split(b"\n")
     tail = data[end:]
@@ -173,6 +199,9 @@ def read_log(path, seen: set | None = None, *, missing_ok: bool = False):
             record = json.loads(line)
         except ValueError as exc:
             log.diagnostics.append(damaged(path, number, f"is not valid JSON ({exc.msg})"))
+            continue
+        except RecursionError:
+            log.diagnostics.append(damaged(path, number, "is nested too deeply to be a decision record"))
             continue
         if type(record) is not dict:
             log.diagnostics.append(damaged(path, number, "is not a JSON object"))

@@ -123,6 +123,23 @@ class BudgetTracker:
             self._observer("charge", stage, tokens, amount, True)
             return done
 
+    def try_charge(self, stage: str | None = None, *, tokens: int = 0, cost: Any = 0) -> bool:
+        """``charge``, answering False where ``charge`` raises ``BudgetExceeded`` (the refusal is
+        recorded all the same) and building no ``Charge``: for a caller that only needs the
+        verdicts of many charges (``polc diff --replay`` re-deciding a recorded run)."""
+        tokens, amount = self._validated(stage, tokens, cost)
+        with self._lock:
+            try:
+                self._refuse_if_over(stage, tokens, amount)
+            except BudgetExceeded:
+                if self._observer is not None:
+                    self._observer("charge", stage, tokens, amount, False)
+                return False
+            self._add(stage, tokens, amount)
+            if self._observer is not None:
+                self._observer("charge", stage, tokens, amount, True)
+            return True
+
     def refusal(self, stage: str | None = None, *, tokens: int = 0, cost: Any = 0) -> str | None:
         """Why ``charge`` would refuse this now (``"tokens"`` or ``"cost"``), or None; records nothing."""
         tokens, amount = self._validated(stage, tokens, cost)
@@ -168,6 +185,10 @@ class BudgetTracker:
         raise BudgetExceeded(message, kind=kind, stage=stage, limit=limit, spent=spent, requested=requested)
 
     def _record(self, stage: str | None, tokens: int, amount: Decimal) -> Charge:
+        self._add(stage, tokens, amount)
+        return Charge(stage, tokens, float(amount), self._used[stage], float(self._spent))
+
+    def _add(self, stage: str | None, tokens: int, amount: Decimal) -> None:
         self._used[stage] = self._used.get(stage, 0) + tokens
         self._spent += amount
         if self._warn is not None and not self._warned and self._spent >= self._warn:
@@ -175,7 +196,6 @@ class BudgetTracker:
             self._emit({"type": "BudgetWarning", "kind": "cost", "stage": stage, "limit": float(self._warn),
                         "spent": float(self._spent), "message": f"cost reached {self._spent} {self.currency}, "
                         f"at or above the warn threshold of {self._warn}"})
-        return Charge(stage, tokens, float(amount), self._used[stage], float(self._spent))
 
     def _adjust(self, stage: str | None, tokens: int, amount: Decimal) -> None:
         """Apply a settlement difference (may be negative); an overrun is recorded, not refused:
@@ -192,7 +212,7 @@ class BudgetTracker:
                             "spent": float(self._spent), "message": "actual use exceeded the reservation "
                             "and crossed a budget"})
             elif amount > 0:
-                self._record(stage, 0, Decimal(0))  # the settlement may have reached the warn threshold
+                self._add(stage, 0, Decimal(0))  # the settlement may have reached the warn threshold
 
     def _emit(self, event: dict) -> None:
         event = {**event, "run_id": self.run_id, "policy_hash": self.policy_hash}

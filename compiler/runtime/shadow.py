@@ -115,6 +115,7 @@ class ShadowRouter:
         self.live, self.candidate, self._sink = live, candidate, sink
         self._window, self._same, self._gates = _shared or (Window(window), {}, {})
         self._own = _counters()   # this router's (this run's) totals, for its summary
+        self._plans: dict[str, _RoutePair] = {}   # role -> both routes without context
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.live, name)   # identity, data, capture rules, models, prompts: the live policy's
@@ -129,6 +130,18 @@ class ShadowRouter:
     # -- decisions ---------------------------------------------------------------------------------
 
     def route(self, role: str, context: Mapping[str, Any] | None = None, *, key=None):
+        if context is None and type(role) is str:
+            plan = self._plans.get(role) or self._plan(role)
+            if plan is not None:
+                if key is None and plan.same:   # the unkeyed route of a role both policies order alike
+                    self._window.agree("route", self._own)
+                    return plan.live
+                answers = plan.answers(key)
+                if answers is not None:
+                    return self._compare(role, context, key, *answers)
+        return self._route(role, context, key)
+
+    def _route(self, role: str, context, key):
         answer = self.live.route(role, context, key=key)
         try:
             other = self.candidate.route(role, context, key=key)
@@ -136,6 +149,20 @@ class ShadowRouter:
             self._disagree("route", self._route_inputs(role, context, key), {"models": _models(answer)},
                            {"error": str(exc)})
             return answer
+        return self._compare(role, context, key, answer, other)
+
+    def _plan(self, role: str) -> "_RoutePair | None":
+        """Both policies' routes of ``role`` without context, for ``route``'s common case; None
+        (ask each snapshot) when either does not know the role, or the role is not a string."""
+        try:
+            plan = _RoutePair(self.live, self.candidate, role)
+        except Exception:   # an unknown role: the slow path raises (live) or records (candidate)
+            return None
+        if len(self._plans) < _MEMO_LIMIT:
+            self._plans[role] = plan
+        return plan
+
+    def _compare(self, role: str, context, key, answer, other):
         slot = (id(answer), id(other))  # route tuples are cached by the snapshots, so this memo hits
         known = self._same.get(slot)
         if known is None or known[0] is not answer or known[1] is not other:
@@ -213,6 +240,36 @@ class ShadowRouter:
         return inputs
 
 
+class _RoutePair:
+    """The live and the candidate route of one role without context, and their splits: a keyed
+    route hashes the key once for both (the split's unit depends on the role and the key only),
+    which is what ``snapshot.route(role, key=key)`` of each gives (``SplitTable.route_at``)."""
+
+    __slots__ = ("live", "live_split", "other", "other_split", "same")
+
+    def __init__(self, live, candidate, role: str):
+        self.live, self.live_split = live.route(role), live.split(role)
+        self.other, self.other_split = candidate.route(role), candidate.split(role)
+        self.same = _models(self.live) == _models(self.other)   # without a key
+
+    def answers(self, key) -> tuple | None:
+        """(live answer, candidate answer); None when the candidate cannot hash the key (the slow
+        path records its error). A key the live policy cannot hash raises, as ``route`` does."""
+        if key is None:
+            return self.live, self.other
+        split, other_split = self.live_split, self.other_split
+        unit = None if split is None else split.unit(key)
+        answer = self.live if split is None else split.route_at(self.live, split.index_at(unit))
+        if other_split is None:
+            return answer, self.other
+        if unit is None:
+            try:
+                unit = other_split.unit(key)
+            except TypeError:
+                return None
+        return answer, other_split.route_at(self.other, other_split.index_at(unit))
+
+
 class ShadowGate:
     """``router.gate(name)``: the live gate's result; the candidate's verdict compared."""
 
@@ -273,7 +330,7 @@ class _BudgetComparison:
 def _mirror(tracker, stage, tokens: int, amount) -> None:
     """Record a charge the live run made on the candidate's tracker, unchecked (it happened)."""
     with tracker._lock:
-        tracker._record(stage, tokens, amount)
+        tracker._add(stage, tokens, amount)
 
 
 def _models(candidates) -> list[str]:

@@ -159,14 +159,26 @@ class Snapshot:
             candidates = self._routes.setdefault(role, table.gated if self._reflex_passed else table.plain)
         else:
             candidates = table.gated if self._reflex_passed or self._passed_in(context) else table.plain
-        if key is None or self.modes.shadow:
+        if key is None:
             return candidates
+        split = self._split(role)
+        return candidates if split is None else split.route(candidates, key)
+
+    def split(self, role: str):
+        """The weighted split ``route(role, key=...)`` applies (a ``compiler.runtime.split.SplitTable``);
+        None when the role has no ``[weights.<role>]``, or in shadow mode (the split is not applied)."""
+        self._table(role)  # an unknown role is refused as ``route`` refuses it
+        return self._split(role)
+
+    def _split(self, role: str):
+        if self.modes.shadow:
+            return None
+
         def build_split():  # once per role: the import stays off the per-request path
             from .split import split_table
             return split_table(role, self.data.get("weights", _EMPTY).get(role), self._routing["cloud"][role])
 
-        split = self.derived(f"split:{role}", build_split)
-        return candidates if split is None else split.route(candidates, key)
+        return self.derived(f"split:{role}", build_split)
 
     def explain_route(self, role: str, context: Mapping[str, Any] | None = None, *,
                       key: str | bytes | int | None = None) -> dict:

@@ -79,14 +79,23 @@ class SplitTable:
         return (f"weights.{self.role}: the key's hash falls in `{self.models[i]}`'s {share:.4g}% share "
                 f"[{low / self.total:.4g}, {self.bounds[i] / self.total:.4g})")
 
-    def point(self, key: str | bytes | int) -> float:
-        """``unit_point(role, key) × total``, without rehashing the role for every key."""
+    def unit(self, key: str | bytes | int) -> float:
+        """``unit_point(role, key)``, without rehashing the role for every key. It depends on the
+        role and the key only, so every policy's table for this role gives the same unit."""
         hasher = self._prefix.copy()
         hasher.update(key_bytes(key))
-        return int.from_bytes(hasher.digest()[:8], "big") / _SCALE * self.total
+        return int.from_bytes(hasher.digest()[:8], "big") / _SCALE
+
+    def point(self, key: str | bytes | int) -> float:
+        """``unit_point(role, key) × total``."""
+        return self.unit(key) * self.total
 
     def index(self, key: str | bytes | int) -> int:
-        return min(bisect.bisect_right(self.bounds, self.point(key)), len(self.bounds) - 1)
+        return self.index_at(self.unit(key))
+
+    def index_at(self, unit: float) -> int:
+        """The interval holding ``unit`` (a ``unit(key)``, possibly from another policy's table)."""
+        return min(bisect.bisect_right(self.bounds, unit * self.total), len(self.bounds) - 1)
 
     def pick(self, key: str | bytes | int) -> Pick:
         i = self.index(key)
@@ -99,7 +108,10 @@ class SplitTable:
         Candidates that lead for another reason (a promoted reflex model) keep their place;
         the rest keep their order, so the others remain fallbacks.
         """
-        i = self.index(key)
+        return self.route_at(candidates, self.index(key))
+
+    def route_at(self, candidates: tuple, i: int) -> tuple:
+        """``route`` for a key that falls in interval ``i`` (``index`` or ``index_at``)."""
         slot = (id(candidates), i)
         cached = self._routes.get(slot)
         if cached is not None and cached[0] is candidates:

@@ -176,12 +176,13 @@ def test_torn_and_damaged_records_are_diagnostics_never_a_crash(pair, snapshots,
     lines = replay_log.read_bytes().split(b"\n")
     lines[1] = b'{"type": "RouteDecision", "role": 7}'        # damaged: a role that is not a string
     lines.insert(2, b"\x00garbage")                            # damaged: not JSON
+    lines.insert(3, b"[" * 100_000 + b"]" * 100_000)          # damaged: nested past any parser's recursion
     replay_log.write_bytes(b"\n".join(lines) + b'{"type": "RouteDec')   # torn: no newline at the end
     done = run_polc("diff", str(pair[0]), str(pair[1]), "--replay", str(tmp_path / "ws"), "--format", "json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     notes = {(n["code"], n["line"]) for n in report["notes"] if "line" in n}
-    assert notes == {("POLC452", 2), ("POLC452", 3), ("POLC451", len(lines))}
+    assert notes == {("POLC452", 2), ("POLC452", 3), ("POLC452", 4), ("POLC451", len(lines))}
     assert report["impact"]["replay"]["routes"]["replayed"] == 3   # the other records still count
 
 
@@ -201,10 +202,17 @@ def test_edited_records_are_unreproducible_not_changes(pair, snapshots, tmp_path
     ("nothing-*", "POLC456", 3),
     ("capsule.sqlite", "POLC455", 3),
     ("empty", "POLC455", 3),
+    ("fifo", "POLC450", 3),              # refused at once: opening it must not wait for a writer
+    ("ws", "POLC450", 3),                # a run whose REPLAY.jsonl is a FIFO
 ])
 def test_bad_replay_paths_exit_3_with_a_diagnostic(pair, tmp_path, arg, code, exit_code):
+    import os
+
     (tmp_path / "capsule.sqlite").write_bytes(b"SQLite format 3\x00" + bytes(100))
     (tmp_path / "empty").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "ws" / "runs" / "r1").mkdir(parents=True)
+    os.mkfifo(tmp_path / "ws" / "runs" / "r1" / "REPLAY.jsonl")
     done = run_polc("diff", str(pair[0]), str(pair[1]), "--replay", arg, cwd=tmp_path)
     assert done.returncode == exit_code and code in done.stderr and "Traceback" not in done.stderr
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from compiler.errors import UsageError
 from compiler.runtime.errors import BudgetExceeded
 from compiler.runtime.events import read_jsonl
+from compiler.runtime.records import decode_key
 from compiler.runtime.snapshot import Snapshot
 
 
@@ -28,6 +29,43 @@ def test_the_live_answer_is_returned_unchanged(snapshots, router, role, key, pas
     live, _ = snapshots
     context = {"passed_gates": ["reflex_promotion"]} if passed else None
     assert router.route(role, context, key=key) is live.route(role, context, key=key)
+
+
+def _models(route):
+    return [c.model for c in route]
+
+
+@settings(max_examples=100, deadline=None)
+@given(calls=st.lists(st.tuples(st.sampled_from(["architect", "implementer", "judge"]),
+                                st.one_of(st.none(), st.text(max_size=8), st.integers(), st.binary(max_size=4))),
+                      max_size=30))
+def test_each_disagreement_is_one_the_two_snapshots_give_when_asked_apart(snapshots, calls):
+    """The router asks both policies in one step (one hash of a key for both splits); what it
+    records must be what asking each snapshot on its own gives."""
+    live, candidate = snapshots
+    seen = []
+    router = live.with_shadow(candidate, sink=seen.append)
+    for role, key in calls:
+        router.route(role, key=key)
+    expected = [(role, key) for role, key in calls
+                if _models(live.route(role, key=key)) != _models(candidate.route(role, key=key))]
+    assert [(r["role"], decode_key(r.get("key"))) for r in seen] == expected
+    assert all(r["live"]["models"] == _models(live.route(r["role"], key=k)) and
+               r["candidate"]["models"] == _models(candidate.route(r["role"], key=k))
+               for r, (_, k) in zip(seen, expected))
+    assert router.shadow_metrics()["disagreements"] == len(expected)
+
+
+def test_an_unkeyed_route_the_candidate_orders_otherwise_disagrees_every_time(snapshots):
+    live, candidate = snapshots
+    data = candidate.to_dict()
+    data["routing"]["cloud"]["architect"] = list(reversed(data["routing"]["cloud"]["architect"]))
+    other = Snapshot.from_data(data, env={})
+    seen = []
+    router = live.with_shadow(other, sink=seen.append)
+    assert all(router.route("architect") is live.route("architect") for _ in range(3))
+    assert [r["candidate"]["models"] for r in seen] == [_models(other.route("architect"))] * 3
+    assert router.route("implementer") is live.route("implementer") and len(seen) == 3   # this one agrees
 
 
 def test_disagreements_go_to_the_run_log_with_both_answers(snapshots, tmp_path, no_fsync):

@@ -110,3 +110,29 @@ def test_policy_without_cost_block():
     tracker = BudgetTracker(tokens={"plan": 10}, cost=None)
     tracker.charge("plan", tokens=10, cost=1e9)
     assert tracker.remaining_cost is None
+
+
+def test_try_charge_decides_and_records_exactly_as_charge(out_dir):
+    """``try_charge`` (what a replay uses) is ``charge`` with False for a refusal: same verdicts,
+    same totals, same events, same observer calls, over token and cost refusals and the warning."""
+    snap = load_snapshot(out_dir)
+    steps = [("plan", 7000, 4.0), ("plan", 1001, 0), ("plan", 1000, 1.5), ("tasks", 10, 19.0),
+             ("tasks", 10, 0.6), ("implement", 0, 0.4), (None, 5, 0.1), ("plan", 1, 0)]
+    seen: dict[str, list] = {"charge": [], "try_charge": []}
+    trackers = {name: snap.budget_tracker(run_id="r1", observer=lambda *call, name=name: seen[name].append(call))
+                for name in seen}
+    verdicts: dict[str, list] = {name: [] for name in seen}
+    for stage, tokens, cost in steps:
+        try:
+            trackers["charge"].charge(stage, tokens=tokens, cost=cost)
+            verdicts["charge"].append(True)
+        except BudgetExceeded:
+            verdicts["charge"].append(False)
+        verdicts["try_charge"].append(trackers["try_charge"].try_charge(stage, tokens=tokens, cost=cost))
+    assert verdicts["charge"] == verdicts["try_charge"] == [True, False, True, True, False, True, True, False]
+    assert seen["charge"] == seen["try_charge"]
+    a, b = trackers.values()
+    assert (a.spent, a.tokens_by_stage(), a.events) == (b.spent, b.tokens_by_stage(), b.events)
+    assert {e["type"] for e in a.events} == {"BudgetWarning", "BudgetRefused"}
+    with pytest.raises(UnknownName):   # bad input is still an error, not a refusal
+        b.try_charge("nope", tokens=1)
