@@ -175,7 +175,10 @@ def prove(policy: Mapping[str, Any]) -> BudgetProof:
     routing = policy.get("routing") or {}
     bound = dict(routing.get("stages") or {})
     tokens = dict((policy.get("budgets") or {}).get("tokens") or {})
-    first_picks = [role_shares(role, routing, {}) for role in routing.get("cloud") or {}]
+    # Each role's first picks, once per distinct split: a stage bound to no role takes the dearest,
+    # and with thousands of roles that share a few models, one per role would make it stages × roles.
+    first_picks = list({tuple(shares.items()): shares for shares in
+                        (role_shares(role, routing, {}) for role in routing.get("cloud") or {})}.values())
     stages = tuple(_stage_proof(s, bound.get(s), tokens.get(s), rows, run.worst, run.binding, first_picks)
                    for s, rows in stage_rows.items())
     expected = least(total(s.expected for s in stages), run.worst) if stages else Fraction(0)
@@ -199,7 +202,8 @@ def _prove_run(policy: Mapping[str, Any]) -> tuple[RunProof, dict[str, list[Row]
     routes = {role: (candidates(role, routing), role_shares(role, routing, policy.get("weights") or {}))
               for role in routing.get("cloud") or {}}
     figures = {model: _figures(configs, model) for models, _ in routes.values() for model, _ in models}
-    stage_rows = {s: _rows(s, bound.get(s), tokens.get(s), routes, figures) for s in names}
+    any_role = _any_role(routes)
+    stage_rows = {s: _rows(s, bound.get(s), tokens.get(s), routes, any_role, figures) for s in names}
     stages_total = total(most(*(r.full_budget for r in rows)) for rows in stage_rows.values())
     calls = [(r.stage, r.model, r.call) for rows in stage_rows.values() for r in rows]
     warn, hard = (exact(cost.get("warn_threshold")), exact(cost.get("hard_limit"))) if cost else (None, None)
@@ -222,21 +226,27 @@ def _prove_run(policy: Mapping[str, Any]) -> tuple[RunProof, dict[str, list[Row]
 
 # -- one stage ------------------------------------------------------------------------------------
 
-def _rows(stage: str, role: str | None, budget: int | None, routes: Mapping, figures: Mapping) -> list[Row]:
-    """The rows of one stage; ``routes`` holds each role's candidates and shares, ``figures`` each
-    candidate's prices and limits (both computed once per policy, not once per stage)."""
-    if role is not None and role not in routes:
+def _rows(stage: str, role: str | None, budget: int | None, routes: Mapping, any_role: list[tuple[str, str]],
+          figures: Mapping) -> list[Row]:
+    """The rows of one stage. ``routes`` holds each role's candidates and shares, ``any_role`` the
+    models of a stage bound to no role, ``figures`` each candidate's prices and limits (all computed
+    once per policy, not once per stage)."""
+    if role is None:
+        return [_row(stage, None, model, source, None, budget, figures[model]) for model, source in any_role]
+    if role not in routes:
         return []  # a stage bound to an undefined role: the model_policy checks report it
-    served_by = [role] if role is not None else routes
-    seen: dict[str, Row] = {}
-    for r in served_by:
-        models, shares = routes[r]
+    models, shares = routes[role]
+    return [_row(stage, role, model, source, shares.get(model, Fraction(0)), budget, figures[model])
+            for model, source in models]
+
+
+def _any_role(routes: Mapping) -> list[tuple[str, str]]:
+    """Every model any role may pick, each once with its source for the first role (in route order)."""
+    seen: dict[str, str] = {}
+    for models, _ in routes.values():
         for model, source in models:
-            if model in seen:
-                continue
-            seen[model] = _row(stage, role, model, source, shares.get(model, Fraction(0)) if role else None,
-                               budget, figures[model])
-    return list(seen.values())
+            seen.setdefault(model, source)
+    return list(seen.items())
 
 
 def candidates(role: str, routing: Mapping) -> list[tuple[str, str]]:
