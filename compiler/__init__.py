@@ -1,6 +1,6 @@
 """polc: a declarative policy-as-code compiler for model and LLM routing policies.
 
-Public API (DESIGN.md §5)::
+Public API (docs/architecture.md)::
 
     from compiler import build, check
     result = build("policy.toml")           # BuildResult: snapshot, bundle path, diagnostics

@@ -1,6 +1,6 @@
 """Canonical JSON, exactly RFC 8785 (JCS), and the content hash built on it.
 
-Two encoders, one truth (STYLE.md practice 8):
+Two encoders, one truth (docs/canonical-json.md):
 
 * the fast path lets CPython's C JSON encoder do the work and then repairs, with C-speed
   byte operations, only the places where its output differs from JCS (float spelling,

@@ -42,7 +42,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC007", "a file is empty", input=True),
     Code("POLC010", "policy.toml: unknown key"),
     Code("POLC011", "policy.toml: wrong type or value"),
-    Code("POLC012", "a required documentation file is missing (doc contract, spec 001 977-A5)"),
+    Code("POLC012", "a required documentation file is missing (the doc contract, required_docs)"),
     Code("POLC020", "the output directory cannot be written", input=True),
     Code("POLC021", "retired: bundle damage is reported by the bundle package as POLC705"),
     Code("POLC022", "no pipeline stage has that name (the API's until=)", usage=True),
@@ -84,6 +84,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC215", "CEL: wrong number of arguments"),
     Code("POLC216", "CEL: invalid type declaration"),
     Code("POLC217", "CEL: expression has the wrong result type"),
+    Code("POLC218", "CEL: a constant part can only fail (1 / 0, overflow, a bad conversion, an invalid RE2 pattern)"),
     Code("POLC220", "CEL: estimated cost is over the limit"),
     Code("POLC230", "CEL: evaluation error"),
     Code("POLC231", "CEL: runtime cost budget exceeded"),
@@ -104,6 +105,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC264", "rules: a gate reads params but model_policy.toml has no [gates.NAME] table"),
     Code("POLC265", "rules: a [gates.NAME] table has no gate rules"),
     Code("POLC266", "rules: no such gate or drift rule in the snapshot"),
+    Code("POLC267", "rules: a [gates.NAME] parameter has a type its gate cannot use"),
     Code("POLC270", "rules: the CEL engine could not check an expression (internal)"),
     Code("POLC271", "rules: the snapshot's rules block or expression IR is malformed or of an unknown format"),
     # --- POLC3xx: learning surfaces, weights, deltas, storage -------------------------------
@@ -319,6 +321,8 @@ CODES: dict[str, Code] = _table(
     Code("POLC752", "runtime: the run already exists"),
     Code("POLC753", "runtime: a run's policy reference is missing or malformed", input=True),
     Code("POLC754", "runtime: a captured snapshot does not match its reference (integrity)", integrity=True),
+    Code("POLC755", "runtime: a run log's hash chain is broken (a record was edited, removed or reordered)",
+         integrity=True),
     Code("POLC760", "runtime: hot reload refused a new snapshot; the old one stays live"),
     # POLC765-769: shadow evaluation (compiler/runtime/shadow.py)
     Code("POLC765", "runtime: with_shadow needs a loaded candidate snapshot"),
@@ -337,6 +341,7 @@ CODES: dict[str, Code] = _table(
     Code("POLC810", "token: no such token, or a bad expiry"),
     Code("POLC811", "router: the registry served a checkpoint older than one already seen (rewound)", integrity=True),
     Code("POLC812", "router: a bundle or answer from the registry cannot be fetched or read", input=True),
+    Code("POLC813", "console: a form post came from another site, or its CSRF token is missing or stale"),
     # --- POLC9xx: OCI distribution ------------------------------------------------------------
     Code("POLC900", "oci: a reference is not oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:DIGEST", usage=True),
     Code("POLC901", "oci: the registry cannot be reached (connection, TLS or time-out)", input=True),

@@ -137,7 +137,7 @@ def pipeline_page() -> str:
 PAGES = {
     "model-policy.md": lambda: schema_page(
         "model_policy.schema.json", "`model_policy.toml` reference",
-        "The machine-authoritative model policy (spec 001). Each row is a key; `<name>` stands for a name you "
+        "The machine-authoritative model policy. Each row is a key; `<name>` stands for a name you "
         "choose (a role, a stage, a gate). See docs/getting-started.md for a worked example."),
     "policy-toml.md": lambda: schema_page(
         "policy_project.schema.json", "`policy.toml` reference",

@@ -1,4 +1,4 @@
-"""Exceptions that carry diagnostics and the exit code DESIGN.md §4 gives them."""
+"""Exceptions that carry diagnostics and the exit code docs/getting-started.md "Exit codes" gives them."""
 
 from __future__ import annotations
 

@@ -144,18 +144,28 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_regular_file(path: Path | str, limit: int) -> bytes:
-    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes.
+def read_regular_file(path: Path | str, limit: int, *, follow_symlinks: bool = True) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes: the one
+    reader of files polc did not just write (sources, bundles, head pointers, receipts).
 
     The file is opened with O_NONBLOCK, so opening a FIFO returns at once instead of waiting
     for a writer, and checked with ``fstat`` on the open descriptor, so what is read is what
-    was checked. Raises FileNotFoundError, NotARegularFile, FileTooLarge or another OSError
-    (ELOOP for a symlink loop, EACCES, ...).
+    was checked. ``follow_symlinks=False`` refuses a symlink as the last component (a bundle
+    holds plain files only). Raises FileNotFoundError, NotARegularFile, FileTooLarge or another
+    OSError (ELOOP for a symlink loop, EACCES, ...).
     """
+    import errno
     import stat
 
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags)
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_symlinks and os.path.islink(path):
+            raise NotARegularFile(path, "a symbolic link") from None
+        raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -126,11 +126,21 @@ def _rfind_newline(fd: int, end: int) -> int:
 
 
 def read_rows(path: Path, code: str) -> list[tuple[dict, bytes]]:
-    """Every complete row as (value, line bytes); a torn final line is ignored."""
+    """Every complete row as (value, line bytes); a torn final line is ignored; no file, no rows."""
+    try:
+        return read_log(path, code)[0]
+    except FileNotFoundError:
+        return []
+
+
+def read_log(path: Path, code: str) -> tuple[list[tuple[dict, bytes]], bool]:
+    """(every complete row as (value, line bytes), whether a torn final line was ignored).
+    A missing file raises ``FileNotFoundError``; an unreadable one or a line that is not a JSON
+    object is an ``InputError`` with ``code``."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return []
+        raise
     except OSError as exc:
         raise InputError(f"{path} unreadable", [Diagnostic.error(code, f"`{path}` cannot be read: {exc}")]) from None
     lines = data.split(b"\n")
@@ -145,7 +155,7 @@ def read_rows(path: Path, code: str) -> list[tuple[dict, bytes]]:
                 code, f"line {number} of `{path.name}` is not a JSON object: {exc}", Span(str(path), number, 1),
                 hint="the log is append-only; restore it from an archive or version control")]) from None
         rows.append((value, line))
-    return rows
+    return rows, lines[-1] != b""
 
 
 def verify_chain(rows: list[tuple[dict, bytes]]) -> int | None:

@@ -1,6 +1,6 @@
 """Renderings of diagnostics: ``text`` (source line and caret, like rustc or clang), ``json``,
 ``sarif`` (2.1.0), ``github`` (workflow commands) and ``markdown``. All are views of the same
-``Diagnostic`` objects (STYLE.md practice 4).
+``Diagnostic`` objects (docs/diagnostic-formats.md).
 
 >>> from compiler.diagnostics import Diagnostic, Span
 >>> d = Diagnostic.error("POLC102", "unknown key `rout`", Span("model_policy.toml", 1, 1, 1, 5),

@@ -77,7 +77,8 @@ def kind(value: Any) -> str:
     if isinstance(value, bool):
         return f"a boolean ({spell(value)})"
     if isinstance(value, int):
-        return f"an integer ({spell(value)})"
+        text = spell(value)
+        return text if text.startswith("an integer") else f"an integer ({text})"
     if isinstance(value, float):
         return f"a number ({spell(value)})"
     if isinstance(value, str):

@@ -126,7 +126,7 @@ def test_missing_and_mistyped_metrics_fail_closed_naming_the_metric(proj, capsys
     (proj / "partial.json").write_text('{"p95_latency_ms": "fast"}')
     code, out, _ = polc(capsys, "explain", "gate", "reflex_promotion", "--metrics", "partial.json")
     assert code == 1 and out.startswith("FAIL")
-    assert "not evaluated: metrics.p95_latency_ms: is a string ('fast'), expected a number" in out
+    assert 'not evaluated: metrics.p95_latency_ms: is a string ("fast"), expected a number' in out
     assert "observed:" not in out
     code, out, _ = polc(capsys, "explain", "gate", "reflex_promotion", "--metrics", "partial.json", "--format", "json")
     failure = json.loads(out)["failures"][0]

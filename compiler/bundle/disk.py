@@ -28,7 +28,7 @@ from typing import Iterator
 from ..fsutil import publish_directory
 from .errors import REBUILD, integrity, unreadable, usage
 from .identity import is_full_hash, policy_id_for
-from .jsonio import NotRegularFile, read_regular
+from ..fsutil import FileTooLarge, NotARegularFile, read_regular_file
 from .layout import BUNDLE_FILES, LOCK_FILE, MANIFEST_FILE, MAX_FILE_BYTES, SNAPSHOT_FILE
 from .model import Bundle
 from .verify import verify_bundle_files
@@ -83,12 +83,13 @@ def read_bundle_files(path: Path, extra: tuple[str, ...] = ()) -> dict[str, byte
 
 def _read_member(path: Path) -> bytes:
     try:
-        return read_regular(path, MAX_FILE_BYTES, follow_symlinks=False)
-    except NotRegularFile as exc:
-        raise integrity("POLC704", f"`{path}` {exc.strerror}: a bundle holds plain files only", REBUILD,
+        return read_regular_file(path, MAX_FILE_BYTES, follow_symlinks=False)
+    except NotARegularFile as exc:
+        raise integrity("POLC704", f"`{path}` is {exc.kind}: a bundle holds plain files only", REBUILD,
                         str(path)) from None
-    except OverflowError as exc:
-        raise integrity("POLC704", f"`{path}` {exc}", REBUILD, str(path)) from None
+    except FileTooLarge as exc:
+        raise integrity("POLC704", f"`{path}` is {exc.size:,} bytes, above the limit of {exc.limit:,}", REBUILD,
+                        str(path)) from None
     except OSError as exc:
         raise unreadable("POLC700", f"`{path}` cannot be read: {exc.strerror or exc}",
                          "check the file's permissions", str(path)) from None

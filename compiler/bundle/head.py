@@ -27,7 +27,8 @@ from ..canonical import canonical_json
 from ..fsutil import atomic_write_bytes
 from .errors import REBUILD, integrity, mismatch, unreadable
 from .identity import is_full_hash, policy_id_for
-from .jsonio import NotRegularFile, parse_written, read_regular, check_canonical
+from ..fsutil import FileTooLarge, NotARegularFile, read_regular_file
+from .jsonio import parse_written, check_canonical
 from .layout import HEAD_FILE, HEAD_SCHEMA_VERSION, LEGACY_MANIFEST_SCHEMA_VERSION, MAX_HEAD_BYTES
 from .model import Bundle, Head
 
@@ -48,12 +49,12 @@ def read_head(target: str | os.PathLike) -> Head | None:
     """
     path = head_path(target)
     try:
-        raw = read_regular(path, MAX_HEAD_BYTES)
+        raw = read_regular_file(path, MAX_HEAD_BYTES)
     except FileNotFoundError:
         return None
-    except (NotRegularFile, OverflowError) as exc:
-        raise integrity("POLC710", f"`{path}` {exc.args[-1] if exc.args else exc}: it is not a polc head pointer",
-                        REBUILD, str(path)) from None
+    except (NotARegularFile, FileTooLarge) as exc:
+        what = f"is {exc.kind}" if isinstance(exc, NotARegularFile) else f"is {exc.size:,} bytes"
+        raise integrity("POLC710", f"`{path}` {what}: it is not a polc head pointer", REBUILD, str(path)) from None
     except OSError as exc:
         raise unreadable("POLC700", f"`{path}` cannot be read: {exc.strerror or exc}",
                          "check the file's permissions", str(path)) from None
@@ -130,9 +131,9 @@ def point_head(out_dir: str | os.PathLike, bundle: Bundle) -> bool:
     data = head_bytes(bundle)
     with storage_lock(out_dir):
         try:
-            if read_regular(path, MAX_HEAD_BYTES) == data:
+            if read_regular_file(path, MAX_HEAD_BYTES) == data:
                 return False
-        except (OSError, OverflowError):
+        except OSError:
             pass
         atomic_write_bytes(path, data)
     return True

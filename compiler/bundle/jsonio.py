@@ -13,77 +13,27 @@ compiler.errors.InputError: `x.json` has the key `a` twice
 
 from __future__ import annotations
 
-import errno
 import json
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
 from ..canonical import CanonicalError, canonical_json
 from ..errors import PolcError
+from ..fsutil import FileTooLarge, NotARegularFile, read_regular_file
 from .errors import REBUILD, integrity, unreadable
-
-
-class NotRegularFile(OSError):
-    """The path is a symlink (when not followed), a directory, a FIFO, a device or a socket."""
-
-
-def read_regular(path: Path, limit: int, *, follow_symlinks: bool = True) -> bytes:
-    """The bytes of the regular file ``path``; OSError subclasses for anything else.
-
-    ``O_NONBLOCK`` makes opening a FIFO return at once (then ``fstat`` refuses it);
-    ``O_NOFOLLOW`` refuses a symlink as the last component. Raises ``NotRegularFile``,
-    ``FileNotFoundError``, ``PermissionError``..., or ``OverflowError`` above ``limit`` bytes.
-    """
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    if not follow_symlinks:
-        flags |= os.O_NOFOLLOW
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP and not follow_symlinks:
-            raise NotRegularFile(errno.ELOOP, "is a symbolic link") from None
-        raise
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotRegularFile(errno.EINVAL, f"is not a regular file ({_kind(info.st_mode)})")
-        if info.st_size > limit:
-            raise OverflowError(f"is larger than {limit:,} bytes")
-        chunks, total = [], 0
-        while True:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > limit:
-                raise OverflowError(f"is larger than {limit:,} bytes")
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISLNK, "a symbolic link")):
-        if test(mode):
-            return name
-    return "not a file"
 
 
 def read_named_file(path: Path, limit: int, what: str, hint: str) -> bytes:
     """Read a file the *user* named (a snapshot, a head pointer): problems are exit 3."""
     try:
-        return read_regular(path, limit)
+        return read_regular_file(path, limit)
     except FileNotFoundError:
         raise unreadable("POLC700", f"`{path}` does not exist", hint, str(path)) from None
-    except OverflowError as exc:
-        raise unreadable("POLC700", f"`{path}` {exc}, too large to be a {what}", hint, str(path)) from None
-    except NotRegularFile as exc:
-        raise unreadable("POLC700", f"`{path}` {exc.strerror}, not a {what}", hint, str(path)) from None
+    except FileTooLarge as exc:
+        raise unreadable("POLC700", f"`{path}` is {exc.size:,} bytes, too large to be a {what}", hint,
+                         str(path)) from None
+    except NotARegularFile as exc:
+        raise unreadable("POLC700", f"`{path}` is {exc.kind}, not a {what}", hint, str(path)) from None
     except OSError as exc:
         raise unreadable("POLC700", f"`{path}` cannot be read: {exc.strerror or exc}",
                          "check that the path is a readable file", str(path)) from None

@@ -68,11 +68,12 @@ class Checker:
     """Checks expressions against one environment, collecting diagnostics.
 
     ``functions`` adds global functions (name -> signature, as in :data:`GLOBAL_SIGNATURES`);
-    ``unknown_hint`` is the hint of an unknown name nothing similar is declared for.
+    ``unknown_hint`` is the hint of an unknown name nothing similar is declared for;
+    ``fold_constants`` also reports the constant parts that can only fail (:mod:`compiler.cel.fold`).
     """
 
     def __init__(self, declarations: dict[str, Type], *, functions: dict | None = None,
-                 unknown_hint: str = "declare it"):
+                 unknown_hint: str = "declare it", fold_constants: bool = False):
         self.declarations = dict(declarations)
         self.functions = {**GLOBAL_SIGNATURES, **(functions or {})}
         self.unknown_hint = unknown_hint
@@ -80,6 +81,10 @@ class Checker:
         self.diagnostics: list[Diagnostic] = []
         self._lets: dict[str, int] = {}        # name -> index of the latest let of that name
         self._let_types: list[Type] = []
+        self._folder = None
+        if fold_constants:
+            from .fold import Folder
+            self._folder = Folder(self.result)
 
     # --- the environment ---------------------------------------------------------------------
     def declare(self, name: str, declared: Type) -> None:
@@ -89,10 +94,12 @@ class Checker:
 
     def define_let(self, name: str, node: ast.Expr) -> Type:
         """Check ``node`` and make it the let ``name`` of the expressions checked from now on."""
+        before = len(self.diagnostics)
         found = self.infer(node, {})
-        self._lets[name] = len(self.result.lets)
+        index = self._lets[name] = len(self.result.lets)
         self.result.lets.append((name, node))
         self._let_types.append(found)
+        self._fold(node, before, let=index)
         return found
 
     # --- checking ----------------------------------------------------------------------------
@@ -103,7 +110,16 @@ class Checker:
         if expect is not None and len(self.diagnostics) == before and not _assignable(found, expect):
             self._error("POLC217", f"{what} must be {_a(expect)}, and this is {_a(found)}", node,
                         "compare it, for example `x > 0`" if expect.kind == "bool" else None)
+        self._fold(node, before)
         return found
+
+    def _fold(self, node: ast.Expr, before: int, *, let: int | None = None) -> None:
+        """Constant failures of a well-typed expression (only when folding is on)."""
+        if self._folder is None or len(self.diagnostics) != before:
+            return
+        self._folder.fold(node, let=let)
+        self.diagnostics.extend(self._folder.diagnostics)
+        self._folder.diagnostics.clear()
 
     def infer(self, node: ast.Expr, scope: dict[str, Type]) -> Type:
         inferred = getattr(self, "_" + type(node).__name__.lower())(node, scope)

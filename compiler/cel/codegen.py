@@ -33,10 +33,12 @@ from .codegen_generic import GenericEmitter
 
 
 def generate(root: ast.Expr, checked, *, file: str = "<expr>", name: str = "expr",
-             budget: int = 1_000_000, optimize: bool = True):
+             budget: int = 1_000_000, optimize: bool = True, check_ranges: bool = True):
     """(evaluate function, Python source) for ``root``; ``checked`` is a CheckResult or None.
 
-    ``optimize=False`` generates the generic path only (for tests and debugging).
+    ``optimize=False`` generates the generic path only (for tests and debugging);
+    ``check_ranges`` refuses integers outside their declared range first (both paths), as the
+    interpreter does (:func:`compiler.cel.rt.ranges_of`).
     """
     names, consts = Names(), Consts()
     generic = GenericEmitter(consts, names, checked)
@@ -48,12 +50,17 @@ def generate(root: ast.Expr, checked, *, file: str = "<expr>", name: str = "expr
     fast_code = fast.build(root) if optimize else None
     if not optimize:
         fast.functions = []
-    runner = _runner(fast_code, uses_budget(root, checked))
+    ranges = None
+    if check_ranges and checked is not None:
+        from .rt import ranges_of  # what every runner calls (`_check_bindings`) lives there too
+        ranges = ranges_of(root, checked)
+    runner = _runner(fast_code, uses_budget(root, checked), ranges is not None)
     eager = [runner, *fast.functions]
     filename = f"<polc:{file}#{name}>"
     source, line_spans = assemble(eager + generic.functions)
     spans = {(filename, line): span for line, span in line_spans.items()}
-    namespace = {"_SPANS": spans, "_BUDGET": budget, "_ROOT_SPAN": root.span, **consts.values}
+    namespace = {"_SPANS": spans, "_BUDGET": budget, "_ROOT_SPAN": root.span, "_in_ranges": ranges,
+                 **consts.values}
     if fast_code is None:
         namespace = compile_module(source, filename, namespace)
     else:
@@ -83,12 +90,14 @@ def _untyped():
     return CheckResult(DYN, {})
 
 
-def _runner(fast_code, uses_budget: bool) -> Function:
+def _runner(fast_code, uses_budget: bool, ranges: bool) -> Function:
     fn = Function("evaluate", ["bindings=None"])
     if fast_code is not None:
         prologue, expr = fast_code
         fn.add("try:", None)
         fn.depth = 1
+        if ranges:  # an integer out of its declared range: the generic path below says so
+            fn.add("_in_ranges(bindings)", None)
         if uses_budget:
             fn.add("_b = [_BUDGET]", None)
         for line in prologue:
@@ -98,7 +107,12 @@ def _runner(fast_code, uses_budget: bool) -> Function:
         fn.add("except Exception:  # not the case the fast path is specialised for", None)
         fn.add("    pass", None)
     fn.add("try:", None)
-    fn.add("    return _polc_generic(_check_bindings(bindings), [_BUDGET])", None)
+    if ranges:
+        fn.add("    bindings = _check_bindings(bindings)", None)
+        fn.add("    _in_ranges(bindings)", None)
+        fn.add("    return _polc_generic(bindings, [_BUDGET])", None)
+    else:
+        fn.add("    return _polc_generic(_check_bindings(bindings), [_BUDGET])", None)
     fn.add("except _CelErrorValue as _e:", None)
     fn.add("    _raise_cel_error(_e, _SPANS, _ROOT_SPAN)", None)
     fn.add("except RecursionError:  # a cyclic binding compared or printed", None)

@@ -12,7 +12,9 @@ else from list literals, else from the defaults :data:`DEFAULT_LIST_SIZE` and
 A reference to a let (a named sub-expression of the checked result, see
 :class:`compiler.cel.types.CheckResult`) costs 1; each let the expression reaches adds its own
 cost once, even when it is used inside a macro: both evaluators compute a let once per
-evaluation and share the value.
+evaluation and share the value. A let's cost, size and the lets it reaches are computed once
+(kept in ``memo``, which the expressions of one checked result may share), so estimating a
+chain of lets that each use the one before twice is linear in the chain, not exponential.
 
 >>> from compiler.cel.parser import parse
 >>> estimate(parse("models.exists(m, m.startsWith('claude'))"), size_hints={"models": 4})
@@ -46,24 +48,46 @@ def enforce_cost(root: ast.Expr, types, limit: int | None, size_hints: dict | No
     return cost
 
 
-def estimate(root: ast.Expr, *, types=None, size_hints: dict | None = None) -> int:
-    """The static cost of ``root``; ``types`` (a CheckResult) tells strings from lists."""
-    estimator = _Estimator(size_hints or {}, types)
-    return estimator.cost(root) + estimator.lets_cost
+def estimate(root: ast.Expr, *, types=None, size_hints: dict | None = None,
+             memo: dict | None = None) -> int:
+    """The static cost of ``root``; ``types`` (a CheckResult) tells strings from lists.
+
+    ``memo`` keeps what is known of each let between calls for the same ``types`` and
+    ``size_hints`` (the expressions of one gate or rule share their lets).
+    """
+    estimator = _Estimator(size_hints or {}, types, {} if memo is None else memo)
+    cost = estimator.cost(root)
+    return cost + sum(estimator.memo[index].cost for index in estimator.reached)
+
+
+class _LetFacts:
+    """A let's own cost (1 per let it uses), its estimated size, and every let it reaches."""
+
+    __slots__ = ("cost", "size", "reached")
+
+    def __init__(self, cost: int, size: int, reached: frozenset):
+        self.cost, self.size, self.reached = cost, size, reached
 
 
 class _Estimator:
-    def __init__(self, size_hints: dict, types):
+    def __init__(self, size_hints: dict, types, memo: dict):
         self.hints = size_hints
         self.types = types
         self.let_refs = types.let_refs if types is not None else {}
-        self.counted: set[int] = set()  # lets whose cost is already included
-        self.lets_cost = 0
+        self.memo = memo                # let index -> _LetFacts
+        self.reached: set[int] = set()  # lets the estimated expression reaches
 
-    def _let(self, node: ast.Expr):
-        """The let ``node`` names, or None."""
-        index = self.let_refs.get(id(node)) if isinstance(node, ast.Ident) else None
-        return None if index is None else self.types.lets[index][1]
+    def _let_index(self, node: ast.Expr) -> int | None:
+        return self.let_refs.get(id(node)) if isinstance(node, ast.Ident) else None
+
+    def _let(self, index: int) -> _LetFacts:
+        facts = self.memo.get(index)
+        if facts is None:
+            inner = _Estimator(self.hints, self.types, self.memo)
+            body = self.types.lets[index][1]
+            cost = inner.cost(body)
+            facts = self.memo[index] = _LetFacts(cost, inner.size(body), frozenset(inner.reached))
+        return facts
 
     def _stringish(self, node: ast.Expr) -> bool:
         if self.types is not None and self.types.type_of(node).kind in ("string", "bytes"):
@@ -78,9 +102,9 @@ class _Estimator:
             return len(node.entries)
         if isinstance(node, ast.Literal) and isinstance(node.value, (str, bytes)):
             return len(node.value)
-        let = self._let(node)
-        if let is not None:
-            return self.size(let)
+        index = self._let_index(node)
+        if index is not None:
+            return self._let(index).size
         path = _path(node)
         if path is not None and path in self.hints:
             return int(self.hints[path])
@@ -91,12 +115,11 @@ class _Estimator:
         return DEFAULT_LIST_SIZE if not self._stringish(node) else DEFAULT_STRING_LENGTH
 
     def cost(self, node: ast.Expr) -> int:
-        let = self._let(node)
-        if let is not None:  # computed once per evaluation, wherever it is used (even in a loop)
-            index = self.let_refs[id(node)]
-            if index not in self.counted:
-                self.counted.add(index)
-                self.lets_cost += self.cost(let)
+        index = self._let_index(node)
+        if index is not None:  # computed once per evaluation, wherever it is used (even in a loop)
+            if index not in self.reached:
+                self.reached.add(index)
+                self.reached.update(self._let(index).reached)
             return 1
         own = 1 + sum(self.cost(child) for child in ast.children(node)
                       if not isinstance(node, ast.Comprehension))

@@ -17,7 +17,7 @@ import math
 import re
 from decimal import Decimal
 
-from .re2 import compile_re2
+from . import regex
 from .semantics import CelErrorValue, cel_type, no_overload, type_name
 from .timeutil import Duration, TimeError, Timestamp
 from .values import INT64_MAX, INT64_MIN, UINT64_MAX, CelUint
@@ -51,7 +51,7 @@ def ends_with(text, suffix) -> bool:
 
 def matches(text, pattern) -> bool:
     _strings("matches", text, pattern)
-    return compile_re2(pattern).search(text) is not None
+    return regex.search(pattern, text)
 
 
 # --- conversions ---------------------------------------------------------------------------
@@ -67,16 +67,16 @@ _BOOL_TEXT = {"1": True, "t": True, "true": True, "TRUE": True, "True": True,
 def to_int(value) -> int:
     kind = type_name(value)
     if kind in ("int", "uint"):
-        if value > INT64_MAX:
-            raise CelErrorValue("range error: uint value does not fit in int")
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise CelErrorValue(f"range error: {kind} value does not fit in int")
         return int(value)
     if kind == "double":
         if not -9.223372036854775808e18 < value < 9.223372036854775808e18:
             raise CelErrorValue(f"range error: {value!r} does not fit in int")
         return int(value)
     if kind == "string":
-        if not _INT_TEXT.fullmatch(value) or not INT64_MIN <= int(value) <= INT64_MAX:
-            raise CelErrorValue(f"cannot convert {value!r} to int")
+        if not _INT_TEXT.fullmatch(value) or not INT64_MIN <= _whole(value) <= INT64_MAX:
+            raise CelErrorValue(f"cannot convert {_shown(value)} to int")
         return int(value)
     if kind == "google.protobuf.Timestamp":
         return value.seconds
@@ -94,10 +94,23 @@ def to_uint(value) -> CelUint:
             raise CelErrorValue(f"range error: {value!r} does not fit in uint")
         return CelUint(int(value))
     if kind == "string":
-        if not _UINT_TEXT.fullmatch(value) or int(value) > UINT64_MAX:
-            raise CelErrorValue(f"cannot convert {value!r} to uint")
+        if not _UINT_TEXT.fullmatch(value) or _whole(value) > UINT64_MAX:
+            raise CelErrorValue(f"cannot convert {_shown(value)} to uint")
         return CelUint(int(value))
     raise no_overload("uint", value)
+
+
+def _whole(text: str) -> int:
+    """The integer of decimal ``text`` (already matched), or one past the uint64 range when it
+    has more digits than any 64-bit integer (Python refuses int() of over 4,300 digits)."""
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 20:
+        return UINT64_MAX + 1 if not text.startswith("-") else INT64_MIN - 1
+    return int(text)
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...") + f" ({len(text):,} characters)"
 
 
 def to_double(value) -> float:
@@ -106,7 +119,7 @@ def to_double(value) -> float:
         return float(value)
     if kind == "string":
         if not _DOUBLE_TEXT.fullmatch(value):
-            raise CelErrorValue(f"cannot convert {value!r} to double")
+            raise CelErrorValue(f"cannot convert {_shown(value)} to double")
         return float(value)
     raise no_overload("double", value)
 
@@ -118,6 +131,8 @@ def to_string(value) -> str:
     if kind == "bool":
         return "true" if value else "false"
     if kind in ("int", "uint"):
+        if not INT64_MIN <= value <= UINT64_MAX:  # only from an unchecked `dyn` value
+            raise CelErrorValue("range error: the integer does not fit in 64 bits")
         return str(int(value))
     if kind == "double":
         return format_double(value)

@@ -12,7 +12,8 @@ the innermost node that failed; ``&&``, ``||`` and ``all``/``exists`` absorb the
 requires. Runtime cost is one unit per comprehension iteration, the same rule the compiled
 evaluator counts, so both run out of budget at the same point. A let of the checked result
 (``checked.lets``) is evaluated once per evaluation, on first use, and its value (or error)
-shared, as the compiled evaluator does.
+shared, as the compiled evaluator does. With ``check_ranges``, bindings whose integers leave the
+range of their declared type (int64, uint64) are refused first (:func:`compiler.cel.rt.range_check`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from . import ast
 from . import containers
 from . import semantics as sem
 from .functions import call
+from .rt import ranges_of
 from .semantics import CelErrorValue, CostExceeded
 from .values import TYPE_DENOTATIONS, CelType
 
@@ -48,9 +50,11 @@ class Env:
 class Interpreter:
     """Evaluates one parsed expression against bindings."""
 
-    def __init__(self, root: ast.Expr, *, budget: int = DEFAULT_RUNTIME_BUDGET, checked=None):
+    def __init__(self, root: ast.Expr, *, budget: int = DEFAULT_RUNTIME_BUDGET, checked=None,
+                 check_ranges: bool = True):
         self.root = root
         self.budget = budget
+        self._ranges = ranges_of(root, checked) if check_ranges else None
         # A checked program resolves dotted names statically, as cel-go does: the checker
         # recorded which Select chains name a declared variable such as `a.b`.
         self.checked = checked
@@ -60,6 +64,8 @@ class Interpreter:
 
     def evaluate(self, bindings: dict):
         """The CEL value of the expression; raises CelErrorValue (with a span)."""
+        if self._ranges is not None:
+            self._ranges(bindings)
         return self.eval(self.root, Env(bindings, self.budget))
 
     def eval(self, node: ast.Expr, env: Env):

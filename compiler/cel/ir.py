@@ -48,13 +48,12 @@ within +/-(2^53-1) and as decimal strings beyond, doubles as their shortest ``re
 
 from __future__ import annotations
 
+from ..canonical_reference import MAX_SAFE_INTEGER  # the largest integer I-JSON carries exactly
 from . import ast
 from .types import DYN, CheckResult, Type, of_value, parse_type
 from .values import INT64_MAX, INT64_MIN, UINT64_MAX, CelUint
 
 VERSION = "polc-cel-ir@1"
-#: Largest integer canonical JSON (I-JSON, RFC 7493) carries exactly.
-MAX_SAFE_INTEGER = 2 ** 53 - 1
 #: What a quoted field name may hold besides letters and digits (the grammar's CEL_QUOTED_IDENT).
 _FIELD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./ -")
 _BINARY = frozenset({"||", "&&", "<", "<=", ">", ">=", "==", "!=", "in", "+", "-", "*", "/", "%"})

@@ -126,11 +126,16 @@ def through_ir(root: ast.Expr, checked):
 
 def from_checked(root: ast.Expr, checked, *, backend: str = "compiled", file: str = "<expr>",
                  name: str = "expr", budget: int = DEFAULT_RUNTIME_BUDGET,
-                 optimize: bool = True) -> Program:
-    """A Program of a checked tree (from the checker or the IR); ``checked`` may be None."""
+                 optimize: bool = True, check_ranges: bool = True) -> Program:
+    """A Program of a checked tree (from the checker or the IR); ``checked`` may be None.
+
+    ``check_ranges=False`` skips refusing integers outside their declared range, for a caller
+    whose bindings are already checked (the rules runtime binds every input by its type).
+    """
     if backend == "interp":
-        interpreter = Interpreter(root, budget=budget, checked=checked)
+        interpreter = Interpreter(root, budget=budget, checked=checked, check_ranges=check_ranges)
         return Program(root, interpreter.evaluate, backend=backend, types=checked)
     from .codegen import generate
-    function, source = generate(root, checked, file=file, name=name, budget=budget, optimize=optimize)
+    function, source = generate(root, checked, file=file, name=name, budget=budget, optimize=optimize,
+                                check_ranges=check_ranges)
     return Program(root, function, backend=backend, types=checked, source=source)

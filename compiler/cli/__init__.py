@@ -1,6 +1,6 @@
 """The ``polc`` command line (click). Subcommands load lazily so ``polc --help`` starts fast.
 
-Exit codes (DESIGN.md §4): 0 success, 1 error-level findings, 2 usage, 3 unreadable input,
+Exit codes (docs/getting-started.md): 0 success, 1 error-level findings, 2 usage, 3 unreadable input,
 4 integrity failure. No command ends in a traceback on bad input.
 """
 

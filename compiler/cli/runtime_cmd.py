@@ -1,7 +1,7 @@
 """Runtime commands over a compiled, verified snapshot (no policy sources needed):
 
 * ``polc route ROLE``: a routing decision with its reasons;
-* ``polc trace RUN_ID``: which snapshot governed a run, and its stage transitions (977-A4).
+* ``polc trace RUN_ID``: which snapshot governed a run, and its stage transitions.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def echo_route(snap, role: str, passed, fmt: str) -> None:
               help="Load and verify the governing snapshot(s).")
 @_FORMAT
 def trace_cmd(run_id, workspace, from_capsule, capsule_location, workspace_name, verify, fmt):
-    """Which snapshot governed RUN_ID, and its stage transitions (spec 001 977-A4)."""
+    """Which snapshot governed RUN_ID, and its stage transitions."""
     if from_capsule or capsule_location:
         payload = _trace_capsule(run_id, capsule_location, workspace_name, verify)
     else:

@@ -80,7 +80,7 @@ def _warn(diagnostics) -> None:
 
 @click.group("delta")
 def delta_cmd():
-    """oplus policy deltas: apply one, or replay a delta log (spec 000 §4)."""
+    """oplus policy deltas: apply one, or replay a delta log."""
 
 
 @delta_cmd.command("apply")
@@ -193,7 +193,7 @@ def restore_cmd(archive, reason, operator, out_dir):
 @_format_option
 @reporting
 def migrate_cmd(source, policy, dry_run, allow_pickle, operator, out_dir):
-    """Migrate a policy_manifest@v1 policy's weights into a bundle of the current policy (spec 000 §2).
+    """Migrate a policy_manifest@v1 policy's weights into a bundle of the current policy.
 
     The legacy policy_hash must be the sha256 of the legacy weights (exit 4 otherwise). The new
     bundle is the current policy (the out dir's head bundle, or --policy) holding the legacy
@@ -284,7 +284,7 @@ def ledger_verify_cmd(out_dir):
 @_format_option
 @reporting
 def ledger_snapshot_cmd(notes, bundle_ref, out_dir):
-    """Append a ledger row for a bundle with its drift status against the previous row (spec 000 §8).
+    """Append a ledger row for a bundle with its drift status against the previous row.
 
     The row holds the hash, the manifest hash, the drift status and findings against the
     ledger's previous policy (the stdlib and project drift rules, with [drift] approvals),

@@ -1,4 +1,4 @@
-"""Drift review: ``polc diff OLD NEW`` (issue 5).
+"""Drift review: ``polc diff OLD NEW`` (docs/diff.md).
 
 The parts, in the order they run::
 

@@ -1,6 +1,6 @@
-"""Drift status for a ledger row (spec 000 §8): this snapshot against the ledger's previous one.
+"""Drift status for a ledger row (docs/diff.md "The ledger's drift status"): this snapshot against the ledger's previous one.
 
-``polc ledger snapshot --notes TEXT`` (issue 5) appends a row to ``policy_hash_ledger.jsonl``
+``polc ledger snapshot --notes TEXT`` appends a row to ``policy_hash_ledger.jsonl``
 with the drift status against the previous row; the ledger file and its rows belong to
 ``compiler.storage.ledger``, and this module computes the drift part of such a row:
 

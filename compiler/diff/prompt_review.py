@@ -33,6 +33,8 @@ class PromptDiff:
     kind: str            # "changed" | "added" | "removed"
     file: str | None     # the template file, when the prompt names one
     unified: str
+    old: str = ""        # the template text on each side ("" for a prompt added or removed)
+    new: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def prompt_diffs(changes: Iterable[Mapping[str, Any]]) -> list[PromptDiff]:
             file = (change.get("new") or change.get("old") or {}).get("template_file")
         else:
             file = (change.get("location") or {}).get("file")
-        out.append(PromptDiff(path[1], kind, file, _unified(path[1], old or "", new or "")))
+        out.append(PromptDiff(path[1], kind, file, _unified(path[1], old or "", new or ""), old or "", new or ""))
     return out
 
 

@@ -55,17 +55,19 @@ def review_args(old_arg: str | None, new_arg: str | None = None, *, against: str
 
 
 def review_snapshots(old: dict, new: dict, *, settings: Mapping[str, Any] | None = None,
-                     today: _dt.date | None = None) -> DiffReport:
-    """Review two snapshot dicts with an explicit ``[drift]`` section (for tools: the ledger, CI bots).
+                     today: _dt.date | None = None, labels: tuple[str, str] = ("old", "new"),
+                     kind: str = "snapshot") -> DiffReport:
+    """Review two snapshot dicts with an explicit ``[drift]`` section (for tools: the ledger, CI bots,
+    the registry's console, which names each side by ``labels`` and ``kind`` ``bundle``).
 
     The snapshots are not re-verified here (the caller loaded them); no source locations.
     """
-    return review(_snapshot_side("old", old), _snapshot_side("new", new), cwd=Path.cwd(), today=today,
-                  settings=settings or {})
+    return review(_snapshot_side(labels[0], old, kind), _snapshot_side(labels[1], new, kind), cwd=Path.cwd(),
+                  today=today, settings=settings or {})
 
 
-def _snapshot_side(label: str, snapshot: dict) -> inputs.Side:
-    return inputs.Side(SideInfo(label, "snapshot", snapshot.get("hash"), snapshot.get("policy_id")), snapshot)
+def _snapshot_side(label: str, snapshot: dict, kind: str = "snapshot") -> inputs.Side:
+    return inputs.Side(SideInfo(label, kind, snapshot.get("hash"), snapshot.get("policy_id")), snapshot)
 
 
 def review(old: inputs.Side, new: inputs.Side, *, cwd: Path, rules: Sequence[drift.DriftRule] | None = None,

@@ -1,6 +1,6 @@
 """JSON Schema validation of a parsed source, reported as diagnostics at source positions.
 
-The schemas in ``schemas/`` are the ones the validator uses (DESIGN.md §3). A schema
+The schemas in ``schemas/`` are the ones the validator uses (docs/reference/). A schema
 error becomes a diagnostic that says what was expected and, for names, the closest
 valid one.
 """

@@ -1,4 +1,4 @@
-"""The doc contract (spec 001, 977-A5): documentation files the project requires.
+"""The doc contract (docs/reference/policy-toml.md, ``required_docs``): documentation files the project requires.
 
 ``policy.toml``::
 

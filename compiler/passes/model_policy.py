@@ -1,4 +1,4 @@
-"""Front end and checks of ``model_policy.toml`` (spec 001: routing, capture, budgets, gates).
+"""Front end and checks of ``model_policy.toml`` (docs/reference/model-policy.md: routing, capture, budgets, gates).
 
 Stages: ``parse_model_policy`` (tomlkit, positions) → ``check_schema`` (JSON Schema in
 schemas/model_policy.schema.json) → ``check_values`` and ``check_semantics`` (the rules a

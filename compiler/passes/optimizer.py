@@ -1,4 +1,4 @@
-"""Optimizer metadata (spec 002): what produced the bundle, on which datasets, how well it scored.
+"""Optimizer metadata (docs/model-policy-blocks.md "[optimizer]"): what produced the bundle, on which datasets, how well it scored.
 
 Written inline as ``[optimizer]`` or as ``[optimizer] file = "optimizer/run.json"`` naming a
 JSON file with the same keys (schemas/optimizer_run.schema.json). It goes into the snapshot
@@ -164,7 +164,7 @@ def lower_optimizer(data: dict) -> dict[str, Any]:
 
 
 def training_context(block: dict) -> dict[str, Any]:
-    """The manifest's ``training_context`` (spec 000 §1.2) as the optimizer run describes it."""
+    """The manifest's ``training_context`` (schemas/policy_manifest.schema.json) as the optimizer run describes it."""
     runner = block["name"] + (f"@{block['version']}" if block["version"] else "")
     return {"runner": runner, "datasets": [d["name"] for d in block["datasets"]],
             "dataset_sha256": {d["name"]: d["sha256"] for d in block["datasets"]},

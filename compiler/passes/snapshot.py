@@ -1,4 +1,4 @@
-"""Lowering: the checked sources → the canonical PolicySnapshot (schema 1.0, spec 001).
+"""Lowering: the checked sources → the canonical PolicySnapshot (schema 1.0, schemas/ and docs/architecture.md).
 
 The snapshot holds only content: nothing volatile (time, absolute paths, user, host) takes
 part in its hash. ``hash`` is the sha256 of the RFC 8785 canonical JSON of the snapshot

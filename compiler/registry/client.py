@@ -96,9 +96,11 @@ class RemoteRegistry:
     def pin(self, bundle_id: str, scope) -> dict:
         return self.resolve(scope, pin=bundle_id)
 
-    def history(self, scope=None, *, bundle_id: str | None = None) -> dict:
+    def history(self, scope=None, *, bundle_id: str | None = None, limit: int | None = None,
+                before: int | None = None) -> dict:
         if scope is not None:
-            return self._send("GET", _scope_path(scope) + "/history")
+            page = {k: v for k, v in (("limit", limit), ("before", before)) if v is not None}
+            return self._send("GET", _scope_path(scope) + "/history", params=page or None)
         return self._send("GET", "/v1/history", params={"bundle": bundle_id} if bundle_id else None)
 
     def verify(self) -> dict:

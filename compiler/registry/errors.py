@@ -1,4 +1,5 @@
-"""Registry errors: spec 003's categories, each with ``retryable`` and a DESIGN.md §4 exit code.
+"""Registry errors: the categories of ``ErrorResponse`` (docs/registry.md), each with ``retryable``
+and an exit code (docs/getting-started.md).
 
 >>> e = RegistryError("CONFLICT", "POLC632", "scope prod/-/router is held by another bundle", retryable=True)
 >>> int(e.exit_code), e.to_json()["error"]["retryable"]

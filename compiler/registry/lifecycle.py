@@ -1,4 +1,4 @@
-"""The rollout state machine (DESIGN.md §6): states, the transitions between them and who may
+"""The rollout state machine (docs/registry.md): states, the transitions between them and who may
 perform each. Transitions are data: defaults here, overridable in policy.toml ``[registry]``.
 
 Spec 003 names the same states differently; ``REGISTRY_STATE`` is the mapping (docs/registry.md).
@@ -18,7 +18,7 @@ from typing import Iterable, Mapping
 STATES = ("candidate", "staged", "shadow", "promoted", "rolled_back", "retired")
 ROLES = ("submitter", "approver", "operator")
 
-#: polc state -> spec 003's vocabulary.
+#: polc state -> the ``mpr_public_contracts_v0`` vocabulary (schemas/, docs/registry.md).
 REGISTRY_STATE = {
     "candidate": "REGISTERED",
     "staged": "CANDIDATE",
@@ -53,7 +53,7 @@ DEFAULT_TRANSITIONS = (
 
 
 def state_or_default(value: str | None) -> str:
-    """A stored rollout_state; missing (an older record) reads as ``candidate`` (spec 002).
+    """A stored rollout_state; missing (an older record) reads as ``candidate`` (docs/registry.md).
 
     >>> state_or_default(None), state_or_default("Promoted"), state_or_default("RolledBack")
     ('candidate', 'promoted', 'rolled_back')

@@ -94,18 +94,32 @@ class RegistryReader:
         return {tuple(r[:3]): int(r[3]) for r in rows}
 
     def pin(self, bundle_id: str, scope) -> dict:
-        """Select an explicit bundle for a session; the registry is not changed (spec 002)."""
+        """Select an explicit bundle for a session; the registry is not changed (docs/registry.md)."""
         return self.resolve(scope, pin=self.bundle_id_of(bundle_id))
 
     # --- audit -------------------------------------------------------------------------------
-    def history(self, scope=None, *, bundle_id: str | None = None) -> dict:
+    def history(self, scope=None, *, bundle_id: str | None = None, limit: int | None = None,
+                before: int | None = None) -> dict:
+        """The audit events, oldest first; of one scope and/or bundle when given. ``limit`` (a scope's
+        history only) keeps the newest ``limit`` events older than seq ``before``: one page."""
         scope = as_scope(scope) if scope is not None else None
+        if limit is not None and (scope is None or bundle_id is not None):
+            raise ValueError("a page of history is of one scope")
         with self.store.read() as s:
-            rows = s.event_rows(scope.key if scope else None, bundle_id)
+            if limit is not None:
+                rows = s.event_rows_page(scope.key, before, limit)
+            else:
+                rows = s.event_rows(scope.key if scope else None, bundle_id)
             if scope is not None and not rows and not s.scope_known(scope.key):
                 raise unknown_scope(scope)
         return respond({"scope": scope.to_json() if scope else None,
                         "events": [decode_row(r)[0] for r in rows]}, "HistoryResponse")
+
+    def events_at(self, seqs) -> list[dict]:
+        """The audit events with these sequence numbers (the ones a state row names), in seq order."""
+        with self.store.read() as s:
+            rows = s.event_rows_at(sorted(set(seqs)))
+        return [decode_row(r)[0] for r in rows]
 
     def verify(self) -> dict:
         """Recompute the chain, and check the state tables and bundle records against it."""

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from .audit import GENESIS
 
-#: A stored rollout row may lack a state (an older record); it reads as candidate (spec 002).
+#: A stored rollout row may lack a state (an older record); it reads as candidate (docs/registry.md).
 STATE_CHECK = "state IS NULL OR state IN ('candidate','staged','shadow','promoted','rolled_back','retired')"
 
 #: The version of the tables below; a database at this version needs no DDL on open (an older one
@@ -195,6 +195,23 @@ class Store:
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         return self.all(f"SELECT {EVENT_COLUMNS} FROM polc_events{clause} ORDER BY seq", tuple(params))
 
+    def event_rows_page(self, scope_key: tuple, before: int | None, limit: int) -> list[tuple]:
+        """The newest ``limit`` events of a scope older than seq ``before`` (None: the newest), in seq order."""
+        older = " AND seq < ?" if before is not None else ""
+        params = (*scope_key, *((before,) if before is not None else ()), limit)
+        rows = self.all(f"SELECT {EVENT_COLUMNS} FROM polc_events WHERE environment = ? AND tenant = ? "
+                        f"AND policy_name = ?{older} ORDER BY seq DESC LIMIT ?", params)
+        return rows[::-1]
+
+    def event_rows_at(self, seqs: list[int]) -> list[tuple]:
+        """The events with these sequence numbers, in seq order."""
+        rows: list[tuple] = []
+        for start in range(0, len(seqs), 500):  # bounded IN lists: drivers cap parameters
+            chunk = tuple(seqs[start:start + 500])
+            marks = ", ".join("?" * len(chunk))
+            rows.extend(self.all(f"SELECT {EVENT_COLUMNS} FROM polc_events WHERE seq IN ({marks})", chunk))
+        return sorted(rows, key=lambda r: r[0])
+
     def event_row(self, seq: int) -> tuple | None:
         return self.one(f"SELECT {EVENT_COLUMNS} FROM polc_events WHERE seq = ?", (seq,))
 
@@ -281,6 +298,11 @@ class Store:
         """(token_id, principal, expires_at, revoked_at) of a token by the sha256 of its text."""
         return self.one("SELECT token_id, principal, expires_at, revoked_at FROM polc_tokens WHERE token_sha256 = ?",
                         (digest,))
+
+    def token_by_id(self, token_id: str) -> tuple | None:
+        """(principal, expires_at, revoked_at, note) of a token by its id."""
+        return self.one("SELECT principal, expires_at, revoked_at, note FROM polc_tokens WHERE token_id = ?",
+                        (token_id,))
 
     def tokens(self) -> list[tuple]:
         """(token_id, principal, created_at, expires_at, revoked_at, note), oldest first."""

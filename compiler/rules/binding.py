@@ -7,14 +7,18 @@
 ...     bind({"p95": "fast"}, map_of(STRING, DOUBLE), "metrics")
 ... except BindError as err:
 ...     print(err.path, err.detail)
-metrics.p95 is a string ('fast'), expected a number
+metrics.p95 is a string ("fast"), expected a number
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..canonical_reference import MAX_SAFE_INTEGER
 from ..cel.types import Type as T
+from ..spelling import spell
+
+INT64_MIN, INT64_MAX, UINT64_MAX = -(2 ** 63), 2 ** 63 - 1, 2 ** 64 - 1
 
 class BindError(ValueError):
     """A runtime value does not have its declared type; ``path`` names it."""
@@ -30,12 +34,18 @@ def bind(value: Any, t: T, path: str, *, strict: bool = False) -> Any:
 
     Mappings and tuples (a deep-frozen snapshot) come back as plain dicts and lists. With
     ``strict``, every field an object type declares must be present (gate inputs); without,
-    missing fields are left for ``has()`` to test (snapshots of older schemas).
+    missing fields are left for ``has()`` to test (snapshots of older schemas). An ``int``
+    must fit in 64 bits and a ``uint`` in 64 unsigned bits (CEL's ranges); a ``uint`` comes
+    back as :class:`compiler.cel.values.CelUint`. A value that contains itself, or nests
+    deeper than Python's stack, is refused, never a ``RecursionError``.
     """
     try:
-        return _fast(value, t, strict)
-    except (_Slow, OverflowError):  # something is off: redo it with paths, to name what
-        return _bind(value, t, path, strict)
+        try:
+            return _fast(value, t, strict)
+        except (_Slow, OverflowError):  # something is off: redo it with paths, to name what
+            return _bind(value, t, path, strict)
+    except RecursionError:
+        raise BindError(path, "nests too deeply (does it contain itself?)") from None
 
 
 class _Slow(Exception):
@@ -84,7 +94,8 @@ def _fast(value: Any, t: T, strict: bool) -> Any:
         if tv is {"string": str, "bool": bool, "bytes": bytes}[kind]:
             return value
     elif kind == "int" and tv is int:
-        return value
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
     elif kind == "dyn":
         return thaw(value) if tv is dict or tv is list or tv is tuple or isinstance(value, Mapping) else value
     raise _SLOW
@@ -103,14 +114,10 @@ def _bind(value: Any, t: T, path: str, strict: bool) -> Any:
             try:
                 return float(value)
             except OverflowError:  # a JSON integer beyond 1.8e308: fail closed, not crash
-                raise BindError(path, f"is {_describe(value)} too large for a double") from None
+                raise BindError(path, f"is {_describe(value)}, too large for a double") from None
         raise BindError(path, f"is {_describe(value)}, expected a number")
     if kind in ("int", "uint"):
-        if isinstance(value, int) and not isinstance(value, bool) and (kind == "int" or value >= 0):
-            return value
-        if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
-            return int(value)
-        raise BindError(path, f"is {_describe(value)}, expected {'an integer' if kind == 'int' else 'an unsigned integer'}")
+        return _integer(value, kind, path)
     simple = {"bool": bool, "string": str, "bytes": bytes}
     if kind in simple:
         if isinstance(value, simple[kind]):
@@ -125,6 +132,20 @@ def _bind(value: Any, t: T, path: str, strict: bool) -> Any:
     if kind == "map":
         return {k: _bind(v, t.params[1], _join(path, k), strict) for k, v in value.items()}
     return _bind_object(value, t, path, strict)
+
+
+def _integer(value: Any, kind: str, path: str) -> int:
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or (kind == "uint" and value < 0):
+        raise BindError(path, f"is {_describe(value)}, expected {'an integer' if kind == 'int' else 'an unsigned integer'}")
+    low, high, shown = (INT64_MIN, INT64_MAX, "-2^63 to 2^63-1") if kind == "int" else (0, UINT64_MAX, "0 to 2^64-1")
+    if not low <= value <= high:
+        raise BindError(path, f"is {_describe(value)}, outside the {kind} range ({shown})")
+    if kind == "uint":
+        from ..cel.values import CelUint
+        return CelUint(value)
+    return value
 
 
 def _bind_object(value: Mapping, t: T, path: str, strict: bool) -> dict:
@@ -150,12 +171,16 @@ def thaw(value: Any) -> Any:
 
 
 def _join(path: str, key: Any) -> str:
-    return f"{path}.{key}" if isinstance(key, str) and key.isidentifier() else f"{path}[{key!r}]"
+    return f"{path}.{key}" if isinstance(key, str) and key.isidentifier() else f"{path}[{spell(key)}]"
 
 
 def _describe(value: Any) -> str:
+    """What an input value is, in the words of a gate's types, spelled as JSON/CEL writes it:
+    ``a bool (true)``, ``a string ("fast")``, never Python's ``True`` or ``'fast'``."""
     names = {bool: "a bool", int: "an integer", float: "a number", str: "a string", list: "a list",
              dict: "a map", bytes: "bytes"}
-    shown = repr(value) if isinstance(value, (bool, int, float, str)) and len(repr(value)) < 40 else None
-    kind = names.get(type(value), type(value).__name__)
-    return f"{kind} ({shown})" if shown else kind
+    kind = names.get(type(value), f"a value of type {type(value).__name__}")
+    if isinstance(value, (bool, int, float, str)):
+        shown = spell(value, limit=40)
+        return shown if shown.startswith(kind) else f"{kind} ({shown})"  # a huge int spells itself
+    return kind

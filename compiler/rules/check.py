@@ -13,6 +13,10 @@ checker (:mod:`compiler.cel.checker`). A gate's environment is ``params`` (typed
 The file's constants come first, as lets. A let is checked once, and its cost is counted once
 per expression that reaches it: it is evaluated once and shared, never copied into its users.
 
+A parameter of the wrong type (``p95_latency_ms = "fast"`` where the gate compares it with a
+number) is the policy's mistake, not the rule's: it is reported at the TOML value (POLC267), with
+the rule that uses it as a note (``param_span`` gives the value's position).
+
 Which gates are compiled: every gate of a project file (its ``params`` is the table
 ``[gates.NAME]``; reading ``params`` without that table is POLC264), and every stdlib gate
 whose table exists (the stdlib offers gates; the policy switches them on by giving
@@ -51,6 +55,11 @@ RESERVED_NAMES = ("params", "old", "new", "impact")
 #: ``[drift.ratios].name`` of policy.toml, or the default (compiler.rules.rewrite.lower_ratios).
 DRIFT_FUNCTIONS = {"ratio": ((frozenset({"string"}), frozenset({"int", "uint", "double"})), DOUBLE)}
 _UNKNOWN_HINT = "declare it with `input` or `let`"
+#: Type errors that a parameter of the wrong type causes where the gate uses it.
+_PARAMETER_CODES = frozenset({"POLC212", "POLC213", "POLC214", "POLC217"})
+_WRITE_AS = {"double": "a number (no quotes)", "int": "a number (no quotes)", "uint": "a number (no quotes)",
+             "string": "a quoted string", "bool": "true or false", "list": "an array", "map": "a table",
+             "object": "a table"}
 
 
 @dataclass(frozen=True)
@@ -82,13 +91,15 @@ class _Context:
     rules: RuleSet
     gate_tables: dict[str, Any]
     cost_limit: int
+    param_span: Callable[[str, str], Span | None] = lambda table, key: None
     found: list[Diagnostic] = field(default_factory=list)
 
 
 def check_rules(rules: RuleSet, gate_tables: dict[str, Any] | None, *, cost_limit: int = DEFAULT_COST_LIMIT,
                 gate_table_span: Callable[[str], Span | None] = lambda name: None,
+                param_span: Callable[[str, str], Span | None] = lambda table, key: None,
                 include_gates: bool = True) -> Checked:
-    ctx = _Context(rules, dict(gate_tables or {}), cost_limit)
+    ctx = _Context(rules, dict(gate_tables or {}), cost_limit, param_span)
     scopes = {f.path: _const_scope(ctx, f) for f in rules.files}
     gates = [g for g in _pick(ctx, [(g, f) for f in rules.files for g in f.gates], "gate", "POLC260")
              if include_gates]
@@ -139,7 +150,7 @@ def _const_scope(ctx: _Context, file: ast.RulesFile) -> tuple[ast.Const, ...]:
         target = ctx.rules.file(imp.path) or ctx.rules.file(_relative(file.path, imp.path))
         if target is not None:
             imported.extend(target.consts)
-    checker = Checker({}, unknown_hint=_UNKNOWN_HINT)
+    checker = Checker({}, unknown_hint=_UNKNOWN_HINT, fold_constants=True)
     seen: dict[str, ast.Const] = {}
     for const in (*imported, *file.consts):
         if const.name in seen and seen[const.name] is not const:
@@ -163,7 +174,7 @@ def _relative(importer: str, path: str) -> str:
 
 def _checker(consts: tuple[ast.Const, ...], declarations: dict[str, Type], functions=None) -> Checker:
     """A checker with the declarations and the file's constants (as lets, already reported)."""
-    checker = Checker(declarations, functions=functions, unknown_hint=_UNKNOWN_HINT)
+    checker = Checker(declarations, functions=functions, unknown_hint=_UNKNOWN_HINT, fold_constants=True)
     for const in consts:
         checker.define_let(const.name, const.expr.node)
     checker.diagnostics.clear()
@@ -173,11 +184,13 @@ def _checker(consts: tuple[ast.Const, ...], declarations: dict[str, Type], funct
 def _check_gate(ctx: _Context, gate: ast.Gate, consts, has_params: bool) -> CheckResult:
     table = ctx.gate_tables.get(gate.name)
     checker = _checker(consts, {"params": params_type(table if isinstance(table, dict) else {})})
+    memo: dict = {}  # the cost estimator's facts about the lets, shared by the gate's expressions
     names: dict[str, Span] = {}
+    start = len(ctx.found)
     for stmt in gate.body:
         if isinstance(stmt, ast.Require):
-            _check_expr(ctx, checker, stmt.expr, condition=True)
-            _check_message(ctx, checker, stmt.message)
+            _check_expr(ctx, checker, stmt.expr, memo, condition=True)
+            _check_message(ctx, checker, stmt.message, memo)
             if not has_params and uses(stmt.expr.node, "params"):
                 _no_params(ctx, gate, stmt.expr.span)
             continue
@@ -193,13 +206,95 @@ def _check_gate(ctx: _Context, gate: ast.Gate, consts, has_params: bool) -> Chec
                 declared = DYN
             checker.declare(stmt.name, declared)
         else:
-            _check_expr(ctx, checker, stmt.expr, condition=False, let=stmt.name)
+            _check_expr(ctx, checker, stmt.expr, memo, condition=False, let=stmt.name)
             if not has_params and uses(stmt.expr.node, "params"):
                 _no_params(ctx, gate, stmt.expr.span)
+    if isinstance(table, dict):
+        _blame_parameters(ctx, gate, table, checker.result, start)
     if not gate.requires:
         ctx.found.append(Diagnostic.error("POLC263", f"gate `{gate.name}` has no `require` condition", gate.name_span,
                                           hint="a gate passes when all its conditions hold; add one"))
     return checker.result
+
+
+def _blame_parameters(ctx: _Context, gate: ast.Gate, table: dict, facts: CheckResult, start: int) -> None:
+    """Type errors a parameter's value causes, moved to that value in model_policy.toml (one per parameter)."""
+    found = ctx.found[start:]
+    if not any(d.code in _PARAMETER_CODES for d in found):
+        return
+    nodes: dict[Span, cel_ast.Expr] = {}
+    for root in _gate_roots(gate):
+        for node in cel_ast.walk(root):
+            nodes.setdefault(node.span, node)
+    kept, blamed = [], {}
+    for diagnostic in found:
+        node = nodes.get(diagnostic.span) if diagnostic.code in _PARAMETER_CODES else None
+        key, other = _parameter_at(node, facts, table) if node is not None else (None, None)
+        if key is None:
+            kept.append(diagnostic)
+        else:
+            blamed.setdefault(key, []).append((diagnostic, other))
+    for key, uses in blamed.items():
+        kept.append(_parameter_diagnostic(ctx, gate, key, table[key], uses))
+    ctx.found[start:] = kept
+
+
+def _gate_roots(gate: ast.Gate):
+    for stmt in gate.body:
+        if isinstance(stmt, (ast.Require, ast.Let)):
+            yield stmt.expr.node
+        message = getattr(stmt, "message", None)
+        for part in message.interpolations if message else ():
+            yield part.expr.node
+
+
+def _parameter_at(node, facts: CheckResult, table: dict) -> tuple[str | None, Type | None]:
+    """The parameter (``params.KEY``) a type error at ``node`` is about, and the type the rule wants.
+
+    Only when the rule says what it wants: the parameter meets, in a comparison or arithmetic, a
+    typed value that comes from the gate's inputs or lets. Against a literal, or used where an
+    operator needs another kind (``params.x.exists(...)``), the mistake may as well be the rule's,
+    and it is reported there.
+    """
+    def is_parameter(n) -> bool:
+        return isinstance(n, cel_ast.Select) and isinstance(n.operand, cel_ast.Ident) and \
+            n.operand.name == "params" and id(n.operand) not in facts.let_refs and n.field in table
+
+    if not isinstance(node, cel_ast.Binary) or is_parameter(node.left) == is_parameter(node.right):
+        return None, None
+    parameter, other = (node.left, node.right) if is_parameter(node.left) else (node.right, node.left)
+    wanted = facts.types.get(id(other))
+    if isinstance(other, cel_ast.Literal) or any(is_parameter(n) for n in cel_ast.walk(other)) \
+            or wanted is None or wanted.is_dyn:
+        return None, None
+    return parameter.field, wanted
+
+
+def _parameter_diagnostic(ctx: _Context, gate: ast.Gate, key: str, value: Any, uses: list) -> Diagnostic:
+    table = gate.name
+    wanted = next((other for _, other in uses if other is not None), None)
+    hint = f"write `{key}` as {_WRITE_AS[wanted.kind]}" if wanted is not None and wanted.kind in _WRITE_AS \
+        else "give it a value of the type the rule needs (see the note)"
+    return Diagnostic.error(
+        "POLC267", f"[gates.{table}] `{key}` is {_toml_kind(value)}, which gate `{gate.name}` cannot use",
+        ctx.param_span(table, key) or uses[0][0].span, hint=hint,
+        notes=[f"used at {d.span}: {d.message}" for d, _ in uses])
+
+
+def _toml_kind(value: Any) -> str:
+    """``a string ("fast")``: a TOML value in TOML's words."""
+    if isinstance(value, bool):
+        return f"a boolean ({'true' if value else 'false'})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f'a string ("{shown}")'
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date or time"
 
 
 def _no_params(ctx: _Context, gate: ast.Gate, span: Span) -> None:
@@ -227,18 +322,20 @@ def _check_drift(ctx: _Context, drift: ast.Drift, consts) -> CheckResult:
             "POLC258", f"unknown severity `{drift.severity}`", drift.severity_span,
             hint=did_you_mean(drift.severity.upper(), ast.SEVERITIES)))
     checker = _checker(consts, drift_inputs(), DRIFT_FUNCTIONS)
+    memo: dict = {}
     names: dict[str, Span] = {}
     for let in drift.lets:
         if _declare(ctx, let.name, let.span, names):
-            _check_expr(ctx, checker, let.expr, condition=False, let=let.name)
-    _check_expr(ctx, checker, drift.when, condition=True)
-    _check_message(ctx, checker, drift.message)
+            _check_expr(ctx, checker, let.expr, memo, condition=False, let=let.name)
+    _check_expr(ctx, checker, drift.when, memo, condition=True)
+    _check_message(ctx, checker, drift.message, memo)
     return checker.result
 
 
-def _check_expr(ctx: _Context, checker: Checker, expr: ast.Expression, *, condition: bool,
+def _check_expr(ctx: _Context, checker: Checker, expr: ast.Expression, memo: dict, *, condition: bool,
                 let: str | None = None) -> None:
-    """Type and cost of one expression (a ``let`` is then defined for what follows)."""
+    """Type and cost of one expression (a ``let`` is then defined for what follows); ``memo`` is the
+    cost estimator's, shared by the expressions of one checker (each let is estimated once)."""
     before = len(checker.diagnostics)
     try:
         if let is not None:
@@ -246,7 +343,7 @@ def _check_expr(ctx: _Context, checker: Checker, expr: ast.Expression, *, condit
         else:
             checker.check(expr.node, expect=BOOL if condition else None, what="a condition")
         _check_ratios(checker, expr.node)
-        cost = estimate(expr.node, types=checker.result) if len(checker.diagnostics) == before else 0
+        cost = estimate(expr.node, types=checker.result, memo=memo) if len(checker.diagnostics) == before else 0
     except Exception as exc:  # a bug in the checker must not end `polc check` in a traceback
         checker.diagnostics.append(Diagnostic.error(
             "POLC270", f"the CEL checker failed on this expression: {type(exc).__name__}: {exc}", expr.span,
@@ -280,6 +377,6 @@ def _check_ratios(checker: Checker, node) -> None:
                 hint='write it as ratio("name", 2.0)'))
 
 
-def _check_message(ctx: _Context, checker: Checker, message: ast.Message | None) -> None:
+def _check_message(ctx: _Context, checker: Checker, message: ast.Message | None, memo: dict) -> None:
     for part in message.interpolations if message else ():
-        _check_expr(ctx, checker, part.expr, condition=False)
+        _check_expr(ctx, checker, part.expr, memo, condition=False)

@@ -26,11 +26,10 @@ from lark import Token, Transformer
 from ..diagnostics import Diagnostic, Span
 from ..errors import InputError
 from . import ast
+from .limits import MAX_EXPR_CHARS, check_limits
 
 GRAMMAR_PATH = Path(__file__).with_name("rules.lark")
 CEL_GRAMMAR = GRAMMAR_PATH.parent.parent / "cel" / "cel.lark"
-#: Longest expression accepted, in characters (the CEL engine's own limit for one expression).
-MAX_EXPR_CHARS = 100_000
 
 _local = threading.local()
 
@@ -220,6 +219,8 @@ def parse_expression(text: str, *, file: str, line: int = 1, column: int = 1):
     from ..cel import parse
     from ..cel.parser import finish
 
+    if len(text) > MAX_EXPR_CHARS:  # refused by the engine's parser before it reads the text
+        return parse(text, file=file, line=line, column=column)
     lark, rules, cel = _parser()
     # May run inside a file parse (a message's interpolations): keep the outer state.
     saved = (rules.__dict__.copy(), (cel.file, cel.line_offset, cel.column_offset))
@@ -236,11 +237,17 @@ def parse_expression(text: str, *, file: str, line: int = 1, column: int = 1):
 
 
 def parse_rules(text: str, file: str) -> ast.RulesFile:
-    """Parse one ``.rules`` file; raise InputError with diagnostics on any syntax problem."""
+    """Parse one ``.rules`` file; raise InputError with diagnostics on any syntax problem.
+
+    Expressions over the size limits are refused before anything is parsed (:mod:`.limits`).
+    """
     from lark.exceptions import UnexpectedInput
 
     from ..cel import CelError
 
+    too_large = check_limits(text, file)
+    if too_large:
+        raise InputError(f"{file}: an expression is too large", too_large)
     lark, rules, cel = _parser()
     rules.reset(file, text)
     cel.locate(file, 1, 1)

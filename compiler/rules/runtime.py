@@ -10,7 +10,7 @@ True
 >>> result.passed, result.failures[0].message, result.failures[0].observed
 (False, 'p95 2300 > 2000', {'metrics.p95': 2300.0, 'params.p95': 2000.0})
 >>> print(gate.evaluate({"p95": "fast"}).failures[0].message)
-input metrics.p95 is a string ('fast'), expected a number
+input metrics.p95 is a string ("fast"), expected a number
 
 Every expression arrives checked, as expression IR (``node``, :mod:`compiler.cel.ir`): a
 gate decodes its lets, conditions and message parts, and generates Python from them with
@@ -137,8 +137,9 @@ class Declaration:
     def program(self, expr: Expr):
         if expr.program is None:
             from ..cel.program import from_checked
+            # Inputs arrive bound (compiler.rules.binding), their integers already range-checked.
             expr.program = from_checked(expr.node, self.facts, file=self.file, name=expr.name,
-                                        budget=self.budget)
+                                        budget=self.budget, check_ranges=False)
         return expr.program
 
     def observe(self, expr: Expr, bindings: dict) -> dict:

@@ -43,8 +43,11 @@ def check_rules(c: Compilation) -> StageOutput:
     def table_span(name: str):
         return document.index.key(("gates", name)) if document is not None else None
 
+    def param_span(name: str, key: str):
+        return document.index.value(("gates", name, key)) if document is not None else None
+
     checked = check(c["rules_set"], tables, cost_limit=_options(c).get("cost_limit", DEFAULT_COST_LIMIT),
-                    gate_table_span=table_span)
+                    gate_table_span=table_span, param_span=param_span)
     return StageOutput({"rules_checked": checked}, checked.diagnostics)
 
 

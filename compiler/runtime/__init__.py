@@ -6,7 +6,7 @@
     tracker = snap.budget_tracker(run_id="r1")                # token and cost budgets
     snap.gate("reflex_promotion").evaluate(metrics)           # pass/fail with the failing conditions
     run = snap.start_run("r1", workspace="runs/")             # attributed events, RECEIPT, REPLAY
-    governing_snapshot("runs/", "r1")                         # 977-A4: the policy that governed r1
+    governing_snapshot("runs/", "r1")                         # the policy that governed r1
     watcher = SnapshotWatcher("artifacts/policy/policy.json") # hot reload, last known good
     watcher = RegistryWatcher("https://registry", "prod/-/router")  # follow a registry scope (polc serve)
     load_snapshot("oci://registry.internal/policies/router:prod")  # from an OCI registry (docs/oci.md)

@@ -1,4 +1,4 @@
-"""Exceptions of the runtime. Each is a ``PolcError`` (diagnostics + exit code, DESIGN.md §4),
+"""Exceptions of the runtime. Each is a ``PolcError`` (diagnostics + exit code, docs/getting-started.md "Exit codes"),
 so the CLI prints them without a traceback; lookups are also ``LookupError``s and bad amounts
 ``ValueError``s, so plain Python callers can catch them the usual way.
 

@@ -1,9 +1,11 @@
-"""Append-only JSONL logs (run events, replay records) and their reader.
+"""The run's logs (``events.jsonl``, ``REPLAY.jsonl``): append-only JSON Lines in polc's one log
+convention (compiler/jsonlog.py): each record is canonical JSON carrying ``prev_sha256``, the
+sha256 of the line before it, so an edited, deleted or reordered record is caught on read.
 
-Each record is one line of compact JSON written with a single ``write`` on a file opened with
-``O_APPEND``, so lines from several threads never interleave and nothing is ever rewritten.
-A crash can leave at most a torn last line (no newline); the reader reports it and ignores
-it, and every complete line must be valid JSON or the log is refused as damaged.
+A run's logs have one writer (the ``Run``), so ``EventLog`` keeps the previous line's hash in
+memory and appends each record with one ``write`` on a file opened with ``O_APPEND``: lines from
+several threads never interleave and nothing is ever rewritten. A crash can leave at most a torn
+last line (no newline); the reader reports it and ignores it.
 
 >>> import tempfile, pathlib
 >>> log = EventLog(pathlib.Path(tempfile.mkdtemp()) / "events.jsonl")
@@ -15,7 +17,6 @@ it, and every complete line must be valid JSON or the log is refused as damaged.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import now_timestamp
-from .errors import input_error
+from ..jsonlog import encode_row, last_line_sha, line_sha, read_log, verify_chain
+from .errors import input_error, integrity_error
 
 
 def utc_now() -> str:
@@ -32,23 +34,26 @@ def utc_now() -> str:
 
 
 class EventLog:
-    """An append-only JSONL file; ``append`` stamps ``seq`` (1, 2, ...) and ``ts``."""
+    """An append-only, hash-chained JSONL file; ``append`` stamps ``seq`` (1, 2, ...) and ``ts``."""
 
     def __init__(self, path: Path, *, start_seq: int = 0):
         self.path = Path(path)
         self._lock = threading.Lock()
         self._seq = start_seq
+        self._prev = last_line_sha(self.path)  # the chain goes on from a header written before
 
     def append(self, record: dict[str, Any], *, durable: bool = False) -> dict[str, Any]:
+        """Append ``record`` stamped with ``seq`` and ``ts``; returns the stamped record (without
+        ``prev_sha256``, which belongs to the file's chain, not to the event)."""
         with self._lock:
             self._seq += 1
             stamped = {"seq": self._seq, "ts": utc_now(), **record}
-            self.write_line(stamped, durable=durable)
+            line = encode_row({**stamped, "prev_sha256": self._prev})
+            self._write(line + b"\n", durable)
+            self._prev = line_sha(line)
             return stamped
 
-    def write_line(self, record: dict[str, Any], *, durable: bool = False) -> None:
-        line = (json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                           allow_nan=False) + "\n").encode("utf-8")
+    def _write(self, line: bytes, durable: bool) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         try:
             written = os.write(fd, line)
@@ -67,23 +72,17 @@ class JsonlContent:
 
 
 def read_jsonl(path: Path) -> JsonlContent:
-    """Every complete record of a JSONL log; a damaged complete line is an error naming it."""
+    """Every complete record of a run log, its chain verified; a damaged line is an error naming
+    it. Logs written before runs were chained (no record has ``prev_sha256``) are read as they are."""
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise input_error("POLC750", f"`{path}` cannot be read: {exc.strerror or exc}",
+        rows, torn = read_log(Path(path), "POLC750")
+    except FileNotFoundError:
+        raise input_error("POLC750", f"`{path}` cannot be read: it does not exist",
                           "check the workspace path and the run id") from None
-    lines = data.split(b"\n")
-    torn = lines[-1] != b""
-    records = []
-    for number, line in enumerate(lines[:-1], 1):
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise input_error("POLC750", f"`{path}` line {number} is not valid JSON ({exc})",
-                              "the log was edited or damaged; it is append-only") from None
-        if not isinstance(record, dict):
-            raise input_error("POLC750", f"`{path}` line {number} is not a JSON object",
-                              "the log was edited or damaged; it is append-only")
-        records.append(record)
-    return JsonlContent(tuple(records), torn)
+    if any("prev_sha256" in row for row, _ in rows):
+        broken = verify_chain(rows)
+        if broken is not None:
+            raise integrity_error("POLC755", f"record {broken} of `{path}` does not chain to the record before it "
+                                             "(prev_sha256): the log was edited, reordered or cut",
+                                  "the run log is append-only; restore the run directory from a copy")
+    return JsonlContent(tuple({k: v for k, v in row.items() if k != "prev_sha256"} for row, _ in rows), torn)

@@ -1,6 +1,6 @@
 """Capture rules and safe modes: what a run may record, and how cautiously the router behaves.
 
-Capture (spec 001): ``none`` records nothing, ``prompts_only`` records prompts, ``full_io``
+Capture (docs/runtime.md "Capture and safe modes"): ``none`` records nothing, ``prompts_only`` records prompts, ``full_io``
 records prompts and completions; embeddings are stored only when ``store_embeddings`` is true
 and the mode records anything at all.
 

@@ -1,5 +1,5 @@
-"""Runs: every event attributed to the policy that governed it (spec 001 event binding,
-spec 002 session attribution).
+"""Runs: every event attributed to the policy that governed it (docs/runtime.md "Runs and
+attribution").
 
 ``snap.start_run(run_id, workspace)`` captures the snapshot into the workspace, writes the
 run's ``RECEIPT.json`` and ``REPLAY.jsonl`` header (both carry ``policy_bundle_id``) and emits
@@ -7,7 +7,7 @@ run's ``RECEIPT.json`` and ``REPLAY.jsonl`` header (both carry ``policy_bundle_i
 (``StageTransition``, ``Checkpoint``, budget events, ``RunEnd``) carries ``policy_id`` and
 ``policy_hash``.
 
-Dual storage (977-A3): with a capsule — passed as ``capsule=`` or configured in the project's
+Dual storage (docs/storage.md "Capsule"): with a capsule — passed as ``capsule=`` or configured in the project's
 ``[storage].capsule`` (the project around the workspace, else around the snapshot's bundle) —
 the captured snapshots are stored in it, and the run's attribution events (``CAPSULE_EVENTS``)
 are appended to its event stream ``mv2://<workspace>/runs/<run_id>``, so the capsule alone
@@ -41,6 +41,7 @@ from typing import Any
 
 from ..canonical import canonical_json
 from ..fsutil import atomic_write_bytes
+from ..jsonlog import GENESIS, encode_row
 from .errors import BudgetUsageError, input_error
 from .events import EventLog, utc_now
 from ..bundle import HEAD_FILE
@@ -103,10 +104,10 @@ class Run:
                               "runs are append-only and never reopened; use a new run id") from None
         run = cls(snap, run_id, ws, _follow_path(snap, follow), owns_capsule=owns)
         ref = run._capture(snap, "run_start")
-        atomic_write_bytes(run.dir / REPLAY_FILE, _line({
+        atomic_write_bytes(run.dir / REPLAY_FILE, encode_row({  # the first link of the log's chain
             "type": "ReplayHeader", "schema_version": REPLAY_SCHEMA, "run_id": run_id,
             "policy_bundle_id": snap.policy_bundle_id, "policy_id": snap.policy_id,
-            "policy_uri": ref["policy_uri"], "started_at": run.started_at}))
+            "policy_uri": ref["policy_uri"], "started_at": run.started_at, "prev_sha256": GENESIS}) + b"\n")
         run.replay = EventLog(run.dir / REPLAY_FILE, start_seq=0)
         run._emit({"type": "RunStart", "policy": ref}, durable=True)
         run._emit({"type": "PolicySnapshotRef", **ref}, durable=True)
@@ -270,10 +271,6 @@ class Run:
                        "tokens_used": self.budget.tokens_by_stage()},
         }
         atomic_write_bytes(self.dir / RECEIPT_FILE, canonical_json(receipt))
-
-
-def _line(record: dict) -> bytes:
-    return canonical_json(record) + b"\n"
 
 
 def _follow_path(snap, follow) -> Path | None:

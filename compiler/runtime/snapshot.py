@@ -88,7 +88,7 @@ class Snapshot:
 
     @property
     def policy_bundle_id(self) -> str:
-        """The registry's handle of the bundle (spec 002); equal to the content hash."""
+        """The registry's handle of the bundle (docs/registry.md); equal to the content hash."""
         return self.data["hash"]
 
     @property
@@ -105,7 +105,7 @@ class Snapshot:
 
     @property
     def rollout_state(self) -> str:
-        """The manifest's rollout state; a bundle without one counts as ``candidate`` (spec 002)."""
+        """The manifest's rollout state; a bundle without one counts as ``candidate`` (docs/registry.md)."""
         state = self.manifest.get("rollout_state") if self.manifest is not None else None
         return state if isinstance(state, str) else "candidate"
 
@@ -291,7 +291,7 @@ class Snapshot:
         return ShadowRouter(self, candidate, sink=sink, window=window)
 
     def start_run(self, run_id: str, workspace, **options):
-        """Open a run attributed to this policy (spec 001 event binding, spec 002 attribution)."""
+        """Open a run attributed to this policy (docs/runtime.md "Runs and attribution")."""
         from .runs import Run
 
         return Run.start(self, run_id, workspace, **options)

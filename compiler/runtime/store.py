@@ -1,4 +1,4 @@
-"""The workspace of runs: captured policy snapshots and run directories (spec 001 storage contract).
+"""The workspace of runs: captured policy snapshots and run directories (docs/runtime.md "Runs and attribution").
 
 Layout::
 

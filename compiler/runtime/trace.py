@@ -1,4 +1,4 @@
-"""Run traceability (spec 001 977-A4): given a run id, the snapshot(s) that governed it.
+"""Run traceability (docs/runtime.md "Runs and attribution"): given a run id, the snapshot(s) that governed it.
 
 ``trace_run(workspace, run_id)`` reads the run's receipt and event log; ``governing_snapshot``
 loads, from the workspace's captured copy, the verified snapshot the run started under (or the
@@ -6,7 +6,7 @@ one in force at a given event ``seq``). The reference in the log and the loaded 
 agree, or it is an ``IntegrityError``.
 
 ``trace_from_capsule(capsule, run_id)`` and ``governing_from_capsule`` answer the same from the
-capsule alone (977-A3): the run's event stream ``mv2://<workspace>/runs/<run_id>`` and the
+capsule alone (docs/storage.md "Capsule"): the run's event stream ``mv2://<workspace>/runs/<run_id>`` and the
 snapshot objects its ``PolicySnapshotRef`` events name.
 
 >>> trace_run("/nonexistent", "r1")

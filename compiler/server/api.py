@@ -54,7 +54,8 @@ ROUTES = (
               "HttpPromoteRequest", "PromoteResponse", True),
     Operation("POST", SCOPE + "/rollback", "rollback", "Roll the scope back to its previous promoted bundle",
               "HttpRollbackRequest", "RollbackResponse", True),
-    Operation("GET", SCOPE + "/history", "scope_history", "The scope's audit events", response="HistoryResponse"),
+    Operation("GET", SCOPE + "/history", "scope_history", "The scope's audit events (?limit=N&before=SEQ: the "
+              "newest N older than SEQ)", response="HistoryResponse"),
     Operation("GET", "/v1/history", "history", "Every audit event (?bundle=HASH)", response="HistoryResponse"),
     Operation("GET", "/v1/verify", "verify", "Recompute the audit chain and the state tables",
               response="VerifyResponse"),
@@ -193,7 +194,28 @@ def _wait(request: Request, most: float) -> float:
 
 async def scope_history(request: Request):
     scope = path_scope(request)
-    return answer(await in_thread(request, lambda reg, p: reg.history(scope)))
+    limit, before = page_params(request)
+    return answer(await in_thread(request, lambda reg, p: reg.history(scope, limit=limit, before=before)))
+
+
+#: The most events one page of a scope's history holds.
+MAX_PAGE = 1000
+
+
+def page_params(request: Request) -> tuple[int | None, int | None]:
+    """``?limit=N&before=SEQ``: the newest N events older than SEQ (both optional; no limit: all)."""
+    values = []
+    for name, low, high in (("limit", 1, MAX_PAGE), ("before", 1, 2 ** 62)):
+        text = request.query_params.get(name)
+        if text is None:
+            values.append(None)
+            continue
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise invalid("POLC801", f"{name}={text[:40]!r} is not a whole number from {low} to {high}")
+        values.append(int(text))
+    if values[1] is not None and values[0] is None:
+        raise invalid("POLC801", "before= pages the history: give limit= with it")
+    return values[0], values[1]
 
 
 async def history(request: Request):

@@ -4,7 +4,9 @@
 under ``/v1``, ``/healthz``, ``/readyz``, ``/metrics`` and ``/openapi.json``, the error handlers
 that turn every refusal into an ``ErrorResponse``, and one middleware that gives each request an
 id, counts it and writes one JSON access-log line. Other pages mount beside the API the same way
-(``build_app(config, extra_routes=[...])``) and reuse ``api.in_thread`` to authenticate.
+(``build_app(config, extra_routes=[...])``) and reuse ``api.in_thread`` to authenticate; the web
+console (compiler/server/console) is mounted that way under ``/console``. Every response carries
+a strict Content-Security-Policy (``SECURITY_HEADERS``).
 
 The app is stateless over the registry store: any number of processes can serve one PostgreSQL
 database behind a load balancer.
@@ -131,6 +133,20 @@ async def openapi(request: Request):
 
 # --- middleware: request id, access log, request metrics --------------------------------------
 
+#: Every response: no script, style, image or font from anywhere but this server, no inline script
+#: or style, no framing, no plugins; the console's CSS and JS are files under /console/static/.
+SECURITY_HEADERS = (
+    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                                 b"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                                 b"form-action 'self'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on its own form posts,
+    # and the console checks Origin (compiler/server/console/pages.py).
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+)
+
+
 class AccessLog:
     """Pure ASGI middleware (no buffering, so long-polls and file bodies stream)."""
 
@@ -148,7 +164,8 @@ class AccessLog:
         async def send_with_id(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode("latin-1"))]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode("latin-1")),
+                                      *SECURITY_HEADERS]
             await send(message)
 
         try:
@@ -172,12 +189,18 @@ def _route_name(scope) -> str:
 
 # --- assembly ----------------------------------------------------------------------------------
 
-def build_app(config: ServerConfig, *, extra_routes: list | None = None) -> Starlette:
+def build_app(config: ServerConfig, *, extra_routes: list | None = None, console: bool = True) -> Starlette:
+    """The app; ``console`` mounts the web console under /console (Jinja2 is imported here, lazily,
+    so ``polc`` commands other than ``serve`` never load it)."""
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app):
         app.state.service = RegistryService(config, metrics)
+        if console:
+            from .console.pages import Console
+
+            app.state.console = Console(app.state.service.signing_key)
         SERVER_LOG.info(json.dumps({"event": "started", "pid": os.getpid(), **describe(config),
                                     "notes": list(config.notes)}))
         try:
@@ -189,6 +212,10 @@ def build_app(config: ServerConfig, *, extra_routes: list | None = None) -> Star
     routes = [*api.routes(), Route("/healthz", healthz, name="healthz"), Route("/readyz", readyz, name="readyz"),
               Route("/metrics", metrics_endpoint, name="metrics"), Route("/openapi.json", openapi, name="openapi"),
               *(extra_routes or [])]
+    if console:
+        from .console import routes as console_routes
+
+        routes += console_routes()
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={RegistryError: registry_error, HTTPException: http_error,
                                         Exception: internal_error})

@@ -57,6 +57,9 @@ _SERVER_KEYS = {"store", "bundle_dir", "public_url", "origin", "checkpoint_key",
                 "pool_size"}
 _OIDC_KEYS = {"jwks_file", "issuer", "audience", "principal_claim", "algorithms", "leeway_seconds"}
 _GRANT_KEYS = {"principal", "roles", "policy", "environment", "tenant"}
+#: A grant may also give ``viewer``: reading through the web console (compiler/server/console), no change.
+VIEWER = "viewer"
+GRANT_ROLES = (*ROLES, VIEWER)
 
 
 @dataclass(frozen=True)
@@ -240,9 +243,9 @@ def _list(path, table: dict, key: str, kind) -> list:
     return value
 
 
-def _roles(path, where: str, roles) -> tuple[str, ...]:
-    if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
-        raise _bad(path, f"{path}: {where} roles must be a non-empty list of {', '.join(ROLES)}")
+def _roles(path, where: str, roles, allowed: tuple[str, ...] = ROLES) -> tuple[str, ...]:
+    if not isinstance(roles, list) or not roles or any(r not in allowed for r in roles):
+        raise _bad(path, f"{path}: {where} roles must be a non-empty list of {', '.join(allowed)}")
     return tuple(roles)
 
 
@@ -257,7 +260,7 @@ def _grants(path, entries) -> tuple[Grant, ...]:
         principal = _str(path, entry, "principal", None)
         if not principal:
             raise _bad(path, f"{path}: grant {n} has no `principal`")
-        out.append(Grant(principal, _roles(path, f"grant {n}'s", entry.get("roles")), _str(path, entry, "policy", None),
+        out.append(Grant(principal, _roles(path, f"grant {n}'s", entry.get("roles"), GRANT_ROLES), _str(path, entry, "policy", None),
                          _str(path, entry, "environment", None), _str(path, entry, "tenant", None)))
     return tuple(out)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -28,6 +29,8 @@ from .metrics import Metrics
 from .pool import RegistryPool
 
 IDEMPOTENCY_KEY_MAX = 200
+#: Drift reviews kept per process (a review of two bundles never changes).
+REVIEW_CACHE = 64
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class RegistryService:
         self.metrics = metrics or Metrics()
         self.signing_key = load_or_create_signing_key(config.checkpoint_key)
         self.keyid = public_keyid(self.signing_key.public_key())
+        self._reviews: dict[tuple[str, str], dict] = {}
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         self.pool.close()
@@ -116,6 +121,50 @@ class RegistryService:
                                 f"{bundle_id[:12]}", hint="bundles published to the server can be fetched; "
                                 "`polc registry list` shows them")
         return path
+
+    def stored_bundle(self, reg: Registry, bundle_id: str):
+        """The verified bundle (compiler/bundle) of a registered bundle: the copy this server stores
+        (``bundle_dir/<hash>``, what ``publish`` uploaded), else the directory its record's ``file:``
+        URI names (a bundle published with local database access)."""
+        from urllib.parse import unquote, urlsplit
+
+        from ..registry.bundles import open_bundle_ref
+
+        bundle_id = reg.bundle_id_of(bundle_id)
+        where = self.config.bundle_dir / bundle_id
+        if not where.is_dir():
+            uri = urlsplit(reg.show(bundle_id)["record"]["ref"]["uri"])
+            if uri.scheme != "file" or not Path(unquote(uri.path)).is_dir():
+                raise RegistryError("UNKNOWN_BUNDLE", "POLC612", f"this server stores no files of bundle "
+                                    f"{bundle_id[:12]}", hint="publish it through the server (`polc registry "
+                                    "publish` with POLC_REGISTRY naming it) to review it here")
+            where = Path(unquote(uri.path))
+        bundle = open_bundle_ref(str(where), None)
+        if bundle.hash != bundle_id:
+            raise RegistryError("INTEGRITY", "POLC705", f"{where} holds bundle {bundle.hash[:12]}, not {bundle_id[:12]}")
+        return bundle
+
+    def review(self, reg: Registry, old_id: str, new_id: str) -> dict:
+        """The drift review of two registered bundles: what ``polc diff OLD NEW`` reports for their
+        bundle directories (compiler/diff), as its JSON form, with no ``[drift]`` approvals applied
+        (they belong to a repository, not to the registry). Bundles never change, so a pair's
+        review is computed once per process."""
+        from ..diff.report_json import to_json
+        from ..diff.review import review_snapshots
+
+        old_id, new_id = reg.bundle_id_of(old_id), reg.bundle_id_of(new_id)
+        key = (old_id, new_id)
+        cached = self._reviews.get(key)
+        if cached is not None:
+            return cached
+        old, new = self.stored_bundle(reg, old_id), self.stored_bundle(reg, new_id)
+        labels = tuple(f"{b.version or b.hash[:12]} ({b.hash[:12]})" for b in (old, new))
+        report = to_json(review_snapshots(old.snapshot, new.snapshot, labels=labels, kind="bundle"))
+        with self._lock:
+            self._reviews[key] = report
+            while len(self._reviews) > REVIEW_CACHE:
+                self._reviews.pop(next(iter(self._reviews)))
+        return report
 
     # --- mutations (each is ``fn`` of ``mutate``) ------------------------------------------------
     def publish(self, reg: Registry, principal: Principal, body: dict, base_url: str) -> tuple[int, dict]:

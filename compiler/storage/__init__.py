@@ -1,4 +1,4 @@
-"""Long-horizon storage (spec 000 §1–§4, spec 001 dual storage).
+"""Long-horizon storage (docs/storage.md).
 
 ``weights`` (the non-executable weights format), ``bundles`` (read and verify a bundle,
 derive a new one), ``deltas`` (oplus updates and ``delta_log.jsonl``), ``ledger``

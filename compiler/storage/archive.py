@@ -1,4 +1,4 @@
-"""Rollback-safe archives (spec 000 §3): ``polc archive`` and ``polc restore``.
+"""Rollback-safe archives (docs/storage.md "Archives and restore"): ``polc archive`` and ``polc restore``.
 
 ``archive/policy/<YYYY-MM-DD>_<hash>/`` holds the bundle's files exactly, plus
 ``ledger_excerpt.jsonl`` (the ledger rows for that hash) and ``verification.log`` (each
@@ -10,7 +10,7 @@ the recomputed one (the checks are deterministic, so they must agree); on any mi
 refuses and changes nothing. Otherwise it puts the bundle back in the out dir, re-points the
 head, appends a ``restore`` ledger row, and appends a section to ``<out>/rollback_notice.md``.
 
->>> archive_name("ab" * 32, "2026-11-23")[:14]
+>>> archive_name("ab" * 32, "2026-11-23")[:15]
 '2026-11-23_abab'
 """
 

@@ -1,4 +1,4 @@
-"""``polc backfill``: make the head pointer name its bundle by the manifest's identity (spec 000 §7).
+"""``polc backfill``: make the head pointer name its bundle by the manifest's identity (docs/storage.md "Backfill").
 
 A head pointer is stale when it is a legacy v1 ``policy.json`` (``policy_hash`` = sha256 of
 the weights), or a ``polc_head@v1`` whose ``policy_id`` or ``manifest_sha256`` disagrees

@@ -9,7 +9,7 @@ bundle (temp dir + rename) → re-read and verify it → append the log row → 
 head → append the ledger row. If the verification fails the new bundle is removed, the
 head stays, and the row is logged with ``policy_update_applied: false`` (exit 4).
 
-Example row (every field of spec 000 §4, plus what replay and the chain need)::
+Example row (docs/storage.md "oplus deltas", plus what replay and the chain need)::
 
     {"cycle": 173, "slice": "goal", "mode": "rfl", "policy_hash_before": "a1b2…",
      "policy_hash_after": "b3c4…", "theta_norm_before": 1.24, "theta_norm_after": 1.11,

@@ -1,4 +1,4 @@
-"""``polc migrate``: a legacy ``policy_manifest@v1`` policy → a verified polc bundle (spec 000 §2).
+"""``polc migrate``: a legacy ``policy_manifest@v1`` policy → a verified polc bundle (docs/storage.md "Migrations").
 
 A v1 policy is weights and nothing else, so the migrated bundle is the **current policy**
 (routing, capture, budgets, gates, surface, rules: the out dir's head bundle, or the bundle
@@ -151,7 +151,7 @@ def current_policy(out_dir: Path, policy: str | Path | None) -> tuple[Bundle, bo
 
 
 def _check_legacy_hash(policy_json: Path, manifest: dict, weights: Path) -> tuple[str, tuple[Diagnostic, ...]]:
-    """The verified legacy ``policy_hash`` (the sha256 of the legacy weights file, spec 000 §2).
+    """The verified legacy ``policy_hash`` (the sha256 of the legacy weights file; docs/storage.md "Migrations").
 
     A mismatch is POLC396 (exit 4). A v1 file without ``policy_hash`` (the oldest ones) cannot
     be checked: the weights' own sha256 stands in for it, with the warning POLC397.

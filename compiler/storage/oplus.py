@@ -1,4 +1,4 @@
-"""The symbolic update operator oplus (spec 000 §4): theta_{t+1} = theta_t ⊕ delta_t.
+"""The symbolic update operator oplus (docs/storage.md "oplus deltas"): theta_{t+1} = theta_t ⊕ delta_t.
 
 ``apply_symbolic_delta`` takes the gradient direction ``delta`` as given, clips it to the
 surface's ``max_gradient_norm``, withholds ``damping_factor`` of the step, and descends::

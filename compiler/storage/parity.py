@@ -2,7 +2,7 @@
 
 Checked in both directions: each bundle's ``snapshot.json`` must be in the capsule under
 ``mv2://<workspace>/policy/<policy_id>`` with the same bytes, and each capsule object of the
-workspace must have a bundle on disk with the same bytes (977-A2), unless ``polc gc`` removed
+workspace must have a bundle on disk with the same bytes (docs/storage.md "Capsule"), unless ``polc gc`` removed
 that bundle (the ledger's ``gc`` rows say which).
 
 >>> from compiler.diagnostics import Diagnostic

@@ -7,7 +7,7 @@
 * ``emit_records`` (after ``emit_bundle``) appends a ``build`` row to the hash ledger when
   the head moved, a ``surface_change`` row to ``delta_log.jsonl`` when the surface differs
   from the previous head's, and with ``[storage].capsule`` configured (or
-  ``build(..., capsule=True)``) stores the snapshot bytes in the capsule (dual storage, spec 001).
+  ``build(..., capsule=True)``) stores the snapshot bytes in the capsule (docs/storage.md "Capsule").
 """
 
 from __future__ import annotations

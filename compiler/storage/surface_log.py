@@ -1,4 +1,4 @@
-"""A surface change is logged as a delta of type ``surface_change`` (spec 000 §5).
+"""A surface change is logged as a delta of type ``surface_change`` (docs/surfaces.md).
 
 When a build replaces a head whose snapshot has a different surface, one row goes to
 ``<out>/delta_log.jsonl`` with the same fields as an oplus row; its payload says what

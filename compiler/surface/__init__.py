@@ -1,4 +1,4 @@
-"""Learning surfaces (spec 000 §5): ``policy.surface.yaml`` → checked, normalized, hashed.
+"""Learning surfaces (docs/surfaces.md): ``policy.surface.yaml`` → checked, normalized, hashed.
 
 Modules, in pipeline order: ``yaml_front`` (safe YAML with line:col on every node),
 ``checks`` (schema + semantic rules), ``normalize`` (explicit defaults, deterministic

@@ -7,7 +7,7 @@ re-spelled canonically. The bundle file ``policy.surface.yaml`` is written from 
 
 >>> data = {"surface_version": "policy_surface@v1", "feature_space": [{"name": "x", "transform": "minmax"}]}
 >>> print(to_yaml(normalize(data)).decode().splitlines()[4])
-    transform: minmax
+    transform: "minmax"
 """
 
 from __future__ import annotations

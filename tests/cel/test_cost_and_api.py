@@ -99,7 +99,7 @@ def test_doctests_of_the_package():
     import doctest
     import importlib
     modules = ["ast", "checker", "codegen", "cost", "errors", "functions", "interp", "literals",
-               "parser", "program", "re2", "semantics", "timeutil", "types", "values", "rt",
+               "parser", "program", "regex", "semantics", "timeutil", "types", "values", "rt",
                "containers", "codegen_fast", "codegen_generic", "syntax_errors"]
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     for name in modules:

@@ -47,6 +47,12 @@ E = ERROR
     ("'abc'.matches('^a.c$')", True), ("'a\\n'.matches('a$')", False),
     ("'٣'.matches('\\\\d')", False), ("'x'.matches('(a)\\\\1')", E), ("'x'.matches('[')", E),
     ("'ab'.matches('(?i)AB')", True), ("'x'.matches('(?=x)')", E),
+    # RE2 itself: what Python's re lacks works, what RE2 refuses is an error, nothing backtracks
+    ("'héllo'.matches('^\\\\pL+$')", True), ("'aB'.matches('a(?i)b')", True),
+    ("'5'.matches('[\\\\d\\\\W]')", True), ("'a'.matches('[\\\\d\\\\W]')", False),
+    ("'é'.matches('\\\\w')", False), ("'x'.matches('a{100000}')", E), ("'x'.matches('(?P=n)')", E),
+    (f"'{'a' * 60}!'.matches('(a+)+$')", False), (f"'{'a' * 60}!'.matches('(a|aa)+$')", False),
+    (f"'{'ab ' * 30}!'.matches('^(\\\\w+\\\\s?)*$')", False),
     ("int('12')", 12), ("int(' 12')", E), ("int('1_0')", E), ("uint('-1')", E),
     ("double('1e3')", 1000.0), ("double('inf')", math.inf), ("double('1_0')", E),
     ("string(1.0)", "1"), ("string(1e21)", "1e+21"), ("string(0.0001)", "0.0001"),

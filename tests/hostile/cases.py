@@ -91,6 +91,49 @@ def _render(template: str, **values) -> tuple[str, str]:
     return ("python", code)
 
 
+
+def _evaluate(gate: str, inputs: str, setup: str = "") -> tuple[str, str]:
+    """A Python command: build the project in process, then evaluate ``gate`` on each of ``inputs`` (Python
+    source of a list, after the statement ``setup``), printing one letter per input (P passed, F failed) and
+    then each failure's message."""
+    code = (f"{setup}\n"
+            "from compiler import build\n"
+            "from compiler.runtime import load_snapshot\n"
+            "result = build('.')\n"
+            "assert result.ok, result.diagnostics\n"
+            f"gate = load_snapshot(str(result.bundle_dir)).gate({gate!r})\n"
+            f"results = [gate.evaluate(value) for value in {inputs}]\n"
+            "print(' '.join('P' if r.passed else 'F' for r in results))\n"
+            "for r in results:\n"
+            "    for f in r.failures:\n"
+            "        print(f.span, f.message)\n")
+    return ("python", code)
+
+
+#: Gates of the CEL cases, put before the base project's gate.
+NAMES_GATE = r"""gate names {
+  input metrics: {name: string, pattern: string}
+  require !metrics.name.matches('(a+)+$') && !metrics.name.matches('(a|aa)+$') && !metrics.name.matches('^(\\w+\\s?)*$')
+  require metrics.name.matches(metrics.pattern)
+}
+
+"""
+REDOS_DRIFT = r"""
+drift DR_ENDPOINT_SHAPE WARN {
+  when !new.routing.reflex.endpoint.matches('(a+)+$') && !new.routing.reflex.endpoint.matches('^(\\w+\\s?)*$')
+  message "the reflex endpoint is not a run of a's"
+}
+"""
+HOSTILE_INPUTS_GATE = r"""gate hostile_inputs {
+  input metrics: {items: list(dyn), n: int, text: string}
+  require size(metrics.items) > 0
+  require metrics.n > 0
+  require int(metrics.text) > 0
+}
+
+"""
+
+
 CASES: list[Case] = [
     # -- the base project is clean ------------------------------------------------------------------
     Case("base-check-says-ok", exit=0, fragment="ok: 0 problems in 8 files"),
@@ -108,7 +151,7 @@ CASES: list[Case] = [
     Case("fifo-diff-input", files={"old.json": FIFO}, command=("diff", "old.json", "."), exit=3, codes=("POLC700",),
          fragment="FIFO"),
     Case("fifo-head-pointer-in-out-dir", files={"artifacts/policy/policy.json": FIFO}, exit=0,
-         codes=("POLC322",), fragment="is not a regular file (a FIFO)"),
+         codes=("POLC322",), fragment="is a FIFO (named pipe): it is not a polc head pointer"),
     Case("fifo-required-doc", files={"docs/REQUIRED.md": FIFO},
          edits=(("policy.toml", 'required_docs = ["docs/POLICY.md"]', 'required_docs = ["docs/REQUIRED.md"]'),),
          exit=1, codes=("POLC012",), fragment="is a FIFO (named pipe), not a file"),
@@ -206,6 +249,75 @@ CASES: list[Case] = [
          fragment="not a .npy file"),
     Case("npy-device-path", edits=(("policy.toml", 'weights = "weights.npy"', 'weights = "/dev/zero"'),), exit=1,
          codes=("POLC011",), fragment="expected a path ending in `.npy`", absent=("\\.npy$", "does not match")),
+
+    # -- 3. regular expressions are RE2: linear time, RE2's syntax ----------------------------------------------
+    Case("cel-redos-gate-at-run-time", edits=((RULES, "gate prompt_quality {", NAMES_GATE + "gate prompt_quality {"),),
+         command=_evaluate("names", "[{'name': 'a' * 60 + '!', 'pattern': 'a'}, {'name': 'x', 'pattern': '(a)\\\\1'}, "
+                                    "{'name': 'Ünïcode', 'pattern': '^\\\\pL+$'}, {'name': 'ab!', 'pattern': 'a(?i)B'}, "
+                                    "{'name': '5!', 'pattern': '[\\\\d\\\\W]'}]"),
+         exit=0, fragment="P F P P P", timeout=60),
+    Case("cel-redos-pattern-from-the-input-fails-closed", edits=((RULES, "gate prompt_quality {", NAMES_GATE + "gate prompt_quality {"),),
+         command=_evaluate("names", "[{'name': 'x', 'pattern': '(a)\\\\1'}]"), exit=0,
+         fragment="invalid regular expression `(a)\\1`: invalid escape sequence: \\1"),
+    Case("cel-redos-drift-rule-during-diff", build_first=True,
+         edits=((RULES, "gate prompt_quality {", REDOS_DRIFT + "\ngate prompt_quality {"),
+                (MP, 'endpoint = "http://127.0.0.1:3009/v1"', 'endpoint = "http://127.0.0.1:3009/' + "a" * 60 + '!"')),
+         command=("diff", "artifacts/policy/policy.json", "."), exit=0, fragment="DR_ENDPOINT_SHAPE", timeout=60),
+    Case("cel-backreference-literal-is-a-check-error",
+         edits=((RULES, "require scorecard.exact_match >= params.min_exact_match",
+                 "require scorecard.exact_match >= params.min_exact_match && 'x'.matches('(a)\\\\1')"),),
+         exit=1, codes=("POLC218",), fragment="gates.rules:6:74: error[POLC218]: invalid regular expression `(a)\\1`"),
+
+    # -- 4. a chain of doubling lets is checked, built and evaluated in linear time --------------------------------
+    *[Case(f"cel-let-chain-{n}", files={"chain.rules": Generated(gen.let_chain, n)},
+           edits=(("policy.toml", 'rules = ["gates.rules"]', 'rules = ["gates.rules", "chain.rules"]'),),
+           command=_evaluate("chain", "[{'exact_match': 1.0, 'judge_pass_rate': 1.0}]"), exit=0, fragment="P", timeout=60)
+      for n in (20, 40)],
+    Case("cel-let-chain-of-strings-is-over-the-cost-limit", files={"chain.rules": Generated(gen.let_chain, 40, "'ab'")},
+         edits=(("policy.toml", 'rules = ["gates.rules"]', 'rules = ["gates.rules", "chain.rules"]'),),
+         exit=1, codes=("POLC220",), fragment="exceeds the limit 10,000,000", timeout=60),
+
+    # -- 5. expression limits are checked before parsing ------------------------------------------------------------
+    Case("cel-1mb-expression-refused-before-parsing", files={"long.rules": Generated(gen.long_expression_rules)},
+         edits=(("policy.toml", 'rules = ["gates.rules"]', 'rules = ["gates.rules", "long.rules"]'),),
+         exit=3, codes=("POLC203",), fragment="long.rules:3:11: error[POLC203]: expression is about 1,200,003 characters; the limit is 100,000",
+         timeout=30),
+    Case("cel-10k-nested-brackets-refused-before-parsing", files={"deep.rules": Generated(gen.deep_brackets_rules)},
+         edits=(("policy.toml", 'rules = ["gates.rules"]', 'rules = ["gates.rules", "deep.rules"]'),),
+         exit=3, codes=("POLC203",), fragment="brackets nest more than 200 levels deep", timeout=30),
+
+    # -- 13. hostile values at run time are failures of the gate, never a raw exception -------------------------------
+    Case("cel-runtime-cyclic-list-and-5000-digit-int", edits=((RULES, "gate prompt_quality {", HOSTILE_INPUTS_GATE + "gate prompt_quality {"),),
+         command=_evaluate("hostile_inputs", "[{'items': cycle, 'n': 1, 'text': '1'}, {'items': [1], 'n': 1, 'text': '9' * 5000}]",
+                           setup="cycle = []; cycle.append(cycle)"),
+         exit=0, fragment="F F\ngates.rules:4:3 input metrics nests too deeply (does it contain itself?)\n"
+                          "gates.rules:7:11 cannot evaluate `int(metrics.text) > 0`: cannot convert '999"),
+
+    # -- 14. constant parts that can only fail are check errors -------------------------------------------------------
+    *[Case(f"cel-constant-{slug}", edits=((RULES, "require scorecard.exact_match >= params.min_exact_match",
+                                           f"require scorecard.exact_match >= params.min_exact_match && {expr}"),),
+           exit=1, codes=("POLC218",), fragment=f"gates.rules:6:{column}: error[POLC218]: {message}")
+      for slug, expr, column, message in (
+          ("division-by-zero", "1 / 0 > 0", 62, "this constant expression can only fail: division by zero"),
+          ("int64-overflow", "9223372036854775807 + 1 > 0", 62, "this constant expression can only fail: integer overflow in `+`"),
+          ("uint-underflow", "0u - 1u > 0u", 62, "this constant expression can only fail: unsigned integer overflow in `-`"),
+          ("invalid-regex", "'x'.matches('(')", 74, "invalid regular expression `(`: missing ): ("),
+          ("regex-repetition-limit", "'x'.matches('a{100000}')", 74, "invalid regular expression `a{100000}`: invalid repetition size"),
+          ("bad-timestamp", "timestamp('9999-99-99T00:00:00Z') > timestamp(0)", 62,
+           "this constant expression can only fail: invalid timestamp"))],
+
+    # -- 15. an int input outside int64 is a failure, not a pass ------------------------------------------------------
+    Case("cel-int-input-out-of-range", edits=((RULES, "gate prompt_quality {", HOSTILE_INPUTS_GATE + "gate prompt_quality {"),),
+         command=_evaluate("hostile_inputs", "[{'items': [1], 'n': 2 ** 80, 'text': '1'}, {'items': [1], 'n': 2 ** 63 - 1, 'text': '1'}]"),
+         exit=0, fragment="F P\ngates.rules:4:3 input metrics.n is an integer (1208925819614629174706176), outside the int range"),
+
+    # -- 16. a gate parameter of the wrong type is reported at the TOML value ------------------------------------------
+    Case("gate-parameter-of-the-wrong-type-stdlib", edits=((MP, "p95_latency_ms = 2000", 'p95_latency_ms = "fast"'),), exit=1,
+         codes=("POLC267",), fragment='model_policy.toml:30:18: error[POLC267]: [gates.reflex_promotion] `p95_latency_ms` is a string ("fast")',
+         absent=("POLC213",)),
+    Case("gate-parameter-of-the-wrong-type-project", edits=((MP, "min_exact_match = 0.8", 'min_exact_match = "high"'),), exit=1,
+         codes=("POLC267",), fragment="= note: used at gates.rules:6:11: `>=` compares a double (`scorecard.exact_match`) "
+                                      "with a string (`params.min_exact_match`)"),
 
     # -- 12. a deeply nested JSON given to polc diff ----------------------------------------------------------
     Case("diff-100k-nested-arrays", files={"deep.json": Generated(gen.deep_json_array)}, command=("diff", "deep.json"),

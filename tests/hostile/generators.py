@@ -125,3 +125,22 @@ def npy_object_dtype() -> bytes:
 
 def npy_negative_shape() -> bytes:
     return npy(header=b"{'descr': '<f8', 'fortran_order': False, 'shape': (-2,), }")
+
+
+# -- CEL: big, deep and exponential expressions ------------------------------------------------------
+
+def let_chain(length: int, start: str = "scorecard.exact_match") -> str:
+    """A gate whose lets each use the one before twice (``let a3 = a2 + a2``): 2^length uses if
+    lets were copied into their users instead of shared."""
+    lets = "\n".join(f"  let a{i} = a{i - 1} + a{i - 1}" for i in range(1, length + 1))
+    return (f"gate chain {{\n  input scorecard: {{exact_match: double, judge_pass_rate: double}}\n"
+            f"  let a0 = {start}\n{lets}\n  require a{length} >= 0.0\n}}\n")
+
+
+def long_expression_rules(chars: int = 1_200_000) -> str:
+    """A gate with one expression of about ``chars`` characters (1.2 MB by default)."""
+    return "gate long {\n  input m: {x: double}\n  require m.x < " + " + ".join(["1.0"] * (chars // 6)) + "\n}\n"
+
+
+def deep_brackets_rules(depth: int = 10_000) -> str:
+    return "gate deep {\n  input m: {x: double}\n  require size(" + "[" * depth + "m.x" + "]" * depth + ") > 0\n}\n"

@@ -176,3 +176,26 @@ def test_a_bug_in_the_checker_is_a_diagnostic_at_the_expression_never_a_tracebac
     found = [d for d in diagnostics if d.code == "POLC270"]
     assert found and found[0].location() == "g.rules:2:11" and "checker bug" in found[0].message
     assert found[0].is_error and code == 1
+
+
+def test_a_gate_parameter_of_the_wrong_type_is_reported_at_its_toml_value(tmp_path):
+    policy = open("examples/model_policy.toml").read().replace("p95_latency_ms = 2000", 'p95_latency_ms = "fast"')
+    rules = '''gate reflex_promotion {
+  input metrics: {p95_latency_ms: double, success_parity_percent: double}
+  require metrics.p95_latency_ms <= params.p95_latency_ms
+  require params.p95_latency_ms > metrics.success_parity_percent
+  require params.success_parity_percent > "high"
+}
+'''
+    diagnostics, code = _check(tmp_path, {"g.rules": rules}, policy=policy)
+    found = [d for d in diagnostics if d.is_error]
+    blamed = [d for d in found if d.code == "POLC267"]
+    assert code == 1 and len(blamed) == 1, found  # two uses of one parameter: one error, two notes
+    line = policy.splitlines().index('p95_latency_ms = "fast"') + 1
+    assert blamed[0].location() == f"model_policy.toml:{line}:18"
+    assert blamed[0].message == '[gates.reflex_promotion] `p95_latency_ms` is a string ("fast"), which gate ' \
+                                '`reflex_promotion` cannot use'
+    assert blamed[0].hint == "write `p95_latency_ms` as a number (no quotes)"
+    assert [n.split(":")[0:3] for n in blamed[0].notes] == [["used at g.rules", "3", "11"], ["used at g.rules", "4", "11"]]
+    # against a literal, the rule may be the one that is wrong: reported at the rule
+    assert [(d.code, d.location()) for d in found if d.code != "POLC267"] == [("POLC213", "g.rules:5:11")]

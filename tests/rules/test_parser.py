@@ -92,8 +92,10 @@ def test_syntax_errors_say_what_was_expected_and_where(text, code, where, hint):
 
 
 def test_deep_nesting_is_a_diagnostic_not_a_recursion_error():
-    d = _diag("gate g { require " + "[" * 10_000 + "x" + "]" * 10_000 + " }")
-    assert d.code == "POLC203" and "10001 levels" in d.message
+    d = _diag("gate g { require " + "[" * 10_000 + "x" + "]" * 10_000 + " }")  # refused before parsing
+    assert d.code == "POLC203" and "more than 200 levels" in d.message and d.location() == "bad.rules:1:218"
+    d = _diag("gate g { require " + "[" * 150 + "x" + "]" * 150 + " }")  # parsed: the tree's own limit
+    assert d.code == "POLC203" and "151 levels" in d.message
     d = _diag("gate g { require " + "!" * 10_000 + "x }")
     assert d.code == "POLC203"
     d = _diag("gate g { require " + "(" * 10_000 + "x" + ")" * 10_000 + " }")
@@ -103,3 +105,16 @@ def test_deep_nesting_is_a_diagnostic_not_a_recursion_error():
 def test_one_megabyte_string_literal_is_refused_with_a_span():
     d = _diag('gate g { require "' + "a" * 1_000_000 + '" == x }')
     assert d.code == "POLC203" and d.location() == "bad.rules:1:18" and "1,000,007 characters" in d.message
+
+
+def test_size_limits_are_checked_before_parsing_and_refuse_only_what_the_parser_would():
+    from compiler.rules.limits import MAX_EXPR_CHARS, check_limits
+
+    comment = "// " + "c" * 200 + "\n"
+    legal = "gate g {\n  require x > 0\n" + comment * 1_000 + "  require '" + "s" * (MAX_EXPR_CHARS - 20) + "' != x\n}\n"
+    assert check_limits(legal, "ok.rules") == []  # long comments between expressions are not expressions
+    assert len(parse_rules(legal, "ok.rules").gates[0].requires) == 2
+    nested = "gate g {\n  require " + "size([" * 60 + "1" + "])" * 60 + " > 0\n}\n"
+    assert check_limits(nested, "ok.rules") == []  # 120 brackets of a 61-level tree: the parser decides
+    d = _diag('gate g {\n  require x\n  message "' + "{" + "1 + " * 30_000 + "1}" + '"\n}\n')
+    assert d.code == "POLC203" and "the limit is 100,000" in d.message  # an interpolation: the engine's own check

@@ -60,7 +60,7 @@ def test_missing_and_mistyped_metrics_fail_closed_naming_the_metric(snapshot):
     assert not missing.passed
     assert missing.failures[0].message == "input metrics.success_parity_percent is missing (expected double)"
     wrong = gate.evaluate({"p95_latency_ms": "fast", "success_parity_percent": 90})
-    assert not wrong.passed and "metrics.p95_latency_ms is a string ('fast'), expected a number" in wrong.failures[0].message
+    assert not wrong.passed and 'metrics.p95_latency_ms is a string ("fast"), expected a number' in wrong.failures[0].message
     boolean = gate.evaluate({"p95_latency_ms": True, "success_parity_percent": 90})
     assert not boolean.passed and "is a bool" in boolean.failures[0].message
     assert not gate.evaluate(None).passed

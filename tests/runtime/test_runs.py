@@ -137,8 +137,42 @@ def test_trace_errors_and_torn_tail(out_dir, tmp_path):
     assert "did you mean `run-7`" in info.value.diagnostics[0].hint
     with open(run.dir / "events.jsonl", "ab") as fh:
         fh.write(b"\n")  # the torn line is now a complete, invalid line
-    with pytest.raises(InputError, match="not valid JSON"):
+    with pytest.raises(InputError) as info:
         trace_run(tmp_path / "ws", "run-7")
+    assert "line 4 of `events.jsonl` is not a JSON object" in info.value.diagnostics[0].message
+
+
+@pytest.mark.parametrize("damage", ["edit", "delete", "swap"])
+def test_an_edited_run_log_breaks_its_chain(out_dir, tmp_path, damage):
+    snap = load_snapshot(out_dir)
+    run = snap.start_run("run-c", tmp_path / "ws")
+    for stage in ("plan", "build", "judge"):
+        run.stage_transition(stage)
+    trace_run(tmp_path / "ws", "run-c")  # intact: reads
+    log = run.dir / "events.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    if damage == "edit":
+        lines[3] = lines[3].replace(b'"plan"', b'"judge"')
+    elif damage == "delete":
+        del lines[2]
+    else:
+        lines[2], lines[3] = lines[3], lines[2]
+    log.write_bytes(b"".join(lines))
+    with pytest.raises(IntegrityError) as info:
+        trace_run(tmp_path / "ws", "run-c")
+    assert info.value.diagnostics[0].code == "POLC755" and info.value.exit_code == 4
+
+
+def test_every_run_log_chains_from_genesis(out_dir, tmp_path):
+    from compiler.jsonlog import read_rows, verify_chain
+
+    snap = load_snapshot(out_dir)
+    with snap.start_run("run-g", tmp_path / "ws") as run:
+        run.stage_transition("plan")
+        run.route("architect")
+    for name in ("events.jsonl", "REPLAY.jsonl"):
+        rows = read_rows(run.dir / name, "POLC750")
+        assert len(rows) >= 2 and verify_chain(rows) is None, name
 
 
 def test_tampered_captured_snapshot_is_refused(out_dir, tmp_path):

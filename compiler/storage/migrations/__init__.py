@@ -1,4 +1,4 @@
-"""Manifest migrations, one module per step, each with ``up`` and ``down`` (spec 000 §2).
+"""Manifest migrations, one module per step, each with ``up`` and ``down`` (docs/storage.md "Migrations").
 
 | step | module | from | to |
 | --- | --- | --- | --- |
