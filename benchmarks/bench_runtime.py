@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._util import interleaved  # noqa: E402
 from compiler.canonical import canonical_json  # noqa: E402
 from compiler.runtime import load_snapshot  # noqa: E402
-from compiler.bundle import manifest_digest, policy_id_for, sha256_hex, snapshot_hash  # noqa: E402
+from compiler.bundle import make_bundle  # noqa: E402
+from compiler.bundle import write_bundle as store_bundle  # noqa: E402
 
 GOOD = {"p95_latency_ms": 1800.0, "success_parity_percent": 91.0}
 
@@ -58,17 +59,8 @@ def big_content(target_bytes: int) -> dict:
 
 
 def write_bundle(out: Path, content: dict) -> Path:
-    digest = snapshot_hash(content)
-    snap = {**content, "hash": digest, "policy_id": policy_id_for(digest), "created_at": "2026-01-01T00:00:00Z"}
-    raw = canonical_json(snap)
-    bundle = out / digest
-    bundle.mkdir(parents=True)
-    (bundle / "snapshot.json").write_bytes(raw)
-    manifest = {"schema_version": "policy_manifest@v2", "policy": {"hash": digest},
-                "files": {"snapshot.json": {"sha256": sha256_hex(raw), "byte_size": len(raw)}}}
-    manifest["sha256"] = manifest_digest(manifest)
-    (bundle / "policy.manifest.json").write_bytes(canonical_json(manifest))
-    return bundle
+    """``content`` sealed and written the way polc writes a bundle (compiler.bundle's make_bundle)."""
+    return store_bundle(out, make_bundle(content, created_at="2026-01-01T00:00:00Z"))
 
 
 def bench_load(rounds: int, size_mb: float) -> None:

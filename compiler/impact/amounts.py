@@ -39,19 +39,18 @@ def is_number(amount: Amount) -> bool:
 
 def total(parts: Iterable[Amount]) -> Amount:
     parts = list(parts)
-    if UNBOUNDED in parts:
-        return UNBOUNDED
-    if UNKNOWN in parts:
-        return UNKNOWN
-    return sum(parts, Fraction(0))
+    return _mark(parts) or sum(parts, Fraction(0))
 
 
 def most(*parts: Amount) -> Amount:
-    if UNBOUNDED in parts:
-        return UNBOUNDED
-    if UNKNOWN in parts:
-        return UNKNOWN
-    return max(parts, default=Fraction(0))
+    return _mark(parts) or max(parts, default=Fraction(0))
+
+
+def _mark(parts) -> str | None:
+    """UNBOUNDED if a part is, else UNKNOWN if a part is, else None. (``UNBOUNDED in parts`` would
+    compare each Fraction with a string, which costs an abstract-base-class check per part.)"""
+    marks = {p for p in parts if isinstance(p, str)}
+    return UNBOUNDED if UNBOUNDED in marks else UNKNOWN if UNKNOWN in marks else None
 
 
 def least(*parts: Amount) -> Amount:

@@ -47,6 +47,7 @@ model is counted in the worst case only, since its gate is not assumed to pass).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -82,6 +83,12 @@ class Row:
     full_budget: Amount             # the stage's whole token budget spent on this model
     worst: Amount                   # the same, capped by the run's worst case
     binding: str
+
+    def capped(self, worst: Amount, binding: str) -> Row:
+        """This row with the run's cap applied (``dataclasses.replace`` costs twice as much, per row of
+        every stage)."""
+        return Row(self.stage, self.role, self.model, self.source, self.share, self.input_price, self.output_price,
+                   self.context_window, self.max_output_tokens, self.call, self.full_budget, worst, binding)
 
 
 @dataclass(frozen=True)
@@ -128,13 +135,14 @@ class MissingPrice:
 
 
 @dataclass(frozen=True)
-class BudgetProof:
+class RunProof:
+    """The run-level figures and findings: what ``polc check`` reports (compiler/passes/budget_proof.py).
+    Each stage's capped figures are left to :func:`prove`, which costs as much again per stage."""
+
     currency: str
-    stages: tuple[StageProof, ...]
     stages_total: Amount            # S: every stage's budget at its costliest model
     max_call: tuple[str, str, Call] | None   # (stage, model, call) of the costliest single call
     worst: Amount
-    expected: Amount
     binding: str
     warn: Fraction | None = None
     hard: Fraction | None = None
@@ -143,16 +151,47 @@ class BudgetProof:
     missing_prices: tuple[MissingPrice, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
+
+@dataclass(frozen=True)
+class BudgetProof(RunProof):
+    stages: tuple[StageProof, ...] = ()
+    expected: Amount = Fraction(0)
+
     @property
     def rows(self) -> tuple[Row, ...]:
         return tuple(r for s in self.stages for r in s.rows)
 
     def stage(self, name: str) -> StageProof | None:
-        return next((s for s in self.stages if s.stage == name), None)
+        return self._by_stage.get(name)
+
+    @cached_property
+    def _by_stage(self) -> dict[str, StageProof]:
+        return {s.stage: s for s in self.stages}
 
 
 def prove(policy: Mapping[str, Any]) -> BudgetProof:
     """The budget proof of a policy given as snapshot blocks (see the module docstring)."""
+    run, stage_rows = _prove_run(policy)
+    routing = policy.get("routing") or {}
+    bound = dict(routing.get("stages") or {})
+    tokens = dict((policy.get("budgets") or {}).get("tokens") or {})
+    # Each role's first picks, once per distinct split: a stage bound to no role takes the dearest,
+    # and with thousands of roles that share a few models, one per role would make it stages × roles.
+    first_picks = list({tuple(shares.items()): shares for shares in
+                        (role_shares(role, routing, {}) for role in routing.get("cloud") or {})}.values())
+    stages = tuple(_stage_proof(s, bound.get(s), tokens.get(s), rows, run.worst, run.binding, first_picks)
+                   for s, rows in stage_rows.items())
+    expected = least(total(s.expected for s in stages), run.worst) if stages else Fraction(0)
+    return BudgetProof(**vars(run), stages=stages, expected=expected)
+
+
+def prove_run(policy: Mapping[str, Any]) -> RunProof:
+    """The run-level part of :func:`prove`, without the per-stage figures."""
+    return _prove_run(policy)[0]
+
+
+def _prove_run(policy: Mapping[str, Any]) -> tuple[RunProof, dict[str, list[Row]]]:
+    """The run's figures, and each stage's rows (stages in name order) before the run's cap."""
     routing = policy.get("routing") or {}
     budgets = policy.get("budgets") or {}
     tokens = dict(budgets.get("tokens") or {})
@@ -160,10 +199,12 @@ def prove(policy: Mapping[str, Any]) -> BudgetProof:
     configs = policy.get("model_config") or {}
     bound = dict(routing.get("stages") or {})
     names = sorted(set(tokens) | set(bound))
-    stage_rows = {s: _rows(s, bound.get(s), tokens.get(s), routing, policy.get("weights") or {}, configs)
-                  for s in names}
-    full = {s: most(*(r.full_budget for r in rows)) for s, rows in stage_rows.items()}
-    stages_total = total(full.values())
+    routes = {role: (candidates(role, routing), role_shares(role, routing, policy.get("weights") or {}))
+              for role in routing.get("cloud") or {}}
+    figures = {model: _figures(configs, model) for models, _ in routes.values() for model, _ in models}
+    any_role = _any_role(routes)
+    stage_rows = {s: _rows(s, bound.get(s), tokens.get(s), routes, any_role, figures) for s in names}
+    stages_total = total(most(*(r.full_budget for r in rows)) for rows in stage_rows.values())
     calls = [(r.stage, r.model, r.call) for rows in stage_rows.values() for r in rows]
     warn, hard = (exact(cost.get("warn_threshold")), exact(cost.get("hard_limit"))) if cost else (None, None)
     overshoot = None
@@ -175,34 +216,37 @@ def prove(policy: Mapping[str, Any]) -> BudgetProof:
         worst = least(stages_total, hard) if overshoot is None else overshoot.total
         if any(r.full_budget == UNKNOWN for rows in stage_rows.values() for r in rows):
             worst = UNKNOWN  # an unpriced call is not even charged correctly: nothing holds
-    binding = _run_binding(stages_total, hard, worst, overshoot, tokens, bound)
-    stages = tuple(_stage_proof(s, bound.get(s), tokens.get(s), stage_rows[s], worst, binding, routing)
-                   for s in names)
-    expected = least(total(s.expected for s in stages), worst) if stages else Fraction(0)
-    return BudgetProof(
-        currency=(cost or {}).get("currency") or "USD", stages=stages, stages_total=stages_total,
-        max_call=_costliest(calls), worst=worst, expected=expected, binding=binding, warn=warn, hard=hard,
-        overshoot=overshoot, overflows=tuple(_overflows(stage_rows, tokens)),
+    run = RunProof(
+        currency=(cost or {}).get("currency") or "USD", stages_total=stages_total, max_call=_costliest(calls),
+        worst=worst, binding=_run_binding(stages_total, hard, worst, overshoot, tokens, bound), warn=warn,
+        hard=hard, overshoot=overshoot, overflows=tuple(_overflows(stage_rows, tokens)),
         missing_prices=tuple(_missing_prices(stage_rows)), notes=tuple(_notes(names, bound, tokens, routing)))
+    return run, stage_rows
 
 
 # -- one stage ------------------------------------------------------------------------------------
 
-def _rows(stage: str, role: str | None, budget: int | None, routing: Mapping, weights: Mapping,
-          configs: Mapping) -> list[Row]:
-    roles = list(routing.get("cloud") or {})
-    if role is not None and role not in roles:
+def _rows(stage: str, role: str | None, budget: int | None, routes: Mapping, any_role: list[tuple[str, str]],
+          figures: Mapping) -> list[Row]:
+    """The rows of one stage. ``routes`` holds each role's candidates and shares, ``any_role`` the
+    models of a stage bound to no role, ``figures`` each candidate's prices and limits (all computed
+    once per policy, not once per stage)."""
+    if role is None:
+        return [_row(stage, None, model, source, None, budget, figures[model]) for model, source in any_role]
+    if role not in routes:
         return []  # a stage bound to an undefined role: the model_policy checks report it
-    served_by = [role] if role is not None else roles
-    seen: dict[str, Row] = {}
-    for r in served_by:
-        shares = role_shares(r, routing, weights)
-        for model, source in candidates(r, routing):
-            if model in seen:
-                continue
-            seen[model] = _row(stage, role, model, source, shares.get(model, Fraction(0)) if role else None,
-                               budget, _config(configs, model))
-    return list(seen.values())
+    models, shares = routes[role]
+    return [_row(stage, role, model, source, shares.get(model, Fraction(0)), budget, figures[model])
+            for model, source in models]
+
+
+def _any_role(routes: Mapping) -> list[tuple[str, str]]:
+    """Every model any role may pick, each once with its source for the first role (in route order)."""
+    seen: dict[str, str] = {}
+    for models, _ in routes.values():
+        for model, source in models:
+            seen.setdefault(model, source)
+    return list(seen.items())
 
 
 def candidates(role: str, routing: Mapping) -> list[tuple[str, str]]:
@@ -232,14 +276,17 @@ def role_shares(role: str, routing: Mapping, weights: Mapping) -> dict[str, Frac
     return {cloud[0]: Fraction(1)} if cloud else {}
 
 
-def _config(configs: Mapping, model: str) -> Mapping:
+def _figures(configs: Mapping, model: str) -> tuple:
+    """``(input_price, output_price, context_window, max_output_tokens)`` of ``model`` (its entry, else
+    ``default``), prices exact."""
     entry = configs.get(model)
-    return entry if entry is not None else (configs.get("default") or {})
+    config = entry if entry is not None else (configs.get("default") or {})
+    return (exact(config.get("input_price_per_mtok")), exact(config.get("output_price_per_mtok")),
+            config.get("context_window"), config.get("max_output_tokens"))
 
 
-def _row(stage, role, model, source, share, budget, config) -> Row:
-    price_in, price_out = exact(config.get("input_price_per_mtok")), exact(config.get("output_price_per_mtok"))
-    window, output = config.get("context_window"), config.get("max_output_tokens")
+def _row(stage, role, model, source, share, budget, figures) -> Row:
+    price_in, price_out, window, output = figures
     call = _costliest_call(stage, model, budget, window, output, price_in, price_out)
     if price_in is None or price_out is None:
         full: Amount = UNKNOWN
@@ -251,42 +298,47 @@ def _row(stage, role, model, source, share, budget, config) -> Row:
 
 
 def _costliest_call(stage, model, budget, window, output, price_in, price_out) -> Call:
-    sizes = [(n, where) for n, where in ((budget, f"budgets.tokens.{stage}"),
-                                         (window, f"model_config.{model}.context_window")) if n is not None]
-    cost_known = price_in is not None and price_out is not None
-    if not sizes:
+    if budget is None and window is None:
+        cost_known = price_in is not None and price_out is not None
         free = cost_known and max(price_in, price_out) == 0
         return Call(None, None, Fraction(0) if free else (UNBOUNDED if cost_known else UNKNOWN), "none")
-    size, limit = min(sizes, key=lambda item: item[0])
-    call = call_of_size(size, output, price_in, price_out)
-    if call.output_tokens and output is not None and output < size:
+    if window is None or (budget is not None and budget <= window):  # the budget, when the two are equal
+        size, limit = budget, f"budgets.tokens.{stage}"
+    else:
+        size, limit = window, f"model_config.{model}.context_window"
+    out = _output_tokens(size, output, price_in, price_out)
+    if out and output is not None and output < size:
         limit += f", model_config.{model}.max_output_tokens"
-    return replace(call, limit=limit)
+    return call_of_size(size, output, price_in, price_out, limit)
 
 
-def call_of_size(size: int, max_output: int | None, price_in, price_out) -> Call:
+def call_of_size(size: int, max_output: int | None, price_in, price_out, limit: str = "") -> Call:
     """The costliest call of ``size`` tokens: output first when output is the dearer side."""
-    if price_in is None or price_out is None:
-        out = size if max_output is None else min(max_output, size)
-        return Call(size - out, out, UNKNOWN, "")
-    out = 0 if price_in > price_out else (size if max_output is None else min(max_output, size))
-    return Call(size - out, out, ((size - out) * price_in + out * price_out) / MTOK, "")
+    out = _output_tokens(size, max_output, price_in, price_out)
+    cost = UNKNOWN if price_in is None or price_out is None else ((size - out) * price_in + out * price_out) / MTOK
+    return Call(size - out, out, cost, limit)
 
 
-def _stage_proof(stage, role, budget, rows, worst, run_binding, routing) -> StageProof:
+def _output_tokens(size: int, max_output: int | None, price_in, price_out) -> int:
+    if price_in is not None and price_out is not None and price_in > price_out:
+        return 0
+    return size if max_output is None else min(max_output, size)
+
+
+def _stage_proof(stage, role, budget, rows, worst, run_binding, first_picks) -> StageProof:
     capped = []
     for row in rows:
         full = row.full_budget
         within = is_number(full) and (not is_number(worst) or full <= worst)
         binding = (f"budgets.tokens.{stage}" if within else run_binding) if full != UNKNOWN else "no price"
-        capped.append(replace(row, worst=least(full, worst) if full != UNKNOWN else UNKNOWN, binding=binding))
+        capped.append(row.capped(least(full, worst) if full != UNKNOWN else UNKNOWN, binding))
     stage_worst = most(*(r.worst for r in capped)) if capped else Fraction(0)
     if role is not None:
         expected = total(times(r.share or Fraction(0), r.worst) for r in capped)
     else:  # any role may serve it: the dearest role's expectation
         by_model = {r.model: r.worst for r in capped}
-        per_role = [total(times(share, by_model.get(m, UNKNOWN)) for m, share in
-                          role_shares(name, routing, {}).items()) for name in routing.get("cloud") or {}]
+        per_role = [total(times(share, by_model.get(m, UNKNOWN)) for m, share in shares.items())
+                    for shares in first_picks]  # each role's first picks (weights are not consulted here)
         expected = most(*per_role) if per_role else Fraction(0)
     binding = next((r.binding for r in capped if r.worst == stage_worst), run_binding) if capped else "no models"
     return StageProof(stage, role, budget, tuple(capped), stage_worst, expected, binding)
@@ -310,8 +362,8 @@ def _known_most(rows: list[Row]) -> Amount:
 
 def _overshoot(stage_rows, reachable: Amount, threshold: Fraction, hard: Fraction) -> Overshoot | None:
     """The dearest realizable call that ends a run above ``hard_limit``, or None (module docstring)."""
-    found = [candidate for rows in stage_rows.values() for row in rows if row.full_budget != UNKNOWN
-             for candidate in _overshoot_calls(row, reachable, _dearest_price(rows), threshold)
+    found = [candidate for rows in stage_rows.values() for dearest in (_dearest_price(rows),) for row in rows
+             if row.full_budget != UNKNOWN for candidate in _overshoot_calls(row, reachable, dearest, threshold)
              if candidate.total == UNBOUNDED or candidate.total > hard]
     if not found:
         return None
@@ -338,7 +390,7 @@ def _overshoot_calls(row: Row, reachable: Amount, dearest: Fraction, threshold: 
         pivot = (reachable - threshold) / dearest
         sizes |= {min(max(int(pivot), 0), size), min(max(-(-pivot.numerator // pivot.denominator), 0), size)}
     for t in sorted(sizes):
-        call = replace(call_of_size(t, row.max_output_tokens, row.input_price, row.output_price), limit=row.call.limit)
+        call = call_of_size(t, row.max_output_tokens, row.input_price, row.output_price, row.call.limit)
         before = threshold if not is_number(reachable) else min(threshold, reachable - t * dearest)
         if before >= 0:
             yield Overshoot(row.stage, row.model, call, before, threshold, threshold)
@@ -369,9 +421,9 @@ def _overflows(stage_rows, tokens):
 def _missing_prices(stage_rows):
     for rows in stage_rows.values():
         for row in rows:
-            keys = tuple(k for k, v in (("input_price_per_mtok", row.input_price),
-                                        ("output_price_per_mtok", row.output_price)) if v is None)
-            if keys:
+            if row.input_price is None or row.output_price is None:
+                keys = tuple(k for k, v in (("input_price_per_mtok", row.input_price),
+                                            ("output_price_per_mtok", row.output_price)) if v is None)
                 yield MissingPrice(row.stage, row.model, keys)
 
 

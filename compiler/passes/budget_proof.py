@@ -29,7 +29,7 @@ from typing import Iterator
 from ..diagnostics import Diagnostic
 from ..frontend.toml import TomlDocument
 from ..impact.amounts import is_number, text
-from ..impact.prover import BudgetProof, prove
+from ..impact.prover import RunProof, prove_run
 from ..compilation import Compilation, StageOutput, stage
 from . import model_config, snapshot, weights
 
@@ -67,21 +67,22 @@ def policy_blocks(data: dict) -> dict:
 
 
 def budget_findings(doc: TomlDocument) -> Iterator[Diagnostic]:
-    proof = prove(policy_blocks(doc.data))
-    yield from _overflows(doc, proof)
+    blocks = policy_blocks(doc.data)
+    proof = prove_run(blocks)  # the run's findings; no stage's capped figures are needed here
+    yield from _overflows(doc, proof, blocks["routing"].get("stages") or {})
     if proof.overshoot is not None:
         yield _overshoot(doc, proof)
     if "model_config" in doc.data and doc.data.get("budgets", {}).get("cost") is not None:
         yield from _missing_prices(doc, proof)
 
 
-def _money(amount, proof: BudgetProof) -> str:
+def _money(amount, proof: RunProof) -> str:
     return f"{text(amount)} {proof.currency}"
 
 
-def _overflows(doc: TomlDocument, proof: BudgetProof) -> Iterator[Diagnostic]:
+def _overflows(doc: TomlDocument, proof: RunProof, roles: dict[str, str]) -> Iterator[Diagnostic]:
     for o in proof.overflows:
-        role = proof.stage(o.stage).role
+        role = roles.get(o.stage)
         served = f"role `{role}`" if role else "any role (the stage is in no [routing.stages] entry)"
         yield Diagnostic.warning(
             "POLC560", f"stage `{o.stage}` has a token budget of {o.tokens}, more than the context window of "
@@ -94,7 +95,7 @@ def _overflows(doc: TomlDocument, proof: BudgetProof) -> Iterator[Diagnostic]:
                  "whose context window holds it")
 
 
-def _overshoot(doc: TomlDocument, proof: BudgetProof) -> Diagnostic:
+def _overshoot(doc: TomlDocument, proof: RunProof) -> Diagnostic:
     o = proof.overshoot
     call = o.call
     warn_key = "warn_threshold" if proof.warn is not None else "hard_limit (no warn_threshold)"
@@ -124,7 +125,7 @@ def _overshoot(doc: TomlDocument, proof: BudgetProof) -> Diagnostic:
                             notes=[example], hint=hint)
 
 
-def _missing_prices(doc: TomlDocument, proof: BudgetProof) -> Iterator[Diagnostic]:
+def _missing_prices(doc: TomlDocument, proof: RunProof) -> Iterator[Diagnostic]:
     reported: set[str] = set()
     configs = doc.data.get("model_config", {})
     routed = model_config.routed_models(doc.data)

@@ -84,6 +84,15 @@ def deep_toml_array(depth: int = 10_000) -> str:
     return SMALL_POLICY + "\n[gates.deep]\nvalue = " + "[" * depth + "\n"
 
 
+def deep_json_array(depth: int = 100_000) -> str:
+    """A JSON document of ``depth`` nested arrays (``polc diff`` refuses it, it does not recurse into it)."""
+    return "[" * depth + "]" * depth + "\n"
+
+
+def deep_json_object(depth: int = 100_000) -> str:
+    return '{"a": ' * depth + "null" + "}" * depth + "\n"
+
+
 # -- hostile .npy files ---------------------------------------------------------------------------------
 
 def npy(values=(1.0, 2.0), *, header: bytes | None = None, trailing: bytes = b"", cut: int = 0) -> bytes:

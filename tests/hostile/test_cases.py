@@ -91,6 +91,10 @@ def prepare(case: Case, tmp_path: Path, built_base) -> tuple[Path, tuple[str, ..
     if case.git:
         subprocess.run(["git", "init", "-q", str(root)], check=True)
     apply(case, root)
+    for before in case.before:
+        before = tuple(a.replace("{hash}", built_base[1]) for a in before) if case.build_first else before
+        prepared = run(before, root, case.timeout)
+        assert prepared.returncode == 0, f"`{' '.join(before)}` failed:\n{prepared.stdout}{prepared.stderr}"
     return root, argv
 
 
