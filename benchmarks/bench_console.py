@@ -16,6 +16,8 @@ requests each page and its baseline in interleaved rounds. The time is the serve
 | audit | ``GET /v1/checkpoints/latest`` |
 | audit + verify (POST) | ``GET /v1/verify`` (the same chain recomputation) |
 
+Then ``diff, new pair``: pairs never reviewed before, in the warm server (the review's own cost).
+
     .venv/bin/python benchmarks/bench_console.py [--rounds 15]
 """
 
@@ -168,6 +170,8 @@ def measure(base: str, token: str, bundle_ids: list[str], log: Path, rounds: int
             send(web, name, *page)
             for method, path in baseline:
                 send(api, f"{name} baseline", method, path)
+    for i in range(rounds):  # a pair never reviewed before, in a warm server: the review's own cost
+        send(web, "diff, new pair", "GET", f"/console/diff?old={bundle_ids[100 + 2 * i]}&new={bundle_ids[101 + 2 * i]}")
     time.sleep(0.5)  # the access log is written as the response ends
     times = server_times(log, labels)
     print(f"\nmedian server time over {rounds} rounds (access-log duration_ms); baseline: the JSON API's "
@@ -183,6 +187,9 @@ def measure(base: str, token: str, bundle_ids: list[str], log: Path, rounds: int
         first = times[f"first {name}"][0]
         results[name] = {"console_ms": page_ms, "baseline_ms": base_ms, "ratio": page_ms / base_ms, "first_ms": first}
         print(f"  {name:<16} {page_ms:8.2f} ms {base_ms:8.2f} ms {page_ms / base_ms:6.2f}x   {first:10.2f} ms")
+    fresh = statistics.median(times["diff, new pair"])
+    results["diff, new pair"] = {"console_ms": fresh}
+    print(f"  {'diff, new pair':<16} {fresh:8.2f} ms   (a pair not reviewed before: the drift review runs, then is cached)")
     print(json.dumps(results))
     return 0
 
