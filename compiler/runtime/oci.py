@@ -26,7 +26,6 @@ This module imports the OCI client (``oras``, ``requests``) only when it is used
 from __future__ import annotations
 
 import os
-import threading
 from typing import Callable, Mapping
 
 from ..errors import PolcError, UsageError
@@ -103,15 +102,11 @@ class OciSnapshotWatcher(SnapshotWatcher):
         self._source = _Source(ref, plain_http=plain_http, cache_dir=cache_dir, docker_config=docker_config,
                                max_layer_bytes=max_layer_bytes)
         self.head = ref
-        self._env, self._on_refused, self._on_switch = env, on_refused, on_switch
-        self._lock = threading.Lock()
         self.digest = self._source.current_digest()
-        self._current = self._source.load(self.digest, env)  # no last known good yet: errors propagate
-        self.refusals: list[Refusal] = []
         self._refused_digests: set[str] = set()
         self._unreachable: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # no last known good yet: errors propagate
+        self._follow(self._source.load(self.digest, env), env, on_refused, on_switch)
 
     @property
     def ref(self):
@@ -119,35 +114,24 @@ class OciSnapshotWatcher(SnapshotWatcher):
 
     def poll(self) -> bool:
         """Follow the tag; True when a new snapshot went live."""
-        with self._lock:
-            try:
-                digest = self._source.current_digest()
-            except PolcError as exc:
-                if exc.message != self._unreachable:
-                    self._unreachable = exc.message
-                    self._refuse(exc)
-                return False
-            self._unreachable = None
-            if digest == self.digest or digest in self._refused_digests:
-                return False
-            try:
-                new = self._source.load(digest, self._env)
-            except PolcError as exc:
-                self._refused_digests.add(digest)
-                self._refuse(exc, digest)
-                return False
-            self.digest = digest
-            if new.hash == self._current.hash:
-                return False
-            old, self._current = self._current, new
-        if self._on_switch:
-            self._on_switch(old, new)
-        return True
+        return self._advance(self._moved)
 
-    def _refuse(self, error: PolcError, digest: str | None = None) -> None:
-        source = str(self._source.ref.at(digest)) if digest else str(self._source.ref)
-        refusal = Refusal(source, error)
-        self.refusals.append(refusal)
-        if self._on_refused:
-            self._on_refused(refusal)
-
+    def _moved(self) -> Snapshot | None:
+        try:
+            digest = self._source.current_digest()
+        except PolcError as exc:
+            if exc.message != self._unreachable:  # an unreachable registry is reported once
+                self._unreachable = exc.message
+                self._refuse(str(self._source.ref), exc)
+            return None
+        self._unreachable = None
+        if digest == self.digest or digest in self._refused_digests:
+            return None
+        try:
+            new = self._source.load(digest, self._env)
+        except PolcError as exc:
+            self._refused_digests.add(digest)
+            self._refuse(str(self._source.ref.at(digest)), exc)
+            return None
+        self.digest = digest
+        return new

@@ -39,15 +39,21 @@ class Refusal:
         return self.error.message
 
 
-class SnapshotWatcher:
-    def __init__(self, head: str | os.PathLike, *, env: Mapping[str, str] | None = None,
-                 on_refused: Callable[[Refusal], None] | None = None,
-                 on_switch: Callable[[Snapshot, Snapshot], None] | None = None):
-        self.head = Path(head)
+class Follower:
+    """What every watcher shares (a head pointer, an OCI tag, a registry scope): the live snapshot,
+    swapped under a lock only for a verified one with a new hash; refusals kept, reported to
+    ``on_refused``, and the last known good left live; a daemon thread polling until ``stop()``.
+    A watcher supplies the first snapshot and how to find the next (``_advance(find)``)."""
+
+    _thread_name = "polc-watcher"
+    _join_timeout: float | None = None
+
+    def _follow(self, first: Snapshot, env: Mapping[str, str] | None,
+                on_refused: Callable[[Refusal], None] | None,
+                on_switch: Callable[[Snapshot, Snapshot], None] | None) -> None:
         self._env, self._on_refused, self._on_switch = env, on_refused, on_switch
         self._lock = threading.Lock()
-        self._stat = _stat(self.head)
-        self._current = load_snapshot(self.head, env=env)  # no last known good yet: errors propagate
+        self._current = first
         self.refusals: list[Refusal] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -56,40 +62,69 @@ class SnapshotWatcher:
     def current(self) -> Snapshot:
         return self._current
 
-    def poll(self) -> bool:
-        """Reload if the head pointer changed; True when a new snapshot went live."""
+    def _advance(self, find: Callable[[], Snapshot | None]) -> bool:
+        """Under the lock, ``find()`` the next snapshot (None: nothing new, or refused); True when a
+        snapshot with another hash went live (``on_switch`` is called outside the lock)."""
         with self._lock:
-            stat = _stat(self.head)
-            if stat == self._stat:
-                return False
-            self._stat = stat
-            try:
-                new = load_snapshot(self.head, env=self._env)
-            except PolcError as exc:
-                refusal = Refusal(str(self.head), exc)
-                self.refusals.append(refusal)
-                if self._on_refused:
-                    self._on_refused(refusal)
-                return False
-            if new.hash == self._current.hash:
+            new = find()
+            if new is None or new.hash == self._current.hash:
                 return False
             old, self._current = self._current, new
         if self._on_switch:
             self._on_switch(old, new)
         return True
 
-    def start(self, interval: float = 1.0) -> None:
-        """Poll every ``interval`` seconds in a daemon thread until ``stop()``."""
+    def _refuse(self, source: str, error: PolcError) -> None:
+        refusal = Refusal(source, error)
+        self.refusals.append(refusal)
+        if self._on_refused:
+            self._on_refused(refusal)
+
+    def _start_thread(self, *args) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, args=(interval,), daemon=True,
-                                            name="polc-snapshot-watcher")
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, args=args, daemon=True, name=self._thread_name)
             self._thread.start()
+
+    def _loop(self, *args) -> None:
+        raise NotImplementedError
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(timeout=self._join_timeout)
             self._thread = None
+
+
+class SnapshotWatcher(Follower):
+    _thread_name = "polc-snapshot-watcher"
+
+    def __init__(self, head: str | os.PathLike, *, env: Mapping[str, str] | None = None,
+                 on_refused: Callable[[Refusal], None] | None = None,
+                 on_switch: Callable[[Snapshot, Snapshot], None] | None = None):
+        self.head = Path(head)
+        self._stat = _stat(self.head)
+        # no last known good yet: errors propagate
+        self._follow(load_snapshot(self.head, env=env), env, on_refused, on_switch)
+
+    def poll(self) -> bool:
+        """Reload if the head pointer changed; True when a new snapshot went live."""
+        return self._advance(self._changed)
+
+    def _changed(self) -> Snapshot | None:
+        stat = _stat(self.head)
+        if stat == self._stat:
+            return None
+        self._stat = stat
+        try:
+            return load_snapshot(self.head, env=self._env)
+        except PolcError as exc:
+            self._refuse(str(self.head), exc)
+            return None
+
+    def start(self, interval: float = 1.0) -> None:
+        """Poll every ``interval`` seconds in a daemon thread until ``stop()``."""
+        self._start_thread(interval)
 
     def _loop(self, interval: float) -> None:
         while not self._stop.wait(interval):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,7 +32,7 @@ from . import checkpoint as checkpoints
 from .errors import input_error, integrity_error
 from ..bundle import MANIFEST_FILE, is_full_hash, verify_bundle_files, write_bundle
 from .loader import load_snapshot
-from .reload import Refusal
+from .reload import Follower, Refusal
 from .snapshot import Snapshot
 
 FETCH_TIMEOUT_S = 30.0
@@ -173,7 +172,7 @@ def _scope_text(scope: Any) -> str:
     return f"{get('environment')}/{get('tenant') or '-'}/{get('policy_name')}"
 
 
-class RegistryWatcher:
+class RegistryWatcher(Follower):
     """Follow a scope of a registry server; ``current`` is the live snapshot (read it once per request).
 
     >>> RegistryWatcher("http://127.0.0.1:9/", "prod/-/router")    # doctest: +IGNORE_EXCEPTION_DETAIL
@@ -182,65 +181,48 @@ class RegistryWatcher:
     compiler.errors.InputError: cannot reach the registry http://127.0.0.1:9
     """
 
+    _thread_name = "polc-registry-watcher"
+    _join_timeout = FETCH_TIMEOUT_S + 60
+
     def __init__(self, url: str, scope: Any, *, token: str | None = None, env: Mapping[str, str] | None = None,
                  cache_dir: str | os.PathLike | None = None, checkpoint_key: str | os.PathLike | bytes | None = None,
                  on_refused: Callable[[Refusal], None] | None = None,
                  on_switch: Callable[[Snapshot, Snapshot], None] | None = None):
         self.url, self.scope = url.rstrip("/"), _scope_text(scope)
         self._client = _Client(self.url, token)
-        self._env, self._cache = env, _cache(cache_dir)
-        self._on_refused, self._on_switch = on_refused, on_switch
+        self._cache = _cache(cache_dir)
         self._key = _public_key(checkpoint_key) if checkpoint_key is not None else None
-        self._lock = threading.Lock()
-        self.refusals: list[Refusal] = []
         self.checkpoint: dict | None = None
         answer, self._etag = self._client.active(self.scope)
-        self._current = fetch_bundle(self._client, answer["active_bundle_ref"]["bundle_id"], self._cache, env)
+        first = fetch_bundle(self._client, answer["active_bundle_ref"]["bundle_id"], self._cache, env)
         self._check_checkpoint()  # no last known good yet: a refusal here propagates
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def current(self) -> Snapshot:
-        return self._current
+        self._follow(first, env, on_refused, on_switch)
 
     def poll(self, wait: float = 0) -> bool:
         """Ask once (holding up to ``wait`` seconds for a change); True when a new snapshot went live."""
-        with self._lock:
-            try:
-                answer, etag = self._client.active(self.scope, etag=self._etag, wait=wait)
-            except InputError as exc:
-                self._refuse(exc)
-                return False
-            if answer is None:
-                return False
-            try:
-                new = fetch_bundle(self._client, answer["active_bundle_ref"]["bundle_id"], self._cache, self._env)
-                self._check_checkpoint()
-            except PolcError as exc:
-                self._refuse(exc)
-                return False
-            self._etag = etag  # only once the answer was taken: a refused one is asked about again
-            if new.hash == self._current.hash:
-                return False
-            old, self._current = self._current, new
-        if self._on_switch:
-            self._on_switch(old, new)
-        return True
+        return self._advance(lambda: self._answer(wait))
+
+    def _answer(self, wait: float) -> Snapshot | None:
+        source = f"{self.url} {self.scope}"
+        try:
+            answer, etag = self._client.active(self.scope, etag=self._etag, wait=wait)
+        except InputError as exc:
+            self._refuse(source, exc)
+            return None
+        if answer is None:
+            return None
+        try:
+            new = fetch_bundle(self._client, answer["active_bundle_ref"]["bundle_id"], self._cache, self._env)
+            self._check_checkpoint()
+        except PolcError as exc:
+            self._refuse(source, exc)
+            return None
+        self._etag = etag  # only once the answer was taken: a refused one is asked about again
+        return new
 
     def start(self, wait: float = 25.0, retry_interval: float = 1.0) -> None:
         """Follow the scope in a daemon thread (long-polls of ``wait`` seconds) until ``stop()``."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, args=(wait, retry_interval), daemon=True,
-                                            name="polc-registry-watcher")
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=FETCH_TIMEOUT_S + 60)
-            self._thread = None
+        self._start_thread(wait, retry_interval)
 
     def _loop(self, wait: float, retry_interval: float) -> None:
         while not self._stop.is_set():
@@ -263,12 +245,6 @@ class RegistryWatcher:
                                   "keep routing by the last good bundle and alert the registry's operators")
         if self.checkpoint is None or int(cp["seq"]) > int(self.checkpoint["seq"]):
             self.checkpoint = cp
-
-    def _refuse(self, exc: PolcError) -> None:
-        refusal = Refusal(f"{self.url} {self.scope}", exc)
-        self.refusals.append(refusal)
-        if self._on_refused:
-            self._on_refused(refusal)
 
 
 def _public_key(key):
