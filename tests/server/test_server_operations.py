@@ -123,24 +123,12 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path, built):
     server = start_server(tmp_path / "server", str(tmp_path / "registry.db"), built)
     try:
         walk(server, built, 0)
-        with server.client() as alice:
-            alice.post("/v1/scopes/prod/-/router/promote", json={"bundle_id": built.hashes[0]})
-            etag = alice.get("/v1/scopes/prod/-/router/active").headers["etag"]
-        answers = []
-
-        def long_poll():
-            with server.client() as alice:
-                answers.append(alice.get("/v1/scopes/prod/-/router/active", params={"wait": 3},
-                                         headers={"If-None-Match": etag}).status_code)
-
-        waiter = threading.Thread(target=long_poll)
-        waiter.start()
-        time.sleep(1.0)
+        answers, (waiter,) = long_polls_after_promoting(server, built.hashes[0], wait=3)
         # SIGTERM: stop accepting, finish the long-poll, then exit (uvicorn re-raises the signal it
         # caught once drained, so the process ends by SIGTERM, not by a crash)
         assert server.stop() in (0, -15)
         waiter.join(timeout=30)
-        assert answers == [304]
+        assert [a.status_code for a in answers] == [304]
         with pytest.raises(httpx.HTTPError):
             httpx.get(server.url + "/healthz", timeout=2)
     finally:
@@ -228,20 +216,7 @@ def test_two_server_processes_share_one_store_and_long_polls_see_each_others_wri
     try:
         walk(server, built, 0)
         walk(server, built, 1)
-        with server.client() as alice:
-            alice.post("/v1/scopes/prod/-/router/promote", json={"bundle_id": built.hashes[0]})
-            etag = alice.get("/v1/scopes/prod/-/router/active").headers["etag"]
-        answers = []
-
-        def long_poll():
-            with server.client() as alice:
-                answers.append(alice.get("/v1/scopes/prod/-/router/active", params={"wait": 20},
-                                         headers={"If-None-Match": etag}))
-
-        waiters = [threading.Thread(target=long_poll) for _ in range(4)]  # spread over both processes
-        for waiter in waiters:
-            waiter.start()
-        time.sleep(1.0)
+        answers, waiters = long_polls_after_promoting(server, built.hashes[0], wait=20, count=4)  # both processes
         with server.client() as alice:
             assert alice.post("/v1/scopes/prod/-/router/promote", json={"bundle_id": built.hashes[1]}).status_code == 200
         for waiter in waiters:
@@ -282,3 +257,23 @@ def test_a_bad_server_configuration_is_a_diagnostic(tmp_path, built):
     out = polc_cli("registry", "token", "create", "--principal", "x", "--expires", "soon",
                    "--registry", str(tmp_path / "t.db"))
     assert out.returncode == 2 and "lifetime" in out.stderr
+
+
+def long_polls_after_promoting(server, bundle_id: str, *, wait: float, count: int = 1):
+    """Promote ``bundle_id`` in prod/-/router, then start ``count`` long-polls of ``wait`` seconds
+    for a change from it; returns (the list their responses land in, the started threads)."""
+    with server.client() as alice:
+        alice.post("/v1/scopes/prod/-/router/promote", json={"bundle_id": bundle_id})
+        etag = alice.get("/v1/scopes/prod/-/router/active").headers["etag"]
+    answers = []
+
+    def long_poll():
+        with server.client() as client:
+            answers.append(client.get("/v1/scopes/prod/-/router/active", params={"wait": wait},
+                                      headers={"If-None-Match": etag}))
+
+    waiters = [threading.Thread(target=long_poll) for _ in range(count)]
+    for waiter in waiters:
+        waiter.start()
+    time.sleep(1.0)
+    return answers, waiters
