@@ -100,14 +100,18 @@ async def healthz(request: Request):
     return JSONResponse({"status": "ok"})
 
 
-async def readyz(request: Request):
-    svc: RegistryService = request.app.state.service
-
-    def probe():
+async def _chain_length(svc: RegistryService) -> int:
+    """The audit chain's length, read on a worker thread (the store's calls block)."""
+    def read():
         with svc.pool.registry() as reg:
             return svc.chain_length(reg)
+    return await anyio.to_thread.run_sync(read)
+
+
+async def readyz(request: Request):
+    svc: RegistryService = request.app.state.service
     try:
-        length = await anyio.to_thread.run_sync(probe)
+        length = await _chain_length(svc)
     except RegistryError as exc:
         return JSONResponse({"status": "unavailable", "error": exc.message}, status_code=503,
                             headers={"Retry-After": "1"})
@@ -116,12 +120,8 @@ async def readyz(request: Request):
 
 async def metrics_endpoint(request: Request):
     svc: RegistryService = request.app.state.service
-
-    def chain():
-        with svc.pool.registry() as reg:
-            return svc.chain_length(reg)
     try:
-        svc.metrics.chain_length.set(await anyio.to_thread.run_sync(chain))
+        svc.metrics.chain_length.set(await _chain_length(svc))
     except RegistryError:
         pass  # the store is down: report the last known length; /readyz says it is down
     return Response(svc.metrics.render(), media_type=CONTENT_TYPE_LATEST)
