@@ -25,7 +25,6 @@ True
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Mapping
 
 from ..canonical import CanonicalError, canonical_json
@@ -52,13 +51,13 @@ def verify_bundle_files(files: Mapping[str, bytes], *, expected_hash: str | None
         raise integrity("POLC704", f"`{where}/{SNAPSHOT_FILE}` is listed in the manifest but missing",
                         "the bundle is incomplete; " + REBUILD, f"{where}/{SNAPSHOT_FILE}")
     snapshot = verify_snapshot_bytes(files[SNAPSHOT_FILE], f"{where}/{SNAPSHOT_FILE}", in_bundle=True)
-    _check_listing(files, manifest, where)
+    digests = _check_listing(files, manifest, where)
     digest = snapshot["hash"]
     if expected_hash is not None and expected_hash != digest:
         raise integrity("POLC705", f"`{where}` should be bundle {expected_hash}, but its snapshot hashes to {digest}",
                         "a bundle is named by its content hash: it was renamed, swapped or edited; " + REBUILD, where)
     _check_policy_section(manifest, snapshot, len(files[SNAPSHOT_FILE]), where)
-    _check_derived_files(files, snapshot, where)
+    _check_derived_files(files, digests, snapshot, where)
     return Bundle(snapshot, manifest, files, path)
 
 
@@ -137,8 +136,11 @@ def _well_formed_compat(compat: Any) -> bool:
                     for k in ("snapshot_schema_version", "min_runner_version", "max_runner_version")))
 
 
-def _check_listing(files: Mapping[str, bytes], manifest: dict, where: str) -> None:
+def _check_listing(files: Mapping[str, bytes], manifest: dict, where: str) -> dict[str, str]:
+    """Every file listed, with its size and sha256, and nothing else; returns each file's sha256
+    (hashed once here: the checks after this one compare against these)."""
     listed = manifest["files"]
+    digests = {}
     for name in sorted(files):
         if name != MANIFEST_FILE and name not in listed:
             raise integrity("POLC704", f"`{where}/{name}` is in the bundle but not in its manifest",
@@ -151,9 +153,10 @@ def _check_listing(files: Mapping[str, bytes], manifest: dict, where: str) -> No
         if len(data) != entry["byte_size"]:
             raise mismatch("POLC704", f"{where}/{name}", "byte size (manifest files entry)", entry["byte_size"],
                            len(data))
-        actual = hashlib.sha256(data).hexdigest()
+        actual = digests[name] = sha256_hex(data)
         if actual != entry["sha256"]:
             raise mismatch("POLC704", f"{where}/{name}", "sha256 (manifest files entry)", entry["sha256"], actual)
+    return digests
 
 
 def _check_policy_section(manifest: dict, snapshot: dict, snapshot_size: int, where: str) -> None:
@@ -169,16 +172,17 @@ def _check_policy_section(manifest: dict, snapshot: dict, snapshot_size: int, wh
 
 # --- files derived from the snapshot --------------------------------------------------------------
 
-def _check_derived_files(files: Mapping[str, bytes], snapshot: dict, where: str) -> None:
+def _check_derived_files(files: Mapping[str, bytes], digests: Mapping[str, str], snapshot: dict,
+                         where: str) -> None:
     weights = snapshot.get("policy_weights")
     if weights:
         data = files.get(WEIGHTS_FILE)
         if data is None:
             raise integrity("POLC704", f"`{where}` has no {WEIGHTS_FILE}, but its snapshot describes weights",
                             REBUILD, where)
-        if len(data) != weights.get("byte_size") or sha256_hex(data) != weights.get("sha256"):
+        if len(data) != weights.get("byte_size") or digests[WEIGHTS_FILE] != weights.get("sha256"):
             raise mismatch("POLC704", f"{where}/{WEIGHTS_FILE}", "weights (the snapshot's policy_weights sha256)",
-                           weights.get("sha256"), sha256_hex(data))
+                           weights.get("sha256"), digests[WEIGHTS_FILE])
     elif WEIGHTS_FILE in files:
         raise integrity("POLC704", f"`{where}/{WEIGHTS_FILE}` is not described by the snapshot", REBUILD, where)
     _check_surface(files, snapshot, where)
