@@ -36,11 +36,12 @@ def utc_now() -> str:
 class EventLog:
     """An append-only, hash-chained JSONL file; ``append`` stamps ``seq`` (1, 2, ...) and ``ts``."""
 
-    def __init__(self, path: Path, *, start_seq: int = 0):
+    def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._seq = start_seq
-        self._prev = last_line_sha(self.path)  # the chain goes on from a header written before
+        self._seq = 0
+        self._prev: str | None = None  # read from the file at the first append: the chain goes on
+                                       # from whatever was written before (a run's REPLAY header)
 
     def append(self, record: dict[str, Any], *, durable: bool = False) -> dict[str, Any]:
         """Append ``record`` stamped with ``seq`` and ``ts``; returns the stamped record (without
@@ -48,6 +49,8 @@ class EventLog:
         with self._lock:
             self._seq += 1
             stamped = {"seq": self._seq, "ts": utc_now(), **record}
+            if self._prev is None:
+                self._prev = last_line_sha(self.path)
             line = encode_row({**stamped, "prev_sha256": self._prev})
             self._write(line + b"\n", durable)
             self._prev = line_sha(line)

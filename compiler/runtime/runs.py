@@ -108,7 +108,6 @@ class Run:
             "type": "ReplayHeader", "schema_version": REPLAY_SCHEMA, "run_id": run_id,
             "policy_bundle_id": snap.policy_bundle_id, "policy_id": snap.policy_id,
             "policy_uri": ref["policy_uri"], "started_at": run.started_at, "prev_sha256": GENESIS}) + b"\n")
-        run.replay = EventLog(run.dir / REPLAY_FILE, start_seq=0)
         run._emit({"type": "RunStart", "policy": ref}, durable=True)
         run._emit({"type": "PolicySnapshotRef", **ref}, durable=True)
         candidate = getattr(run._snap, "candidate", None)
