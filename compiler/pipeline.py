@@ -106,10 +106,6 @@ class BuildResult:
         return self.compilation.get("bundle_dir") if self.compilation else None
 
 
-def stage_names() -> list[str]:
-    return [s.name for s in stages()]
-
-
 def run_pipeline(path=None, *, until: str | None = None, **options) -> BuildResult:
     """Run the stages in order, up to and including the stage named ``until``.
 

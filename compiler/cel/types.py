@@ -82,10 +82,6 @@ class Type:
     def is_dyn(self) -> bool:
         return self.kind == "dyn"
 
-    @property
-    def is_numeric(self) -> bool:
-        return self.kind in NUMERIC
-
     def field(self, name: str) -> "Type | None":
         for key, value in self.fields:
             if key == name:

@@ -19,7 +19,6 @@ from a file, such as a pin in a run's event log; where the user typed it, the CL
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 from ..errors import PolcError, UsageError
@@ -51,21 +50,3 @@ def typed_name() -> Iterator[None]:
         if errors and all(d.code in UNKNOWN_NAME_CODES for d in errors):
             raise UsageError(exc.message, exc.diagnostics, hint=exc.hint) from None
         raise
-
-
-def looks_like_bundle_id(text: str) -> bool:
-    """A hash prefix or policy_id prefix (hex digits and dashes), not a path."""
-    bare = text.strip().lower().replace("-", "")
-    return bool(bare) and "/" not in text and all(ch in "0123456789abcdef" for ch in bare)
-
-
-def typed_bundle(ref: str, out_dir: Path) -> str:
-    """``ref`` as a path: an existing path as it is, else a hash or policy_id prefix (4+ characters)
-    resolved in ``out_dir`` the way ``polc show`` resolves it (UsageError when it matches none or
-    several)."""
-    if Path(ref).exists() or not looks_like_bundle_id(ref):
-        return ref
-    from ..inspection import resolve_prefix
-
-    with typed_name():
-        return str(resolve_prefix(ref, out_dir))

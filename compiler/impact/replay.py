@@ -499,10 +499,6 @@ def _exact_prices(snap, model: str) -> tuple[Decimal, Decimal] | None:
     return Decimal(repr(config.input_price_per_mtok)), Decimal(repr(config.output_price_per_mtok))
 
 
-def torn_or_damaged(result: ReplayResult) -> list[Diagnostic]:
-    return [d for d in result.diagnostics if d.code in ("POLC451", "POLC452")]
-
-
 def skipped_note(result: ReplayResult) -> Diagnostic | None:
     """POLC453: how many decisions were recorded under another policy, and under which."""
     total = sum(result.skipped.values())
