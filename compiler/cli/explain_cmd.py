@@ -21,7 +21,6 @@ import sys
 import click
 
 from ..codes import exit_code_for
-from .names import typed_name
 
 
 def _compile_rules(path):
@@ -69,8 +68,7 @@ def _snapshot(bundle: str | None, path: str | None):
 
     root = Path(path).parent if path and Path(path).is_file() else path  # PATH may name policy.toml
     if bundle:
-        with typed_name():
-            return load_snapshot(bundle, root=root)
+        return load_snapshot(bundle, root=root)
     head = out_dir_for(root) / "policy.json"
     if not head.exists():
         from ..diagnostics import Diagnostic
@@ -103,8 +101,7 @@ def _explain_gate_decision(name: str, snap, metrics_path: str, fmt: str) -> None
     from ..registry.gate_receipt import read_metrics  # bounded read, yaml.safe_load, exit 3 if unreadable
 
     raw, metrics = read_metrics(metrics_path)
-    with typed_name():
-        gate = snap.gate(name)
+    gate = snap.gate(name)
     result = gate.evaluate(metrics)
     failures = [{**f.to_json(), "location": str(f.span)} for f in result.failures]
     verdict = "PASS" if result.passed else "FAIL"

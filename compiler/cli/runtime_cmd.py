@@ -12,16 +12,13 @@ import sys
 
 import click
 
-from .names import typed_name
-
 
 def _load(policy: str | None, pin: str | None):
     from ..runtime import load_snapshot
     from ..runtime.resolve import out_dir_for
 
     if pin:
-        with typed_name():
-            return load_snapshot(pin, root=policy)
+        return load_snapshot(pin, root=policy)
     return load_snapshot(policy or out_dir_for(None) / "policy.json")
 
 

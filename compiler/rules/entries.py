@@ -17,7 +17,7 @@ from typing import Mapping
 from ..cel.ir import VERSION, Decoder, IRError, decode
 from ..cel.types import DYN, CheckResult
 from ..diagnostics import Diagnostic, Span
-from ..errors import PolcError
+from ..errors import PolcError, UsageError
 
 #: The format of the rules block this runtime reads directly (compiler.rules.lower).
 RULES_FORMAT = "polc_rules@v2"
@@ -27,6 +27,10 @@ LEGACY_FORMAT = "polc_rules@v1"
 
 class RulesRuntimeError(PolcError):
     """A gate or rule that does not exist or whose block is malformed."""
+
+
+class UnknownRule(UsageError, RulesRuntimeError, LookupError):
+    """No gate or drift rule by that name: asking for it is a usage error (exit 2)."""
 
 
 def block_span(file: str, span) -> Span:

@@ -37,7 +37,7 @@ from ..cel.types import CheckResult
 from ..diagnostics import Diagnostic, Span, did_you_mean
 from .binding import BindError, bind
 from .entries import (LEGACY_FORMAT, RULES_FORMAT, Entry, Expr, Message, RulesRuntimeError,  # noqa: F401
-                      block_span, current_entry)
+                      UnknownRule, block_span, current_entry)
 from .types import params_type, parse_type
 
 #: Runtime budget of one gate evaluation (comprehension iterations): no gate can hang a router.
@@ -348,7 +348,7 @@ def build_gate(block: Mapping, name: str, params: Mapping | None = None) -> Comp
     """A :class:`CompiledGate` for gate ``name`` of a ``rules`` block, with its parameter table."""
     gates = block.get("gates", {}) if isinstance(block, Mapping) else {}
     if name not in gates:
-        raise RulesRuntimeError(f"no gate `{name}`", [Diagnostic.error(
+        raise UnknownRule(f"no gate `{name}`", [Diagnostic.error(
             "POLC266", f"the snapshot has no gate `{name}`",
             hint=did_you_mean(name, gates) or "declare it in a .rules file and give it [gates.NAME] parameters")])
     entry, decoder = current_entry(block, "gates", name, params)

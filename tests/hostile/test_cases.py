@@ -7,6 +7,7 @@ message fragment, without a traceback or an internal error (exit 70).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from compiler.codes import exit_code_for
+from compiler.diagnostics import Diagnostic
 
 from ..conftest import REPO
 from .cases import CASES, DIRECTORY, FIFO, Case, Generated, Symlink
@@ -106,6 +110,10 @@ def test_case(case: Case, tmp_path, request):
     output = result.stdout + result.stderr
     assert "Traceback" not in output and "internal error" not in output, output
     assert result.returncode == case.exit, f"exit {result.returncode}, expected {case.exit}:\n{output}"
+    errors = re.findall(r"error\[(POLC\d{3})\]", output)
+    if errors:  # the exit code is the catalogue's class of the errors printed (docs/reference/diagnostics.md)
+        table = exit_code_for([Diagnostic.error(code, "") for code in errors])
+        assert result.returncode == table, f"exit {result.returncode}, but the catalogue says {table} for {errors}"
     for code in case.codes:
         assert code in output, f"{code} missing:\n{output}"
     assert case.fragment in output, f"`{case.fragment}` missing:\n{output}"
