@@ -22,6 +22,7 @@ from types import SimpleNamespace
 import pytest
 
 from ..server.conftest import REPO, Built, Server, polc_cli, start_server
+from ..conftest import missing_service
 
 SOURCE_DATE_EPOCH = "1795939200"            # 2026-11-28T00:00:00Z: the bundles' created_at
 VIEWPORT = {"width": 1280, "height": 800}
@@ -206,10 +207,8 @@ def console_server(tmp_path_factory) -> ConsoleServer:
 def chromium_path() -> str:
     path = os.environ.get("POLC_TEST_CHROMIUM")
     if not path or not os.access(path, os.X_OK):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but POLC_TEST_CHROMIUM ({path!r}) is not an executable Chromium: the console's "
-                        "browser tests must run in CI")
-        pytest.skip("no Chromium configured (set POLC_TEST_CHROMIUM=/usr/bin/chromium)")
+        missing_service(f"POLC_TEST_CHROMIUM ({path!r}) is not an executable Chromium",
+                        "set POLC_TEST_CHROMIUM=/usr/bin/chromium")
     return path
 
 
@@ -219,9 +218,7 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but playwright is not installed (pip install -e '.[test]')")
-        pytest.skip("playwright is not installed")
+        missing_service("playwright is not installed", "pip install -e '.[test]'")
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=path)
         yield chromium

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from compiler.storage.seed import seed_bundle
+from ..conftest import missing_service
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,7 @@ class TestRegistry:
 def registry_from_env() -> TestRegistry:
     host = os.environ.get("POLC_TEST_OCI_REGISTRY")
     if not host:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but POLC_TEST_OCI_REGISTRY is not set: the OCI registry tests must run in CI")
-        pytest.skip("no OCI registry configured (set POLC_TEST_OCI_*; .ci/services.sh starts one)")
+        missing_service("POLC_TEST_OCI_REGISTRY is not set", "set POLC_TEST_OCI_*; .ci/services.sh starts one")
     return TestRegistry(host, os.environ["POLC_TEST_OCI_USERNAME"], os.environ["POLC_TEST_OCI_PASSWORD"],
                         Path(os.environ["POLC_TEST_OCI_STORAGE"]))
 

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ..conftest import run_polc
+from ..conftest import missing_service, run_polc
 from .conftest import basic_auth, tree, unique_bundle, write_docker_config
 
 USER, PASSWORD, SERVICE, ISSUER = "bearer-user", "bearer-secret", "polc-test-registry", "polc-test-issuer"
@@ -105,9 +105,7 @@ class TokenServer:
 def token_registry(tmp_path_factory):
     binary = shutil.which("docker-registry")
     if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but docker-registry is not installed: the OCI bearer-token test must run in CI")
-        pytest.skip("docker-registry is not installed (.ci/services.sh installs it)")
+        missing_service("docker-registry is not installed", ".ci/services.sh installs it")
     directory = tmp_path_factory.mktemp("token-registry")
     key, cert_der = signing_material(directory)
     tokens = TokenServer(key, cert_der)

@@ -8,6 +8,7 @@ import os
 import uuid
 
 import pytest
+from ..conftest import missing_service
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -15,9 +16,7 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 def postgres_base_url() -> str | None:
     url = os.environ.get("POLC_TEST_POSTGRES_URL")
     if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but POLC_TEST_POSTGRES_URL is not set: the PostgreSQL registry tests must run in CI")
-        pytest.skip("no PostgreSQL configured (set POLC_TEST_POSTGRES_URL; .ci/run starts one)")
+        missing_service("POLC_TEST_POSTGRES_URL is not set", ".ci/run starts PostgreSQL")
     return url
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from .conftest import free_port, start_server
 from .test_routers_and_checkpoints import walk
+from ..conftest import missing_service
 
 pytestmark = pytest.mark.postgres
 
@@ -60,9 +61,7 @@ class PrivateCluster:
 def cluster():
     bin_dir = os.environ.get("POLC_TEST_PG_BIN")
     if not bin_dir:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but POLC_TEST_PG_BIN is not set: the PostgreSQL restart test must run in CI")
-        pytest.skip("no PostgreSQL binaries (set POLC_TEST_PG_BIN; .ci/run sets it)")
+        missing_service("POLC_TEST_PG_BIN is not set", "set it to PostgreSQL's bin directory")
     pg = PrivateCluster(Path(bin_dir))
     pg.start()
     yield pg

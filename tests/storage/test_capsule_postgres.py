@@ -13,6 +13,7 @@ from compiler.capsule import open_capsule, policy_uri, read_snapshot_bytes
 from compiler.storage.parity import check_parity, repair_missing
 
 from .helpers import seeded
+from ..conftest import missing_service
 
 pytestmark = pytest.mark.postgres
 
@@ -21,9 +22,7 @@ pytestmark = pytest.mark.postgres
 def pg_url():
     base = os.environ.get("POLC_TEST_POSTGRES_URL")
     if not base:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but POLC_TEST_POSTGRES_URL is not set")
-        pytest.skip("no PostgreSQL configured (set POLC_TEST_POSTGRES_URL; .ci/run starts one)")
+        missing_service("POLC_TEST_POSTGRES_URL is not set", ".ci/run starts PostgreSQL")
     schema = f"c_{uuid.uuid4().hex[:16]}"
     yield base + ("&" if "?" in base else "?") + f"schema={schema}"
     import psycopg
